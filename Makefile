@@ -1,0 +1,56 @@
+# A thin front for CMake (the real build is CMakeLists.txt).
+#   make            build the Release tree (build/release)
+#   make run        build and start ws-server in echo mode on 127.0.0.1:9001
+#   make test       build everything and run every test: unit, integration,
+#                   ASan+UBSan, TSan and a fuzz smoke pass
+#   make bench      micro benchmarks + the ws-bench load matrix (< 15 min)
+#   make bench-quick  a short version (< 2 min)
+#   make fuzz       run every fuzzer for FUZZ_SECONDS (default 300)
+JOBS ?= $(shell nproc)
+PORT ?= 9001
+FUZZ_SECONDS ?= 300
+CMAKE_GEN := -G Ninja
+
+.PHONY: all setup release asan tsan fuzz-build run test bench bench-quick fuzz clean
+
+all: release
+
+setup:
+	@scripts/setup.sh
+
+build/release/build.ninja: | setup
+	cmake -S . -B build/release $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
+build/asan/build.ninja: | setup
+	cmake -S . -B build/asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DWSRING_SANITIZE=address -DWSRING_BENCH=OFF
+build/tsan/build.ninja: | setup
+	cmake -S . -B build/tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSRING_SANITIZE=thread -DWSRING_BENCH=OFF
+build/fuzz/build.ninja: | setup
+	CXX=clang++-14 cmake -S . -B build/fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSRING_FUZZ=ON
+
+release: build/release/build.ninja
+	cmake --build build/release -j $(JOBS)
+asan: build/asan/build.ninja
+	cmake --build build/asan -j $(JOBS)
+tsan: build/tsan/build.ninja
+	cmake --build build/tsan -j $(JOBS)
+fuzz-build: build/fuzz/build.ninja
+	cmake --build build/fuzz -j $(JOBS)
+
+run: release
+	@echo "ws-server: ws://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	build/release/ws-server --mode echo --host 127.0.0.1 --port $(PORT)
+
+test: setup
+	scripts/test.sh
+
+bench: release
+	scripts/bench.sh
+
+bench-quick: release
+	scripts/bench.sh --quick
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,95 @@
+// The receive side of a WebSocket connection, sans-IO (RFC 6455 §5, §6.2,
+// §8.1): bytes in, events out. It parses frame headers, unmasks payloads,
+// enforces every framing rule, reassembles fragmented messages (with control
+// frames between fragments), validates text as UTF-8 as it arrives, checks
+// close payloads, and caps message size.
+//
+// Zero copy where possible: a complete unfragmented frame that is wholly in
+// the caller's buffer is unmasked *in place* and its event points into that
+// buffer. Only a frame cut by the end of the buffer, or the fragments of a
+// message, are copied into the decoder's own message buffer, which is
+// released when the message is delivered (an idle decoder holds no heap).
+// Read next: encoder.hpp for the send side.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "proto/error.hpp"
+#include "proto/frame_header.hpp"
+#include "proto/utf8.hpp"
+
+namespace wsring::proto {
+
+struct decoder_limits {
+    std::size_t max_message = 16u << 20;  // bytes, over all fragments → 1009
+    bool allow_rsv1 = false;              // set when permessage-deflate owns RSV1 (RFC 7692)
+};
+
+enum class event_kind : std::uint8_t {
+    need_more,       // the input is used up; call again with more bytes
+    text,            // a complete text message (valid UTF-8)
+    binary,          // a complete binary message
+    ping,            // §5.5.2: answer with a pong carrying the same payload
+    pong,            // §5.5.3
+    close,           // §5.5.1: the peer's close frame (code, reason)
+    protocol_error,  // the peer broke a rule: send a close with `code`, then stop reading
+};
+
+struct event {
+    event_kind kind = event_kind::need_more;
+    // text/binary/ping/pong: the payload; close: the reason's bytes. Points
+    // into the caller's buffer or the decoder's; valid until the next call.
+    std::span<std::byte> payload;
+    // close: the peer's code (no_status when the payload was empty);
+    // protocol_error: the code to send.
+    close_code code = close_code::no_status;
+    error err = error::none;  // protocol_error: the rule broken
+
+    std::string_view text() const {
+        return {reinterpret_cast<const char*>(payload.data()), payload.size()};
+    }
+};
+
+class decoder {
+public:
+    // `self` is the side this decoder runs on: a server expects masked
+    // frames and rejects unmasked ones (RFC 6455 §5.1), a client the reverse.
+    explicit decoder(role self, decoder_limits limits = {});
+
+    // Consumes bytes from the front of `in` (unmasking them in place) until
+    // one event is complete or `in` is used up, and advances `in` past what
+    // it consumed. Returns need_more with `in` empty when it needs more input.
+    // After protocol_error or close, every later call returns the same kind.
+    event next(std::span<std::byte>& in);
+
+    // True while a frame or a fragmented message is partly received (the
+    // connection holds bytes of its own).
+    bool mid_message() const;
+
+    // Heap bytes held right now (for memory accounting and tests).
+    std::size_t buffered_bytes() const { return message_.capacity(); }
+
+private:
+    // The private parsing steps, one per phase of the resumable parse.
+    event fail(error e);
+    // ... (implementation-defined members)
+
+    enum class phase : std::uint8_t { header, payload, failed, closed };
+
+    decoder_limits limits_;
+    role self_;
+    phase phase_ = phase::header;
+    std::uint8_t header_have_ = 0;             // header bytes gathered so far
+    std::byte header_buf_[max_header_size]{};  // a header cut by a read boundary
+    frame_header frame_{};                     // the frame being received
+    std::uint64_t frame_left_ = 0;             // payload bytes still to come
+    std::uint8_t mask_phase_ = 0;              // §5.3: key octet for the next byte
+    std::uint8_t message_op_ = 0;              // opcode of the open fragmented message, 0 if none
+    utf8_validator utf8_;                      // text messages, across fragments
+    std::vector<std::byte> message_;           // fragments / cut frames; empty when idle
+};
+
+}  // namespace wsring::proto

@@ -1,0 +1,38 @@
+// The send side, sans-IO (RFC 6455 §5.2, §5.3, §5.5.1): writes whole frames
+// into caller-provided memory. A server frame is unmasked, so one encoding
+// can be shared by every receiver of a broadcast; a client frame is masked
+// with a fresh key from the caller.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "proto/frame_header.hpp"
+
+namespace wsring::proto {
+
+// Total bytes of a frame with this payload length.
+constexpr std::size_t frame_size(std::size_t payload, bool masked) {
+    return header_size(payload, masked) + payload;
+}
+
+struct frame_options {
+    bool fin = true;
+    bool rsv1 = false;                 // RFC 7692: set on a compressed message's first frame
+    std::optional<mask_key> mask;      // clients: a fresh random key per frame (§5.3)
+};
+
+// Writes header + payload (masked when opts.mask is set) into `out`, which
+// holds at least frame_size(payload.size(), opts.mask.has_value()) bytes.
+// Returns the bytes written.
+std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
+                         frame_options opts = {});
+
+// A close frame (§5.5.1): the 2-byte code in network order, then the reason,
+// cut to fit the 125-byte control payload on a UTF-8 boundary. `out` holds at
+// least max_header_size + 125 bytes. Returns the bytes written.
+std::size_t encode_close(std::span<std::byte> out, close_code code, std::string_view reason,
+                         std::optional<mask_key> mask = std::nullopt);
+
+}  // namespace wsring::proto

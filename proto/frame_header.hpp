@@ -1,0 +1,51 @@
+// The base framing protocol's header (RFC 6455 §5.2):
+//
+//   0               1               2               3
+//   |F|R|R|R| opcode|M| len (7)   | extended len (16 or 64) ... | mask key (0 or 4) |
+//
+// decode_header() reads one header from the front of a buffer (or says how
+// many more bytes it needs); encode_header() writes one. Rules about which
+// headers are *allowed* live in decoder.cpp, not here. Read next: decoder.hpp.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "proto/mask.hpp"
+#include "proto/opcode.hpp"
+
+namespace wsring::proto {
+
+inline constexpr std::size_t max_header_size = 14;     // 2 + 8 + 4
+inline constexpr std::size_t max_control_payload = 125;  // RFC 6455 §5.5
+
+struct frame_header {
+    bool fin = true;
+    bool rsv1 = false, rsv2 = false, rsv3 = false;
+    std::uint8_t opcode_bits = 0;  // raw 4 bits: may be a reserved value
+    bool masked = false;
+    std::uint64_t length = 0;      // payload length
+    mask_key key = 0;              // valid when masked
+
+    opcode op() const { return static_cast<opcode>(opcode_bits); }
+};
+
+// Bytes a header takes for this payload length (§5.2: the minimal form).
+constexpr std::size_t header_size(std::uint64_t length, bool masked) {
+    return (length < 126 ? 2 : length <= 0xFFFF ? 4 : 10) + (masked ? 4 : 0);
+}
+
+struct header_result {
+    std::size_t size = 0;  // header bytes; 0 when more input is needed
+    std::size_t need = 2;  // when size == 0: bytes the header needs in total
+};
+
+// Decodes the header at the front of `in`. Does not validate; never reads
+// past `in`.
+header_result decode_header(std::span<const std::byte> in, frame_header& out);
+
+// Writes `h` (in its minimal length form) to `out`, which holds at least
+// header_size(h.length, h.masked) bytes. Returns the bytes written.
+std::size_t encode_header(const frame_header& h, std::byte* out);
+
+}  // namespace wsring::proto

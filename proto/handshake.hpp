@@ -1,0 +1,102 @@
+// The opening handshake, server side (RFC 6455 §4.2): an incremental
+// HTTP/1.1 request parser with a cap on the header block, the validation
+// rules of §4.2.1, the Sec-WebSocket-Accept computation (§4.2.2, §1.3), the
+// subprotocol choice, and the 101 response or a precise 4xx.
+//
+// The parser accepts the request in any split, one byte at a time included.
+// Bytes after the blank line that ends the request are frames: feed() says
+// where the request ended so the caller hands the rest to the decoder.
+// A plain GET (no Upgrade) parses fine and is reported as such, so a server
+// can answer e.g. /healthz on the same port.
+// Read next: client_handshake.hpp for the other side.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wsring::proto {
+
+// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2.
+std::string accept_key(std::string_view sec_websocket_key);
+
+struct http_header {
+    std::string_view name;   // as sent; compare case-insensitively (RFC 9110 §5.1)
+    std::string_view value;  // leading/trailing whitespace removed
+};
+
+// A parsed request. Views point into the parser's own buffer: valid while
+// the parser lives and is not reset.
+struct http_request {
+    std::string_view method;
+    std::string_view target;  // request-target as sent: path + optional ?query
+    std::string_view path;    // target up to '?'
+    std::string_view query;   // after '?', empty if none
+    int version_minor = 0;    // HTTP/1.<minor>
+    std::vector<http_header> headers;
+
+    // First header with this name (case-insensitive), or empty.
+    std::string_view header(std::string_view name) const;
+    // True when the request asks for a WebSocket upgrade at all (an Upgrade
+    // header naming websocket): anything else is plain HTTP.
+    bool wants_websocket() const;
+};
+
+class request_parser {
+public:
+    enum class status : std::uint8_t {
+        need_more,  // feed more bytes
+        complete,   // request() is ready; `consumed` marks its end
+        too_large,  // header block over the cap → 431
+        malformed,  // not HTTP/1.x → 400
+    };
+
+    explicit request_parser(std::size_t max_header_bytes = 8192);
+
+    // Consumes bytes from `in` up to and including the blank line that ends
+    // the header block; sets `consumed` to how many bytes of `in` it took.
+    // Bytes after that are not the request's.
+    status feed(std::span<const std::byte> in, std::size_t& consumed);
+
+    const http_request& request() const { return request_; }
+    void reset();  // frees the buffer
+
+private:
+    status parse();
+    std::size_t max_header_bytes_;
+    std::string buf_;  // the header block so far
+    http_request request_;
+};
+
+// What the server offers; the handshake chooses from it.
+struct handshake_policy {
+    // Subprotocols in server preference order: the first one the client also
+    // offers is chosen; none offered in common → no Sec-WebSocket-Protocol.
+    std::vector<std::string> subprotocols;
+};
+
+// The server's answer to an upgrade request.
+struct handshake_result {
+    int status = 0;             // 101, or the HTTP error status
+    std::string response;       // the complete HTTP response bytes to send
+    std::string_view protocol;  // chosen subprotocol (points into the request)
+    std::string reason;         // for errors: the one-line body, e.g. "missing Sec-WebSocket-Key"
+    bool accepted() const { return status == 101; }
+};
+
+// Validates `req` per RFC 6455 §4.2.1 and builds the response: 101 with
+// Sec-WebSocket-Accept, or 400 (malformed/missing header), 405 (not GET),
+// 426 (wrong Sec-WebSocket-Version, with "Sec-WebSocket-Version: 13").
+handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy = {});
+
+// A complete plain HTTP/1.1 response with a text body and Connection: close
+// (used for /healthz, 404, 431, 503 and the like). `extra_headers` is
+// inserted verbatim (each line ending in \r\n).
+std::string http_response(int status, std::string_view body, std::string_view extra_headers = {});
+
+// The standard reason phrase for a status code ("Switching Protocols", ...).
+std::string_view reason_phrase(int status);
+
+}  // namespace wsring::proto

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, only when missing, everything the build, the tests and the
+# benchmarks need on a fresh Debian 12 machine, and says what it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ clang libclang-rt-14-dev lld cmake ninja-build pkg-config make
+  libssl-dev liburing-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
+  python3 python3-websockets nodejs npm
+  gnuplot-nox procps strace
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing missing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node's `ws`, the second third-party client of the integration tests.
+if [[ ! -d tests/integration/node_modules/ws ]]; then
+  echo "setup: installing npm package ws into tests/integration/node_modules"
+  (cd tests/integration && npm install --no-audit --no-fund --silent)
+fi

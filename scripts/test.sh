@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make test`: builds every tree and runs every test.
+#   1. Release build (g++): unit tests (ctest) + integration tests driving the
+#      real binaries with Python `websockets` and Node `ws`.
+#   2. ASan+UBSan build: unit tests + integration tests again.
+#   3. TSan build: unit tests + the multi-threaded integration tests.
+#   4. clang 14 libFuzzer build: each fuzzer for FUZZ_SMOKE_SECONDS (default 60).
+# Prints one "N passed, N failed" line at the end; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export JOBS=${JOBS:-$(nproc)}
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-60}
+passed=0; failed=0; failures=()
+
+stage() {  # stage NAME COMMAND...: run one step, count it, keep going on failure
+  local name=$1; shift
+  echo; echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+integration() {  # integration BUILD_DIR [FILTER]: the Python and Node suites against that build
+  local dir=$1 filter=${2:-}
+  WSRING_BUILD=$PWD/$dir WSRING_FILTER=$filter scripts/integration.sh
+}
+
+scripts/setup.sh || exit 1
+
+stage "build release"      make --no-print-directory release
+stage "unit tests"         ctest --test-dir build/release --output-on-failure
+stage "integration tests"  integration build/release
+
+stage "build asan"         make --no-print-directory asan
+stage "unit tests (asan)"  ctest --test-dir build/asan --output-on-failure
+stage "integration (asan)" integration build/asan
+
+stage "build tsan"         make --no-print-directory tsan
+stage "unit tests (tsan)"  ctest --test-dir build/tsan --output-on-failure
+stage "integration (tsan)" integration build/tsan threads
+
+stage "build fuzz (clang)" make --no-print-directory fuzz-build
+stage "fuzz smoke"         scripts/fuzz.sh "$FUZZ_SMOKE_SECONDS"
+
+echo
+((failed)) && printf 'failed stage: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+((failed == 0))
