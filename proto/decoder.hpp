@@ -42,11 +42,15 @@ struct event {
     event_kind kind = event_kind::need_more;
     // text/binary/ping/pong: the payload; close: the reason's bytes. Points
     // into the caller's buffer or the decoder's; valid until the next call.
-    std::span<std::byte> payload;
+    std::span<std::byte> payload{};
     // close: the peer's code (no_status when the payload was empty);
     // protocol_error: the code to send.
     close_code code = close_code::no_status;
     error err = error::none;  // protocol_error: the rule broken
+    // text/binary: the first frame had RSV1 set (RFC 7692: compressed; only
+    // with decoder_limits::allow_rsv1). Such text is NOT UTF-8 checked here:
+    // the inflater must check it after decompression.
+    bool rsv1 = false;
 
     std::string_view text() const {
         return {reinterpret_cast<const char*>(payload.data()), payload.size()};
@@ -62,7 +66,9 @@ public:
     // Consumes bytes from the front of `in` (unmasking them in place) until
     // one event is complete or `in` is used up, and advances `in` past what
     // it consumed. Returns need_more with `in` empty when it needs more input.
-    // After protocol_error or close, every later call returns the same kind.
+    // After protocol_error or close, every later call returns the same kind
+    // (and code) and consumes nothing: RFC 6455 §5.5.1, nothing after a close
+    // frame is data.
     event next(std::span<std::byte>& in);
 
     // True while a frame or a fragmented message is partly received (the
@@ -73,23 +79,41 @@ public:
     std::size_t buffered_bytes() const { return message_.capacity(); }
 
 private:
-    // The private parsing steps, one per phase of the resumable parse.
-    event fail(error e);
-    // ... (implementation-defined members)
-
     enum class phase : std::uint8_t { header, payload, failed, closed };
 
-    decoder_limits limits_;
+    // The steps of the resumable parse, in the order a frame meets them.
+    bool take_header(std::span<std::byte>& in, frame_header& h);
+    error check_header(const frame_header& h) const;
+    event whole_frame(const frame_header& h, std::span<std::byte>& in);
+    void start_frame(const frame_header& h);
+    event take_payload(std::span<std::byte>& in);
+    event finish_frame();
+    event control_event(std::uint8_t op, std::span<std::byte> payload);
+    event terminal_event() const;
+    void release_delivered();
+    event fail(error e);
+
+    // Laid out largest first: sizeof(decoder) is memory per connection.
+    std::vector<std::byte> message_;  // fragments / cut frames; empty when idle
+    std::size_t max_message_;         // decoder_limits::max_message
+    std::uint64_t frame_len_ = 0;     // payload length of the frame being received
+    std::uint64_t frame_left_ = 0;    // payload bytes still to come
+    mask_key key_ = 0;                // §5.3: the frame's masking key
+    std::uint16_t close_code_ = 0;    // the peer's close code, replayed after close
     role self_;
+    bool allow_rsv1_;
     phase phase_ = phase::header;
-    std::uint8_t header_have_ = 0;             // header bytes gathered so far
+    std::uint8_t op_ = 0;             // opcode of the frame being received
+    bool fin_ = false;
+    bool masked_ = false;
+    std::uint8_t mask_phase_ = 0;     // §5.3: key octet for the next payload byte
+    std::uint8_t message_op_ = 0;     // opcode of the open buffered message, 0 if none
+    bool message_rsv1_ = false;       // RFC 7692: the open message is compressed
+    bool release_ = false;            // an event points into message_: trim it next call
+    error err_ = error::none;         // the rule broken, replayed after protocol_error
+    utf8_validator utf8_;             // text messages, across fragments and reads
+    std::uint8_t header_have_ = 0;    // header bytes gathered so far
     std::byte header_buf_[max_header_size]{};  // a header cut by a read boundary
-    frame_header frame_{};                     // the frame being received
-    std::uint64_t frame_left_ = 0;             // payload bytes still to come
-    std::uint8_t mask_phase_ = 0;              // §5.3: key octet for the next byte
-    std::uint8_t message_op_ = 0;              // opcode of the open fragmented message, 0 if none
-    utf8_validator utf8_;                      // text messages, across fragments
-    std::vector<std::byte> message_;           // fragments / cut frames; empty when idle
 };
 
 }  // namespace wsring::proto
