@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "proto/cpu_features.hpp"
+
 namespace wsring::proto {
 
 // The 4 key octets exactly as they appear on the wire, loaded with memcpy:
@@ -24,6 +26,11 @@ std::size_t apply_mask(std::span<std::byte> data, mask_key key, std::size_t phas
 
 // The byte-at-a-time reference, kept for tests, fuzzers and benchmarks.
 std::size_t apply_mask_scalar(std::span<std::byte> data, mask_key key, std::size_t phase = 0);
+
+// Runs the path for `level` (clamped to what this CPU supports), ignoring
+// the dispatcher: lets tests, fuzzers and benchmarks compare every path.
+std::size_t apply_mask_at(simd_level level, std::span<std::byte> data, mask_key key,
+                          std::size_t phase = 0);
 
 // Rotates a key so that octet `phase` comes first (what a wide loop uses).
 mask_key rotate_key(mask_key key, std::size_t phase);
