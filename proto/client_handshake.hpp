@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/handshake.hpp"
+
 namespace wsring::proto {
 
 // 16 random bytes from OpenSSL's CSPRNG, base64-encoded (§4.1: 24 chars).
@@ -45,10 +47,12 @@ public:
 
 private:
     status check();
+    bool parse_status_line(std::string_view line);
+    status fail(std::string why);
     std::string expected_accept_;
     std::vector<std::string> offered_;
-    std::size_t max_header_bytes_;
-    std::string buf_;
+    header_block_reader reader_;
+    status status_ = status::need_more;  // sticky once decided
     int http_status_ = 0;
     std::string protocol_;
     std::string error_;

@@ -39,10 +39,63 @@ struct http_request {
 
     // First header with this name (case-insensitive), or empty.
     std::string_view header(std::string_view name) const;
+    // How many header lines carry this name (case-insensitive).
+    std::size_t count(std::string_view name) const;
+    // True when any header named `name` holds `token` in its comma-separated
+    // list, compared case-insensitively (RFC 9110 §5.6.1), e.g.
+    // has_token("Connection", "upgrade") for "Connection: keep-alive, Upgrade".
+    bool has_token(std::string_view name, std::string_view token) const;
     // True when the request asks for a WebSocket upgrade at all (an Upgrade
     // header naming websocket): anything else is plain HTTP.
     bool wants_websocket() const;
 };
+
+// Collects an HTTP/1.x header block (start line + fields + blank line) from
+// a byte stream fed in any split, up to a cap. Each byte is looked at once:
+// the search for the blank line resumes where the last feed() stopped.
+// Lines end in CRLF or a bare LF (RFC 9112 §2.2 lets a recipient accept
+// LF); empty lines before the start line are skipped (also §2.2).
+// Shared by request_parser and response_checker.
+class header_block_reader {
+public:
+    enum class status : std::uint8_t { need_more, complete, too_large };
+
+    explicit header_block_reader(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+    // Takes bytes from `in` up to and including the blank line; `consumed`
+    // says how many. Once complete, further calls consume nothing.
+    status feed(std::span<const std::byte> in, std::size_t& consumed);
+
+    // The block so far: after `complete`, start line to blank line inclusive
+    // (leading empty lines excluded).
+    std::string_view block() const;
+    // The start line (without its line ending) once it has arrived, else
+    // empty: lets a parser reject garbage before the whole block is in.
+    std::string_view first_line() const;
+    void reset();  // frees the buffer
+
+private:
+    char at(std::size_t pos, std::span<const std::byte> in) const;
+    void append(std::span<const std::byte> in, std::size_t n);
+    std::size_t max_bytes_;
+    std::string buf_;
+    std::size_t line_start_ = 0;  // offset in buf_ of the line being read
+    std::size_t skipped_ = 0;     // leading empty-line bytes (kept for the cap)
+    std::size_t first_end_ = 0;   // end of the start line's text, 0 until seen
+    bool complete_ = false;
+};
+
+// Parses one field line "name: value" (RFC 9112 §5). False for an empty or
+// non-token name, whitespace before the colon, a missing colon, a line that
+// starts with whitespace (obs-fold, §5.2) or a control character in the value.
+bool parse_field_line(std::string_view line, http_header& out);
+
+// ASCII case-insensitive equality (header names, tokens).
+bool iequals(std::string_view a, std::string_view b);
+
+// True when the comma-separated `list` (RFC 9110 §5.6.1) holds `token`,
+// compared case-insensitively; empty elements and OWS are ignored.
+bool list_has_token(std::string_view list, std::string_view token);
 
 class request_parser {
 public:
@@ -50,7 +103,7 @@ public:
         need_more,  // feed more bytes
         complete,   // request() is ready; `consumed` marks its end
         too_large,  // header block over the cap → 431
-        malformed,  // not HTTP/1.x → 400
+        malformed,  // not an HTTP/1.x request (RFC 9112 syntax) → 400
     };
 
     explicit request_parser(std::size_t max_header_bytes = 8192);
@@ -65,9 +118,11 @@ public:
 
 private:
     status parse();
-    std::size_t max_header_bytes_;
-    std::string buf_;  // the header block so far
+    bool parse_request_line(std::string_view line);
+    header_block_reader reader_;  // the header block so far
     http_request request_;
+    status status_ = status::need_more;  // sticky once not need_more
+    bool line_checked_ = false;          // request line already validated early
 };
 
 // What the server offers; the handshake chooses from it.

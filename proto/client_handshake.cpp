@@ -1,0 +1,140 @@
+// The client side of the opening handshake (RFC 6455 §4.1): building the
+// request and checking the server's answer. It shares the header-block
+// reader and field parser with the server side (handshake.cpp), so both
+// directions accept exactly the same line syntax.
+// Read next: handshake.cpp for the rules the server applies to our request.
+#include "proto/client_handshake.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+
+#include "proto/base64.hpp"
+
+namespace wsring::proto {
+
+// RFC 6455 §4.1: "a nonce consisting of a randomly selected 16-byte value
+// that has been base64-encoded", chosen randomly for each connection.
+std::string make_client_key() {
+    std::array<std::byte, 16> nonce{};
+    // A CSPRNG that cannot produce 16 bytes is not something to carry on from.
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size())) != 1)
+        std::abort();
+    return base64_encode(nonce);
+}
+
+// RFC 6455 §4.1, the request's required fields in the order §1.3 shows them.
+std::string make_client_request(const client_request_options& opts, std::string_view key) {
+    std::string r;
+    r.reserve(256);
+    r.append("GET ").append(opts.path.empty() ? "/" : opts.path).append(" HTTP/1.1\r\n");
+    r.append("Host: ").append(opts.host).append("\r\n");
+    r.append("Upgrade: websocket\r\nConnection: Upgrade\r\n");
+    r.append("Sec-WebSocket-Key: ").append(key).append("\r\n");
+    r.append("Sec-WebSocket-Version: 13\r\n");
+    if (!opts.subprotocols.empty()) {
+        r.append("Sec-WebSocket-Protocol: ");
+        for (std::size_t i = 0; i < opts.subprotocols.size(); ++i)
+            r.append(i ? ", " : "").append(opts.subprotocols[i]);
+        r.append("\r\n");
+    }
+    if (!opts.origin.empty()) r.append("Origin: ").append(opts.origin).append("\r\n");
+    for (const auto& line : opts.extra_headers) r.append(line).append("\r\n");
+    r.append("\r\n");
+    return r;
+}
+
+response_checker::response_checker(std::string key, std::vector<std::string> offered,
+                                   std::size_t max_header_bytes)
+    : expected_accept_(accept_key(key)), offered_(std::move(offered)), reader_(max_header_bytes) {}
+
+response_checker::status response_checker::feed(std::span<const std::byte> in, std::size_t& consumed) {
+    consumed = 0;
+    if (status_ != status::need_more) return status_;
+    switch (reader_.feed(in, consumed)) {
+    case header_block_reader::status::complete: return status_ = check();
+    case header_block_reader::status::too_large: return fail("response header block too large");
+    case header_block_reader::status::need_more: break;
+    }
+    // An answer that is not HTTP/1.1 101 can be refused as soon as its first line is in.
+    const auto first = reader_.first_line();
+    if (http_status_ == 0 && !first.empty() && !parse_status_line(first))
+        return status_ = status::rejected;
+    return status::need_more;
+}
+
+response_checker::status response_checker::fail(std::string why) {
+    error_ = std::move(why);
+    return status_ = status::rejected;
+}
+
+// RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
+// RFC 6455 §4.1: anything other than 101 means the handshake failed.
+bool response_checker::parse_status_line(std::string_view line) {
+    if (line.size() < 12 || line.substr(0, 9) != "HTTP/1.1 " || (line.size() > 12 && line[12] != ' ')) {
+        fail("not an HTTP/1.1 status line");
+        return false;
+    }
+    int code = 0;
+    for (char c : line.substr(9, 3)) {
+        if (c < '0' || c > '9') {
+            fail("bad status code");
+            return false;
+        }
+        code = code * 10 + (c - '0');
+    }
+    http_status_ = code;
+    if (code != 101) {
+        fail("server answered " + std::to_string(code) + " instead of 101");
+        return false;
+    }
+    return true;
+}
+
+// RFC 6455 §4.1, the client's checks on the server's handshake, items 1-6.
+response_checker::status response_checker::check() {
+    auto rest = reader_.block();
+    bool first = true, upgrade = false, connection = false;
+    int accepts = 0, protocols = 0;
+    while (true) {
+        const auto nl = rest.find('\n');
+        auto line = rest.substr(0, nl);
+        rest.remove_prefix(nl + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) return fail("bare CR in response");
+        if (line.empty()) break;
+        if (first) {
+            if (!parse_status_line(line)) return status_;
+            first = false;
+            continue;
+        }
+        http_header h;
+        if (!parse_field_line(line, h)) return fail("malformed header line");
+        if (iequals(h.name, "Upgrade")) {
+            upgrade = upgrade || iequals(h.value, "websocket");  // item 2
+        } else if (iequals(h.name, "Connection")) {
+            // item 3; a list such as "Upgrade, keep-alive" is allowed (RFC 9110 §7.6.1)
+            connection = connection || list_has_token(h.value, "upgrade");
+        } else if (iequals(h.name, "Sec-WebSocket-Accept")) {
+            ++accepts;
+            if (h.value != expected_accept_) return fail("Sec-WebSocket-Accept does not match the key");  // item 4
+        } else if (iequals(h.name, "Sec-WebSocket-Extensions")) {
+            return fail("server chose an extension we did not offer");  // item 5
+        } else if (iequals(h.name, "Sec-WebSocket-Protocol")) {
+            ++protocols;
+            protocol_ = std::string(h.value);
+        }
+    }
+    if (!upgrade) return fail("Upgrade header missing or not websocket");
+    if (!connection) return fail("Connection header missing or not upgrade");
+    if (accepts != 1) return fail(accepts ? "more than one Sec-WebSocket-Accept" : "missing Sec-WebSocket-Accept");
+    if (protocols > 1) return fail("more than one Sec-WebSocket-Protocol");
+    // item 6: only a subprotocol we offered, one value (no list)
+    if (protocols == 1 && std::find(offered_.begin(), offered_.end(), protocol_) == offered_.end())
+        return fail("server chose a subprotocol we did not offer");
+    return status_ = status::accepted;
+}
+
+}  // namespace wsring::proto
