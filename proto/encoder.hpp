@@ -20,7 +20,7 @@ constexpr std::size_t frame_size(std::size_t payload, bool masked) {
 struct frame_options {
     bool fin = true;
     bool rsv1 = false;                 // RFC 7692: set on a compressed message's first frame
-    std::optional<mask_key> mask;      // clients: a fresh random key per frame (§5.3)
+    std::optional<mask_key> mask{};    // clients: a fresh random key per frame (§5.3)
 };
 
 // Writes header + payload (masked when opts.mask is set) into `out`, which
