@@ -18,11 +18,11 @@ namespace wsring::proto {
 std::string make_client_key();
 
 struct client_request_options {
-    std::string host;  // Host header, e.g. "127.0.0.1:9001"
+    std::string host{};  // Host header, e.g. "127.0.0.1:9001"
     std::string path = "/";
-    std::vector<std::string> subprotocols;
-    std::string origin;                   // optional
-    std::vector<std::string> extra_headers;  // "Name: value" lines, optional
+    std::vector<std::string> subprotocols{};
+    std::string origin{};                      // optional
+    std::vector<std::string> extra_headers{};  // "Name: value" lines, optional
 };
 
 // The request bytes for `key` (from make_client_key()).
