@@ -1,0 +1,106 @@
+// Shared helpers for the Node integration suites: start ws-server (parsing its
+// "listening on HOST:PORT" line) and stop it with SIGTERM, killing it if it
+// overstays; the backend list from WSRING_BACKENDS; a masked-frame builder for
+// byte-exact cases; a promise timeout. Every started server is also killed
+// when the test process exits, so a failing test cannot leak one.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+export const HOST = '127.0.0.1';
+const LISTEN_RE = /ws-server: listening on (\S+):(\d+)/;
+const live = new Set();
+
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export function backends() {
+  return (process.env.WSRING_BACKENDS || 'epoll').split(/[\s,]+/).filter(Boolean);
+}
+
+function serverCommand() {
+  if (process.env.WSRING_SERVER) return process.env.WSRING_SERVER.split(/\s+/);
+  if (!process.env.WSRING_BUILD) throw new Error('WSRING_BUILD is not set');
+  return [join(process.env.WSRING_BUILD, 'ws-server')];
+}
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+// Start ws-server in echo mode; resolves to { port, url(path), stop(), child }.
+export async function startServer({ backend = 'epoll', threads = 1, args = [] } = {}) {
+  const [cmd, ...pre] = serverCommand();
+  const argv = [...pre, '--mode', 'echo', '--host', HOST, '--port', '0',
+    '--threads', String(threads), '--backend', backend, ...args.map(String)];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, sig) => {
+    live.delete(child);
+    resolve({ code, sig });
+  }));
+  const port = await withTimeout(new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = LISTEN_RE.exec(stdout);
+      if (m) resolve(Number(m[2]));
+    });
+    child.on('error', reject);
+    exited.then(({ code }) => reject(new Error(`ws-server exited (${code}) before listening: ${stderr}`)));
+  }), 15000, 'ws-server listening line').catch((e) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
+  return {
+    port,
+    child,
+    url: (path = '/') => `ws://${HOST}:${port}${path}`,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    // SIGTERM, wait up to 10 s, else SIGKILL; resolves to the exit code.
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return (await exited).code;
+      }
+      child.kill('SIGTERM');
+      try {
+        const { code } = await withTimeout(exited, 10000, 'ws-server exit after SIGTERM');
+        return code;
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw e;
+      }
+    },
+  };
+}
+
+// One masked client frame (RFC 6455 §5.2).
+export function buildFrame(opcode, payload = Buffer.alloc(0), { fin = true, rsv = 0, masked = true } = {}) {
+  const data = Buffer.from(payload);
+  const n = data.length;
+  let head;
+  const mbit = masked ? 0x80 : 0;
+  const b0 = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (opcode & 0xf);
+  if (n < 126) {
+    head = Buffer.from([b0, mbit | n]);
+  } else if (n < 65536) {
+    head = Buffer.alloc(4);
+    head[0] = b0; head[1] = mbit | 126; head.writeUInt16BE(n, 2);
+  } else {
+    head = Buffer.alloc(10);
+    head[0] = b0; head[1] = mbit | 127; head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  if (!masked) return Buffer.concat([head, data]);
+  const key = randomBytes(4);
+  const body = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) body[i] = data[i] ^ key[i & 3];
+  return Buffer.concat([head, key, body]);
+}
