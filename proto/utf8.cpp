@@ -1,6 +1,7 @@
 // The scalar UTF-8 DFA: one transition per byte, straight from Unicode
 // Table 3-7 ("Well-Formed UTF-8 Byte Sequences"). Clear rather than fast;
-// utf8_fast.cpp skips ASCII runs and must agree with this byte for byte.
+// utf8_fast.cpp (with the vector kernels of utf8_simd.cpp) must agree with
+// it chunk for chunk, and uses it at chunk boundaries.
 #include "proto/utf8.hpp"
 
 namespace wsring::proto {

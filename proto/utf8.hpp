@@ -5,7 +5,8 @@
 // Incremental: the validator carries its state across fragments and read
 // boundaries, and fails fast at the first byte that no valid text could have
 // there, even in the middle of a fragment. utf8.cpp holds the scalar DFA (the
-// reference); utf8_fast.cpp the bulk path chosen at run time.
+// reference); utf8_fast.cpp the bulk path chosen at run time (AVX-512 or
+// AVX2 kernels in utf8_simd.cpp; the level follows cpu_features.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
