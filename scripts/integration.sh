@@ -3,17 +3,38 @@
 #   tests/integration/test_*.py   Python unittest, with Debian's python3-websockets
 #   tests/integration/*.test.mjs  Node's test runner, with npm's ws
 # WSRING_FILTER=threads keeps only the multi-threaded tests (for TSan).
+# WSRING_BACKENDS="epoll uring" runs every suite once per backend (default epoll).
+# Optional: WSRING_CONNS (concurrent clients, default 2000), and test names as
+# arguments to run only those Python tests (e.g. test_echo.EchoTest_epoll).
 set -euo pipefail
 cd "$(dirname "$0")/../tests/integration"
 : "${WSRING_BUILD:?set WSRING_BUILD to a build directory}"
+WSRING_BUILD=$(cd "$WSRING_BUILD" && pwd)  # the suites run from tests/integration
+export WSRING_BUILD
 [[ -x $WSRING_BUILD/ws-server ]] || { echo "integration: no ws-server in $WSRING_BUILD"; exit 1; }
+# 2,000 concurrent clients need that many descriptors on both ends.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (($(ulimit -n) < 4500)); then
+  echo "integration: ulimit -n is $(ulimit -n); the concurrency test needs ~4,500" >&2
+fi
 shopt -s nullglob
 py=(test_*.py); js=(*.test.mjs)
 status=0
+# Hard ceilings so a hung server can never hang the run (the tests time out first).
+PY_LIMIT=${WSRING_PY_LIMIT:-1200}; JS_LIMIT=${WSRING_JS_LIMIT:-300}
+if (($#)); then
+  timeout -k 10 "$PY_LIMIT" /usr/bin/python3 -m unittest -v "$@" || status=1
+  exit $status
+fi
 if ((${#py[@]})); then
-  /usr/bin/python3 -m unittest -v "${py[@]%.py}" || status=1
+  timeout -k 10 "$PY_LIMIT" /usr/bin/python3 -m unittest -v "${py[@]%.py}" || status=1
 fi
 if ((${#js[@]})) && [[ -z ${WSRING_FILTER:-} ]]; then
-  node --test "${js[@]}" || status=1
+  if [[ ! -d node_modules/ws ]]; then
+    echo "integration: npm's ws is missing; run: (cd tests/integration && npm install)" >&2
+    status=1
+  else
+    timeout -k 10 "$JS_LIMIT" node --test --test-timeout=120000 "${js[@]}" || status=1
+  fi
 fi
 exit $status
