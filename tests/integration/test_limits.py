@@ -4,7 +4,6 @@
 # backpressure (a client that sends but never reads cannot grow server memory).
 import os
 import select
-import socket
 import time
 import unittest
 

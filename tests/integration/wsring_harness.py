@@ -102,23 +102,32 @@ class Server:
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
-        first = self._read_first_line()
-        m = LISTEN_RE.search(first)
+        lines = self._read_until_listening()
+        self.stdout_lines.extend(lines)
+        m = LISTEN_RE.search(lines[-1]) if lines else None
         if not m:
             self.kill()
-            raise AssertionError("ws-server did not print its listening line; got %r\nstderr:\n%s"
-                                 % (first, self.stderr_text()))
+            raise AssertionError("ws-server did not print its listening line within %.0f s; "
+                                 "stdout %r\nstderr:\n%s"
+                                 % (self.start_timeout, lines, self.stderr_text()))
         self.host, self.port = m.group(1).decode(), int(m.group(2))
-        self.stdout_lines.append(first)
         self._reader = threading.Thread(target=self._drain_stdout, daemon=True)
         self._reader.start()
         return self
 
-    def _read_first_line(self):
+    def _read_until_listening(self):
+        """Stdout lines up to and including the listening line (or all seen before
+        the start timeout / EOF); the rest stays in self._pending."""
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + self.start_timeout
-        buf = b""
-        while b"\n" not in buf:
+        buf, lines = b"", []
+        while True:
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                lines.append(line)
+                if LISTEN_RE.search(line):
+                    self._pending = buf
+                    return lines
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -129,9 +138,8 @@ class Server:
             if not chunk:
                 break
             buf += chunk
-        line, _, rest = buf.partition(b"\n")
-        self._pending = rest
-        return line
+        self._pending = b""
+        return lines + ([buf] if buf else [])
 
     def _drain_stdout(self):
         data = self._pending
