@@ -62,7 +62,7 @@ event decoder::next(std::span<std::byte>& in) {
 // An event may point into message_ until the next call; now trim it: drop an
 // interleaved control frame's bytes from behind the open message's data, or
 // free the buffer entirely once no message is open (an idle decoder holds no heap).
-void decoder::release_delivered() {
+inline void decoder::release_delivered() {
     if (!release_) return;
     release_ = false;
     if (phase_ == phase::header && message_op_ != 0) {
@@ -73,7 +73,7 @@ void decoder::release_delivered() {
 }
 
 // Gathers the 2-14 header bytes, across calls if a read cut them.
-bool decoder::take_header(std::span<std::byte>& in, frame_header& h) {
+inline bool decoder::take_header(std::span<std::byte>& in, frame_header& h) {
     if (header_have_ == 0) {
         header_result r = decode_header(in, h);
         if (r.size != 0) {
@@ -98,7 +98,7 @@ bool decoder::take_header(std::span<std::byte>& in, frame_header& h) {
     return true;
 }
 
-error decoder::check_header(const frame_header& h) const {
+inline error decoder::check_header(const frame_header& h) const {
     const std::uint8_t op = h.opcode_bits;
     const bool control = is_control_bits(op);
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated".
@@ -129,7 +129,7 @@ error decoder::check_header(const frame_header& h) const {
 }
 
 // The zero-copy path: unmask in place, check, point the event at the bytes.
-event decoder::whole_frame(const frame_header& h, std::span<std::byte>& in) {
+inline event decoder::whole_frame(const frame_header& h, std::span<std::byte>& in) {
     std::span<std::byte> payload = in.first(static_cast<std::size_t>(h.length));
     in = in.subspan(payload.size());
     if (h.masked) apply_mask(payload, h.key, 0);

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "proto/mask.hpp"
@@ -41,8 +42,31 @@ struct header_result {
 };
 
 // Decodes the header at the front of `in`. Does not validate; never reads
-// past `in`.
-header_result decode_header(std::span<const std::byte> in, frame_header& out);
+// past `in`. Inline: it runs once per frame on the decoder's hot path.
+inline header_result decode_header(std::span<const std::byte> in, frame_header& out) {
+    if (in.size() < 2) return {0, 2};
+    const auto b0 = static_cast<std::uint8_t>(in[0]);
+    const auto b1 = static_cast<std::uint8_t>(in[1]);
+    const std::size_t len7 = b1 & 0x7F;
+    const std::size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;  // RFC 6455 §5.2: payload length
+    const bool masked = (b1 & 0x80) != 0;
+    const std::size_t size = 2 + ext + (masked ? 4 : 0);
+    if (in.size() < size) return {0, size};
+
+    out.fin = (b0 & 0x80) != 0;
+    out.rsv1 = (b0 & 0x40) != 0;
+    out.rsv2 = (b0 & 0x20) != 0;
+    out.rsv3 = (b0 & 0x10) != 0;
+    out.opcode_bits = b0 & 0x0F;
+    out.masked = masked;
+    std::uint64_t length = ext ? 0 : len7;
+    for (std::size_t i = 0; i < ext; ++i)  // network byte order
+        length = (length << 8) | static_cast<std::uint8_t>(in[2 + i]);
+    out.length = length;
+    out.key = 0;
+    if (masked) std::memcpy(&out.key, in.data() + 2 + ext, 4);
+    return {size, size};
+}
 
 // Writes `h` (in its minimal length form) to `out`, which holds at least
 // header_size(h.length, h.masked) bytes. Returns the bytes written.
