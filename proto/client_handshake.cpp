@@ -53,15 +53,13 @@ response_checker::response_checker(std::string key, std::vector<std::string> off
 response_checker::status response_checker::feed(std::span<const std::byte> in, std::size_t& consumed) {
     consumed = 0;
     if (status_ != status::need_more) return status_;
-    switch (reader_.feed(in, consumed)) {
-    case header_block_reader::status::complete: return status_ = check();
-    case header_block_reader::status::too_large: return fail("response header block too large");
-    case header_block_reader::status::need_more: break;
-    }
-    // An answer that is not HTTP/1.1 101 can be refused as soon as its first line is in.
+    const auto block = reader_.feed(in, consumed);
+    if (block == header_block_reader::status::complete) return status_ = check();
+    // An answer that is not HTTP/1.1 101 can be refused as soon as its first
+    // line is in (before the cap, so any split gives the same verdict).
     const auto first = reader_.first_line();
-    if (http_status_ == 0 && !first.empty() && !parse_status_line(first))
-        return status_ = status::rejected;
+    if (http_status_ == 0 && !first.empty() && !parse_status_line(first)) return status_;
+    if (block == header_block_reader::status::too_large) return fail("response header block too large");
     return status::need_more;
 }
 
@@ -77,6 +75,11 @@ bool response_checker::parse_status_line(std::string_view line) {
         fail("not an HTTP/1.1 status line");
         return false;
     }
+    for (char c : line)  // RFC 9112 §4: reason-phrase = *( HTAB / SP / VCHAR / obs-text )
+        if (c != '\t' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)) {
+            fail("control character in status line");
+            return false;
+        }
     int code = 0;
     for (char c : line.substr(9, 3)) {
         if (c < '0' || c > '9') {
@@ -103,13 +106,13 @@ response_checker::status response_checker::check() {
         auto line = rest.substr(0, nl);
         rest.remove_prefix(nl + 1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find('\r') != std::string_view::npos) return fail("bare CR in response");
-        if (line.empty()) break;
-        if (first) {
+        if (first) {  // already checked when it arrived early: same verdict here
             if (!parse_status_line(line)) return status_;
             first = false;
             continue;
         }
+        if (line.find('\r') != std::string_view::npos) return fail("bare CR in response");
+        if (line.empty()) break;
         http_header h;
         if (!parse_field_line(line, h)) return fail("malformed header line");
         if (iequals(h.name, "Upgrade")) {

@@ -189,18 +189,17 @@ request_parser::request_parser(std::size_t max_header_bytes) : reader_(max_heade
 request_parser::status request_parser::feed(std::span<const std::byte> in, std::size_t& consumed) {
     consumed = 0;
     if (status_ != status::need_more) return status_;  // sticky: one request per parser
-    switch (reader_.feed(in, consumed)) {
-    case header_block_reader::status::complete: return status_ = parse();
-    case header_block_reader::status::too_large: return status_ = status::too_large;
-    case header_block_reader::status::need_more: break;
-    }
+    const auto block = reader_.feed(in, consumed);
+    if (block == header_block_reader::status::complete) return status_ = parse();
     // Reject a bad request line (a TLS hello, a stray protocol) without
-    // waiting for a blank line that may never come.
+    // waiting for a blank line that may never come. Checked before the cap
+    // too, so the verdict does not depend on how the bytes were split.
     const auto first = reader_.first_line();
     if (!line_checked_ && !first.empty()) {
         if (!parse_request_line(first)) return status_ = status::malformed;
         line_checked_ = true;
     }
+    if (block == header_block_reader::status::too_large) return status_ = status::too_large;
     return status::need_more;
 }
 

@@ -199,6 +199,8 @@ INSTANTIATE_TEST_SUITE_P(
         reject_case{"Http10", response_with(rfc_lines, "HTTP/1.0 101 Switching Protocols"), {},
                     "not an HTTP/1.1 status line"},
         reject_case{"NotHttp", "SSH-2.0-OpenSSH_9.2\r\n\r\n", {}, "not an HTTP/1.1 status line"},
+        reject_case{"BareCrInStatusLine", response_with(rfc_lines, "HTTP/1.1 101 Switching\rProtocols"), {},
+                    "control character in status line"},
         reject_case{"MissingUpgrade", response_with(without("Upgrade")), {},
                     "Upgrade header missing or not websocket"},
         reject_case{"UpgradeNotWebsocket",
