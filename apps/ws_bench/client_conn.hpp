@@ -1,0 +1,67 @@
+// One load-generating connection as a worker sees it: its socket, where it is
+// in its life (connect → upgrade → open → closing → closed), its send block
+// and the tail of a frame cut by a read, its decoder, and the counters each
+// mode keeps per connection. A plain record: the worker (worker.cpp) moves it
+// through its states and the mode drivers (*_mode.cpp) fill and read it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/ws_bench/send_buffer.hpp"
+#include "proto/client_handshake.hpp"
+#include "proto/decoder.hpp"
+
+namespace wsring::bench {
+
+enum class conn_state : std::uint8_t {
+    unused,      // not opened yet (or between connect-mode cycles)
+    connecting,  // non-blocking connect() in progress
+    upgrading,   // HTTP request sent, waiting for 101 (RFC 6455 §4.1)
+    open,        // frames flow
+    closing,     // our close frame is queued/sent; waiting for theirs and EOF (§7.1.2)
+    closed,      // socket closed; `clean` says how it ended
+};
+
+enum class conn_kind : std::uint8_t { echo, receiver, publisher, cycler, idle };
+
+struct upgrade_state {
+    upgrade_state(std::string k) : key(k), checker(std::move(k)) {}
+    std::string key;
+    proto::response_checker checker;
+};
+
+struct client_conn {
+    int fd = -1;
+    conn_state state = conn_state::unused;
+    conn_kind kind = conn_kind::echo;
+    bool dirty = false;           // on the worker's flush list this turn
+    bool want_write = false;      // a write hit EAGAIN: wait for EPOLLOUT
+    bool close_received = false;  // the peer's close frame arrived
+    bool clean = false;           // closed after a full close handshake
+    bool failed = false;          // a fault ended it: not counted for fairness
+    std::uint32_t publisher = 0;  // publishers: global publisher id
+    std::uint64_t started_ns = 0; // when the current connect began
+    std::uint64_t state_ns = 0;   // when the current state began (timeouts)
+
+    send_buffer out;
+    std::vector<std::byte> tail;               // bytes of a frame cut by a read
+    std::optional<proto::decoder> dec;         // built when the connection opens
+    std::unique_ptr<upgrade_state> upgrade;    // only while upgrading
+
+    // echo: a ring of send times, FIFO like the echoes themselves.
+    std::vector<std::uint64_t> sent_at;
+    std::uint64_t send_seq = 0, recv_seq = 0;
+    std::uint32_t outstanding = 0;
+    std::uint64_t completed = 0;  // messages completed in the measured window
+
+    // broadcast receivers: per publisher, the next expected sequence number
+    // and the deliveries seen.
+    std::vector<std::uint32_t> next_seq;
+    std::vector<std::uint64_t> received;
+    std::vector<std::uint64_t> reordered;
+};
+
+}  // namespace wsring::bench

@@ -1,0 +1,45 @@
+// ws-bench's command line: one designated-initializer struct holding every
+// knob, the parser that fills it (with the checks a user needs to hear about
+// before any socket opens) and the --help text. Nothing here touches the
+// network. Read next: url.hpp, then worker.hpp.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "apps/ws_bench/url.hpp"
+
+namespace wsring::bench {
+
+enum class bench_mode : std::uint8_t { echo, broadcast, connect, idle };
+
+const char* mode_name(bench_mode m);
+
+struct bench_options {
+    std::string url_text = "ws://127.0.0.1:9001/";
+    url target;
+    bench_mode mode = bench_mode::echo;
+    unsigned conns = 100;           // -c: connections (receivers in broadcast)
+    std::size_t size = 16;          // -s: payload bytes
+    unsigned inflight = 1;          // -k: outstanding messages per connection
+    double duration = 5;            // -d: measured seconds (idle: hold time)
+    double warmup = 1;              // --warmup: seconds run but not counted
+    unsigned threads = 1;           // --threads
+    bool text = false;              // --text | --binary
+    bool raw = false;               // --raw: plain TCP, same frame bytes, no upgrade
+    bool verify = false;            // --verify: compare every payload byte
+    unsigned publishers = 1;        // broadcast: --publishers
+    double rate = 0;                // broadcast: messages/s per publisher (0 = window)
+    int server_pid = 0;             // --server-pid: sample /proc/PID
+    std::string json_path;          // --json FILE
+    int progress = -1;              // --progress/--no-progress; -1 = when stderr is a tty
+    double connect_timeout = 10;    // seconds to open every connection
+    bool quiet = false;             // no summary table (JSON only)
+};
+
+// Parses argv into `out`. Returns an empty string on success, "help" when
+// --help was asked, or a message naming the bad argument.
+std::string parse_options(int argc, char** argv, bench_options& out);
+
+void print_help(const char* argv0);
+
+}  // namespace wsring::bench

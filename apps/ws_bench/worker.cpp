@@ -1,0 +1,515 @@
+// The worker's epoll loop and a connection's life below the message level.
+// Loop phases, once per turn (like a server's reactor, seen from the client):
+//   1. wait:   epoll_wait (edge-triggered), then read the clock once;
+//   2. events: connect completions, reads (whole frames go to the decoder,
+//              the mode driver sees each message), EPOLLOUT after a full send;
+//   3. tick:   the driver's paced senders (broadcast --rate, windows);
+//   4. flush:  every connection touched this turn is filled by its driver
+//              and written in one send() — INFLIGHT frames per syscall;
+//   5. chores: connect-mode reopens, timeouts, live counters (10 Hz).
+// RFC 6455 §4.1 (client handshake), §5.3 (masking), §5.5.2 (pong), §7.1.2 (close).
+#include "apps/ws_bench/worker.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "proto/encoder.hpp"
+#include "proto/frame_header.hpp"
+
+namespace wsring::bench {
+
+namespace {
+
+constexpr std::size_t control_reserve = 2 * (proto::max_header_size + proto::max_control_payload);
+constexpr std::size_t batch_cap = 128 * 1024;      // bytes of data frames per send block
+constexpr std::size_t read_buffer = 256 * 1024;    // one read's worth
+constexpr std::uint64_t ms = 1'000'000;
+
+bool is_pending(conn_state s) { return s == conn_state::connecting || s == conn_state::upgrading; }
+bool has_socket(conn_state s) { return s != conn_state::unused && s != conn_state::closed; }
+
+// Bytes at the front of `data` that form whole frames: only those reach the
+// decoder, so it never has to copy a cut frame into a buffer of its own.
+std::size_t whole_frames(std::span<const std::byte> data) {
+    std::size_t off = 0;
+    for (;;) {
+        proto::frame_header h;
+        auto r = proto::decode_header(data.subspan(off), h);
+        if (r.size == 0 || h.length > data.size() - off - r.size) return off;
+        off += r.size + static_cast<std::size_t>(h.length);
+    }
+}
+
+std::unique_ptr<mode_driver> make_driver(bench_mode m, worker& w) {
+    switch (m) {
+        case bench_mode::echo: return make_echo_driver(w);
+        case bench_mode::broadcast: return make_broadcast_driver(w);
+        case bench_mode::connect: return make_connect_driver(w);
+        case bench_mode::idle: return make_idle_driver(w);
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+worker::worker(const bench_options& opts, shared_state& shared, unsigned index, std::size_t conns,
+               std::size_t receivers, unsigned first_publisher)
+    : opts_(opts),
+      shared_(shared),
+      index_(index),
+      receivers_(receivers),
+      first_publisher_(first_publisher),
+      conns_(conns),
+      rbuf_(std::max(read_buffer, 2 * proto::frame_size(opts.size, true))),
+      payload_(opts.size, opts.text, 0x5eed5eedULL),
+      rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
+      frame_bytes_(proto::frame_size(opts.size, true)) {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) {
+        std::fprintf(stderr, "ws-bench: epoll_create1: %s\n", std::strerror(errno));
+        std::exit(2);
+    }
+    driver_ = make_driver(opts.mode, *this);
+    dirty_.reserve(conns);
+    setup_conns();
+}
+
+worker::~worker() {
+    for (auto& c : conns_)
+        if (c.fd >= 0) close(c.fd);
+    if (epfd_ >= 0) close(epfd_);
+}
+
+// Every send block is allocated here, before the run: the request, then
+// either a window of data frames (capped at batch_cap) or only room for
+// control frames, plus room for a pong and a close that never wait behind data.
+void worker::setup_conns() {
+    std::string sample = proto::make_client_request({.host = opts_.target.host_header(), .path = opts_.target.path},
+                                                    "dGhlIHNhbXBsZSBub25jZQ==");
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+        client_conn& c = conns_[i];
+        c.kind = driver_->kind_of(i);
+        std::size_t cap = sample.size();
+        if (c.kind == conn_kind::echo || c.kind == conn_kind::publisher)
+            cap = std::max({cap, frame_bytes_, std::min<std::size_t>(frame_bytes_ * opts_.inflight, batch_cap)});
+        c.out.reserve(cap + control_reserve);
+    }
+}
+
+// ---- the loop -------------------------------------------------------------
+
+void worker::run() {
+    now_ns_ = monotonic_ns();
+    next_publish_ns_ = now_ns_ + 100 * ms;
+    int wait_ms = opts_.mode == bench_mode::broadcast ? 1 : 5;
+    for (;;) {
+        run_phase p = shared_.phase.load(std::memory_order_acquire);  // partner: coordinator's store
+        if (p != phase_) change_phase(p);
+        if (phase_ == run_phase::done) break;
+        if (phase_ == run_phase::closing && live_sockets_ == 0) break;
+        if (phase_ == run_phase::setup) open_more();
+        turn(wait_ms);
+        if (now_ns_ >= next_timeout_check_ns_) check_timeouts();
+        publish_live(false);
+    }
+    for (auto& c : conns_)  // the coordinator gave up waiting: close what is left
+        if (has_socket(c.state)) finish_close(c, false);
+    driver_->finish();
+    publish_live(true);
+    live().finished.store(true, std::memory_order_release);  // partner: coordinator's join wait
+}
+
+void worker::turn(int timeout_ms) {
+    epoll_event events[512];
+    int n = epoll_wait(epfd_, events, 512, timeout_ms);
+    now_ns_ = monotonic_ns();
+    for (int i = 0; i < n; ++i) on_event(*static_cast<client_conn*>(events[i].data.ptr), events[i].events);
+    driver_->on_tick();
+    // Flush: index loop, because a flush may mark another connection dirty.
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        client_conn& c = *dirty_[i];
+        c.dirty = false;
+        if (has_socket(c.state) && c.state != conn_state::connecting && !c.want_write) flush(c);
+    }
+    dirty_.clear();
+    for (client_conn* c : reopen_) open(*c);
+    reopen_.clear();
+}
+
+void worker::change_phase(run_phase p) {
+    phase_ = p;
+    driver_->on_phase(p);
+    if (p == run_phase::warmup || p == run_phase::measure)
+        for (auto& c : conns_)
+            if (c.state == conn_state::open) mark_dirty(c);  // start (or keep) sending
+    if (p == run_phase::closing)
+        for (auto& c : conns_) begin_close(c);
+}
+
+// Set-up opens connections a bounded number at a time, so a server's listen
+// backlog is not flooded (a dropped SYN costs a one-second retransmit).
+void worker::open_more() {
+    if (!driver_->opens_at_setup()) return;
+    std::size_t limit = std::max<std::size_t>(16, 512 / opts_.threads);
+    while (pending_opens_ < limit && next_to_open_ < conns_.size()) open(conns_[next_to_open_++]);
+}
+
+void worker::check_timeouts() {
+    next_timeout_check_ns_ = now_ns_ + 250 * ms;
+    auto limit = static_cast<std::uint64_t>(opts_.connect_timeout * 1e9);
+    for (auto& c : conns_) {
+        if (is_pending(c.state) && now_ns_ - c.state_ns > limit)
+            fail(c, fault::timeout, c.state == conn_state::connecting ? "TCP connect timed out" : "no 101 response in time");
+        else if (c.state == conn_state::closing && now_ns_ - c.state_ns > 2000 * ms) {
+            if (c.close_received) finish_close(c, true);  // §7.1.1: we MAY close after both close frames
+            else fail(c, fault::timeout, "no close frame within 2 s of ours (RFC 6455 §7.1.2)");
+        }
+    }
+}
+
+void worker::publish_live(bool force) {
+    if (!force && now_ns_ < next_publish_ns_) return;
+    next_publish_ns_ = now_ns_ + 100 * ms;
+    live_counters& l = live();
+    l.messages.store(stats_.messages, std::memory_order_relaxed);
+    l.bytes.store(stats_.bytes, std::memory_order_relaxed);
+    l.faults.store(stats_.fault_total(), std::memory_order_relaxed);
+    l.opened.store(stats_.opened, std::memory_order_relaxed);
+    l.open_failed.store(stats_.open_failed, std::memory_order_relaxed);
+    l.outstanding.store(driver_->outstanding(), std::memory_order_relaxed);
+    l.delivered_all.store(delivered_all_, std::memory_order_relaxed);
+    l.live_conns.store(live_sockets_, std::memory_order_relaxed);
+    if (interval_.count() == 0) return;
+    std::lock_guard lock(l.mu);
+    l.interval.merge(interval_);
+    interval_.reset();
+}
+
+// ---- connection life --------------------------------------------------------
+
+void worker::open(client_conn& c) {
+    c.out.clear();
+    c.tail.clear();
+    c.dec.reset();
+    c.upgrade.reset();
+    c.want_write = c.close_received = c.clean = false;
+    c.started_ns = c.state_ns = now_ns_;
+    c.fd = socket(opts_.target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+            std::fprintf(stderr, "ws-bench: out of file descriptors at %zu sockets in thread %u (%s): raise `ulimit -n`\n",
+                         live_sockets_, index_, std::strerror(errno));
+            std::exit(2);
+        }
+        c.state = conn_state::closed;
+        ++stats_.open_failed;
+        fail(c, fault::connect_failed, std::strerror(errno));
+        return;
+    }
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c.state = conn_state::connecting;
+    ++pending_opens_;
+    ++live_sockets_;
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&opts_.target.addr), opts_.target.addr_len) != 0 &&
+        errno != EINPROGRESS) {
+        fail(c, fault::connect_failed, std::strerror(errno));
+        return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = &c;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd, &ev);
+}
+
+void worker::reopen_later(client_conn& c) { reopen_.push_back(&c); }
+
+void worker::on_event(client_conn& c, std::uint32_t events) {
+    if (c.state == conn_state::connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) on_connected(c);
+    if (!has_socket(c.state) || c.state == conn_state::connecting) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        on_readable(c, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+    if ((events & EPOLLOUT) && c.want_write && has_socket(c.state)) {
+        c.want_write = false;
+        mark_dirty(c);
+    }
+}
+
+// The TCP connect finished: --raw is open at once; otherwise send the
+// upgrade request (RFC 6455 §4.1) with a fresh key from the CSPRNG.
+void worker::on_connected(client_conn& c) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return fail(c, fault::connect_failed, std::strerror(err));
+    if (opts_.raw) return become_open(c);
+    std::string key = proto::make_client_key();
+    request_ = proto::make_client_request({.host = opts_.target.host_header(), .path = opts_.target.path}, key);
+    c.out.append(std::as_bytes(std::span(request_)));
+    c.upgrade = std::make_unique<upgrade_state>(std::move(key));
+    c.state = conn_state::upgrading;
+    c.state_ns = now_ns_;
+    mark_dirty(c);
+}
+
+void worker::leave_pending(client_conn& c) {
+    if (is_pending(c.state)) --pending_opens_;
+}
+
+void worker::become_open(client_conn& c) {
+    leave_pending(c);
+    c.state = conn_state::open;
+    c.state_ns = now_ns_;
+    c.upgrade.reset();
+    // A --raw echo returns our own masked frames, so parse them as a server would.
+    proto::decoder_limits limits{.max_message = std::max<std::size_t>(opts_.size + 1, 16u << 20)};
+    c.dec.emplace(opts_.raw ? proto::role::server : proto::role::client, limits);
+    ++stats_.opened;
+    driver_->on_open(c);
+    mark_dirty(c);
+}
+
+// ---- the read path ----------------------------------------------------------
+
+// Reads into the worker's large buffer, behind the tail a previous read cut.
+// A short read means the socket is drained: with edge-triggered epoll, bytes
+// that arrive later raise a new event. But a FIN that came with this event
+// raises none, so when the peer hung up (`hup`) read on until EOF.
+void worker::on_readable(client_conn& c, bool hup) {
+    for (;;) {
+        if (c.close_received) return discard_until_eof(c);
+        std::size_t have = c.tail.size();
+        if (have) std::memcpy(rbuf_.data(), c.tail.data(), have);
+        ssize_t n = read(c.fd, rbuf_.data() + have, rbuf_.size() - have);
+        if (n == 0) return on_eof(c);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) fail(c, fault::connection_reset, std::strerror(errno));
+            return;
+        }
+        c.tail.clear();
+        std::span<std::byte> data(rbuf_.data(), have + static_cast<std::size_t>(n));
+        if (c.state == conn_state::upgrading && !feed_upgrade(c, data)) return;
+        std::size_t whole = whole_frames(data);
+        if (whole == 0 && data.size() == rbuf_.size()) whole = data.size();  // a frame larger than the buffer
+        if (!deliver(c, data.first(whole))) return;
+        mark_dirty(c);  // replies free window slots: refill at this turn's flush
+        if (whole < data.size()) c.tail.assign(data.begin() + static_cast<std::ptrdiff_t>(whole), data.end());
+        if (!hup && static_cast<std::size_t>(n) < rbuf_.size() - have) return;
+    }
+}
+
+// After the peer's close frame nothing more matters but its EOF (RFC 6455
+// §7.1.1: the server closes the TCP connection first).
+void worker::discard_until_eof(client_conn& c) {
+    for (;;) {
+        ssize_t n = read(c.fd, rbuf_.data(), rbuf_.size());
+        if (n > 0) continue;
+        if (n == 0) return on_eof(c);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) finish_close(c, true);  // both close frames were exchanged
+        return;
+    }
+}
+
+// Feeds the 101 response to the checker; bytes after it are frames and stay
+// in `data`. False when the upgrade failed (the connection is gone).
+bool worker::feed_upgrade(client_conn& c, std::span<std::byte>& data) {
+    std::size_t consumed = 0;
+    auto st = c.upgrade->checker.feed(data, consumed);
+    if (st == proto::response_checker::status::need_more) {
+        data = {};
+        return true;
+    }
+    if (st == proto::response_checker::status::rejected) {
+        std::string why = "HTTP " + std::to_string(c.upgrade->checker.http_status()) + ": " + c.upgrade->checker.error();
+        fail(c, fault::handshake_rejected, why);
+        return false;
+    }
+    become_open(c);
+    data = data.subspan(consumed);
+    return true;
+}
+
+// Hands whole frames to the decoder, event by event. False once the
+// connection closed or failed (the rest of the bytes do not matter then).
+bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
+    while (!frames.empty() && has_socket(c.state)) {
+        proto::event ev = c.dec->next(frames);
+        switch (ev.kind) {
+            case proto::event_kind::need_more: return true;
+            case proto::event_kind::text:
+            case proto::event_kind::binary:
+                driver_->on_message(c, ev.kind == proto::event_kind::text, ev.payload);
+                break;
+            case proto::event_kind::ping:  // RFC 6455 §5.5.2: answer with the same payload
+                queue_control(c, proto::opcode::pong, ev.payload);
+                break;
+            case proto::event_kind::pong: break;
+            case proto::event_kind::close:
+                on_close_frame(c, ev.code);
+                if (c.state == conn_state::closing) discard_until_eof(c);
+                return false;
+            case proto::event_kind::protocol_error:
+                fail(c, fault::protocol_error, proto::describe(ev.err), ev.err);
+                return false;
+        }
+    }
+    return has_socket(c.state);
+}
+
+void worker::on_close_frame(client_conn& c, proto::close_code code) {
+    c.close_received = true;
+    auto v = static_cast<unsigned>(code);
+    ++stats_.close_codes[v >= 1000 && v < 1015 ? v - 1000 : 15];
+    if (c.state == conn_state::closing) {
+        // Our close came back. RFC 6455 §7.1.1: the server closes TCP first, so
+        // wait for EOF — except --raw, where the echo server never will.
+        if (opts_.raw) finish_close(c, true);
+        return;
+    }
+    // The server closed while we were still using the connection: answer
+    // (RFC 6455 §5.5.1: echo the code) and count it.
+    count_fault(fault::closed_by_server, "close code " + std::to_string(v));
+    c.failed = true;
+    queue_close(c, code == proto::close_code::no_status ? proto::close_code::normal : code);
+    c.state = conn_state::closing;
+    c.state_ns = now_ns_;
+}
+
+void worker::on_eof(client_conn& c) {
+    if (c.state == conn_state::closing) return finish_close(c, c.close_received);
+    const char* when = c.state == conn_state::upgrading ? "EOF before the 101 response" : "EOF without a close frame";
+    fail(c, fault::closed_early, when);
+}
+
+// ---- the write path ---------------------------------------------------------
+
+bool worker::queue_frame(client_conn& c, std::span<const std::byte> payload) {
+    auto room = c.out.claim(frame_bytes_ + control_reserve);
+    if (room.empty()) return false;
+    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);  // RFC 6455 §5.3: a new key per frame
+    auto op = opts_.text ? proto::opcode::text : proto::opcode::binary;
+    c.out.commit(proto::encode_frame(room, op, payload, {.mask = key}));
+    return true;
+}
+
+void worker::queue_control(client_conn& c, proto::opcode op, std::span<const std::byte> payload) {
+    auto room = c.out.claim(proto::max_header_size + proto::max_control_payload);
+    if (room.empty()) return;  // cannot happen: control_reserve keeps room
+    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);
+    c.out.commit(proto::encode_frame(room, op, payload.first(std::min(payload.size(), proto::max_control_payload)),
+                                     {.mask = key}));
+    mark_dirty(c);
+}
+
+void worker::queue_close(client_conn& c, proto::close_code code) {
+    auto room = c.out.claim(proto::max_header_size + proto::max_control_payload);
+    if (room.empty()) return;
+    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);
+    c.out.commit(proto::encode_close(room, code, "", key));
+    mark_dirty(c);
+}
+
+void worker::mark_dirty(client_conn& c) {
+    if (c.dirty) return;
+    c.dirty = true;
+    dirty_.push_back(&c);
+}
+
+// Lets the driver fill the send block, then writes it; repeats while the
+// socket takes everything, so a window refills in as few sends as possible.
+void worker::flush(client_conn& c) {
+    for (;;) {
+        if (c.state == conn_state::open) driver_->fill(c);
+        auto p = c.out.pending();
+        if (p.empty()) return;
+        ssize_t n = send(c.fd, p.data(), p.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) c.want_write = true;
+            else fail(c, fault::connection_reset, std::strerror(errno));
+            return;
+        }
+        c.out.consume(static_cast<std::size_t>(n));
+        if (static_cast<std::size_t>(n) < p.size()) {
+            c.want_write = true;  // the socket buffer is full: wait for EPOLLOUT
+            return;
+        }
+    }
+}
+
+// ---- closing ----------------------------------------------------------------
+
+void worker::begin_close(client_conn& c) {
+    if (is_pending(c.state)) {  // still connecting: not a fault, just stop
+        leave_pending(c);
+        close(c.fd);
+        c.fd = -1;
+        c.state = conn_state::closed;
+        --live_sockets_;
+        return;
+    }
+    if (c.state != conn_state::open) return;
+    queue_close(c, proto::close_code::normal);  // RFC 6455 §7.1.2: start the closing handshake
+    c.state = conn_state::closing;
+    c.state_ns = now_ns_;
+}
+
+void worker::finish_close(client_conn& c, bool clean) {
+    leave_pending(c);
+    bool was_open = c.state == conn_state::open || c.state == conn_state::closing;
+    if (c.fd >= 0) close(c.fd);  // also leaves the epoll set
+    c.fd = -1;
+    c.state = conn_state::closed;
+    c.clean = clean;
+    c.want_write = false;
+    --live_sockets_;
+    if (was_open) ++(clean ? stats_.closed_clean : stats_.closed_unclean);
+    driver_->on_closed(c);
+}
+
+void worker::count_fault(fault f, std::string_view detail, proto::error e) {
+    auto i = static_cast<std::size_t>(f);
+    ++stats_.faults[i];
+    if (stats_.first_detail[i].empty()) stats_.first_detail[i] = std::string(detail);
+    if (f == fault::protocol_error) ++stats_.protocol_errors[static_cast<std::size_t>(e) % 32];
+}
+
+void worker::fail(client_conn& c, fault f, std::string_view detail, proto::error e) {
+    count_fault(f, detail, e);
+    c.failed = true;
+    if (is_pending(c.state)) ++stats_.open_failed;
+    if (f == fault::protocol_error && c.state == conn_state::open) {
+        // RFC 6455 §7.1.7: Fail the WebSocket Connection — send a close with
+        // the code the broken rule earns (best effort), then drop TCP.
+        c.out.clear();
+        queue_close(c, proto::to_close_code(e));
+        auto p = c.out.pending();
+        [[maybe_unused]] auto n = send(c.fd, p.data(), p.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    if (has_socket(c.state)) finish_close(c, false);
+}
+
+void worker::record_latency(std::uint64_t ns) {
+    stats_.latency.record(ns);
+    interval_.record(ns);
+}
+
+}  // namespace wsring::bench

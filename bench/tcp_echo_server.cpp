@@ -1,0 +1,101 @@
+// tcp-echo-server: the physical-limit baseline for `ws-bench --raw`. A plain,
+// single-threaded, edge-triggered epoll loop that writes back every byte it
+// reads, with no framing at all: whatever a WebSocket server does beyond
+// this costs the difference. A short write parks the rest and stops reading
+// that connection until EPOLLOUT drains it (TCP then pushes back on the
+// client). Usage: tcp-echo-server [--host 127.0.0.1] [--port 9002] (0 = ephemeral).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct conn {
+    std::vector<char> pending;  // bytes read but not yet written back
+};
+
+int listen_on(const char* host, int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(fd, 4096) != 0) {
+        std::fprintf(stderr, "tcp-echo-server: cannot listen on %s:%d: %s\n", host, port, std::strerror(errno));
+        std::exit(1);
+    }
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    std::printf("tcp-echo-server: listening on %s:%d\n", host, ntohs(a.sin_port));
+    std::fflush(stdout);
+    return fd;
+}
+
+// Writes `pending` then echoes reads until the socket would block either way.
+// Returns false when the connection is finished (EOF or error).
+bool pump(int fd, conn& c, std::vector<char>& buf) {
+    for (;;) {
+        while (!c.pending.empty()) {
+            ssize_t w = write(fd, c.pending.data(), c.pending.size());
+            if (w < 0) return errno == EAGAIN || errno == EINTR;  // wait for EPOLLOUT
+            c.pending.erase(c.pending.begin(), c.pending.begin() + w);
+        }
+        ssize_t n = read(fd, buf.data(), buf.size());
+        if (n == 0) return false;
+        if (n < 0) return errno == EAGAIN || errno == EINTR;
+        ssize_t w = write(fd, buf.data(), static_cast<std::size_t>(n));
+        if (w < 0 && errno != EAGAIN) return false;
+        if (w < n) c.pending.assign(buf.data() + (w < 0 ? 0 : w), buf.data() + n);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    int port = 9002;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (std::strcmp(argv[i], "--host") == 0) host = argv[i + 1];
+        else if (std::strcmp(argv[i], "--port") == 0) port = std::atoi(argv[i + 1]);
+    }
+    int lfd = listen_on(host.c_str(), port);
+    int ep = epoll_create1(0);
+    epoll_event ev{EPOLLIN, {.fd = lfd}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    std::vector<conn> conns(1024);
+    std::vector<char> buf(256 * 1024);
+    epoll_event events[256];
+    for (;;) {
+        int n = epoll_wait(ep, events, 256, -1);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[i].data.fd;
+            if (fd == lfd) {  // accept everything that is waiting
+                int c;
+                while ((c = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    int one = 1;
+                    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    if (static_cast<std::size_t>(c) >= conns.size()) conns.resize(2 * static_cast<std::size_t>(c));
+                    epoll_event cev{EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, {.fd = c}};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                }
+                continue;
+            }
+            if (!pump(fd, conns[static_cast<std::size_t>(fd)], buf)) {
+                conns[static_cast<std::size_t>(fd)].pending.clear();
+                close(fd);  // also removes it from the epoll set
+            }
+        }
+    }
+}
