@@ -1,0 +1,21 @@
+// ws-server's command line: every option, its default, its parsing, and the
+// --help text generated from the same table so the two cannot disagree.
+#pragma once
+#include <string>
+
+#include "net/server.hpp"
+
+namespace wsring::apps {
+
+struct cli {
+    net::server_options server;
+    std::string mode = "echo";
+    std::string backend = "epoll";  // as asked; the server may fall back
+    bool help = false;
+};
+
+// Parses argv. On an error returns false with a one-line message in `error`.
+bool parse_cli(int argc, char** argv, cli& out, std::string& error);
+std::string help_text();
+
+}  // namespace wsring::apps

@@ -1,0 +1,29 @@
+// The mode seam: what happens to a complete message once the session has
+// checked and reassembled it. Echo sends it back (net/echo_handler.hpp);
+// broadcast and pub/sub (issue 5) will publish it to the broadcast ring.
+// A handler is per reactor, so it may keep per-reactor tables without locks.
+#pragma once
+#include <cstddef>
+#include <span>
+
+#include "proto/opcode.hpp"
+
+namespace wsring::net {
+
+struct connection;
+class session;
+
+class message_handler {
+public:
+    virtual ~message_handler() = default;
+    // A WebSocket connection opened (after the 101).
+    virtual void on_open(session&, connection&) {}
+    // A text or binary message. `payload` is valid only during the call: it
+    // may point into the reactor's receive buffer, reused right after.
+    virtual void on_message(session& s, connection& c, proto::opcode op,
+                            std::span<const std::byte> payload) = 0;
+    // The connection is gone (any reason); called once, before the slot is reused.
+    virtual void on_close(session&, connection&) {}
+};
+
+}  // namespace wsring::net

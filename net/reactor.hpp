@@ -1,0 +1,69 @@
+// The reactor interface: one event loop per thread, owning its listener,
+// connections, timers and buffers. A backend (epoll today, io_uring next)
+// implements these few members and the transport seam (net/transport.hpp);
+// the connection logic itself is net/session.cpp, shared by all backends.
+// Loop phases and the readiness/completion seam: docs/reactors.md.
+// Read next: net/epoll_reactor.hpp.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "net/message_handler.hpp"
+#include "net/session.hpp"
+
+namespace wsring::net {
+
+struct reactor_options {
+    milliseconds tick{50};              // timer wheel resolution
+    std::size_t wheel_slots = 1024;     // one revolution = slots × tick (51 s)
+    std::size_t recv_buffer = 128u << 10;  // the one receive buffer of the reactor
+    int accept_batch = 64;              // accepts per loop turn before serving others
+    int max_events = 256;               // epoll_wait batch
+    milliseconds shutdown_timeout{5000};  // stop() → force-close stragglers
+};
+
+// Cross-thread work (the broadcast ring of issue 5 plugs in here): `pending`
+// is asked, from the loop thread, right before the reactor would sleep (the
+// announce-sleep re-check); `drain` runs once per loop turn in phase 4.
+// Producers call reactor::wake() after publishing.
+struct wakeup_hook {
+    std::function<bool()> pending;
+    std::function<void()> drain;
+};
+
+struct reactor_stats {
+    std::uint64_t accepted = 0;  // TCP connections accepted
+    session_stats session;
+};
+
+enum class backend_kind : std::uint8_t { epoll, uring };
+
+class reactor {
+public:
+    virtual ~reactor() = default;
+    // The loop, on the calling thread, until stop() and the drain are done.
+    virtual void run() = 0;
+    // Any thread: stop accepting, close 1001 every connection, wait for them
+    // up to shutdown_timeout, then return from run().
+    virtual void stop() = 0;
+    // Any thread: make the loop run its wakeup hook soon (a syscall only if it sleeps).
+    virtual void wake() = 0;
+    // Before run(), from the thread that will run it.
+    virtual void set_wakeup_hook(wakeup_hook hook) = 0;
+    virtual session& sessions() = 0;
+    virtual std::string_view backend_name() const = 0;
+    // Counters; exact once run() has returned.
+    virtual reactor_stats stats() const = 0;
+};
+
+// A reactor serving `listen_fd` (it takes ownership). kind == uring falls
+// back to epoll until the io_uring backend exists (the caller logs it).
+std::unique_ptr<reactor> make_reactor(backend_kind kind, int listen_fd, const reactor_options& ro,
+                                      const session_options& so, session_shared& shared,
+                                      std::unique_ptr<message_handler> handler);
+
+}  // namespace wsring::net

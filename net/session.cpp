@@ -1,0 +1,341 @@
+// Every transition of a connection's lifecycle, in one file:
+//
+//   handshake ──101──▶ open ──our close──▶ closing ──their close──▶ draining
+//       │                │  ╲                 │ (timer)                │
+//       │ non-101        │   ╲their close /   ▼                        ▼ queue sent
+//       └──────────▶ draining ◀─protocol error   closed ◀── lingering ◀┘ (FIN, if linger)
+//
+// `draining` sends what is queued (a close frame, an HTTP error) and then
+// ends TCP: at once after a clean close handshake (RFC 6455 §7.1.1: the
+// server closes first), or with FIN and a bounded linger after an error, so
+// unread input does not turn our close into a reset that destroys the very
+// frame explaining it. Every wait has a timer; every path ends in finish().
+#include "net/session.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "proto/encoder.hpp"
+#include "proto/error.hpp"
+
+namespace wsring::net {
+
+using proto::close_code;
+using proto::opcode;
+
+session::session(const session_options& opts, milliseconds tick, transport& t, message_handler& h,
+                 session_shared& shared)
+    : opts_(opts), tick_(tick), t_(t), handler_(h), shared_(shared) {
+    handshake_ticks_ = ticks(opts_.handshake_timeout);
+    idle_ticks_ = opts_.idle_timeout.count() > 0 ? ticks(opts_.idle_timeout) : 0;
+    ping_ticks_ = opts_.ping_interval.count() > 0 ? ticks(opts_.ping_interval) : 0;
+    close_ticks_ = ticks(opts_.close_timeout);
+}
+
+// A duration in wheel ticks, rounded up, plus one: the current tick has
+// partly elapsed already, and a deadline must never fire early.
+core::tick_t session::ticks(milliseconds d) const {
+    auto n = std::max<std::int64_t>(d.count(), 0);
+    return static_cast<core::tick_t>((n + tick_.count() - 1) / tick_.count()) + 1;
+}
+
+// ---- backend → session ---------------------------------------------------------
+
+void session::on_accept(connection& c) {
+    ++stats_.accepted;
+    c.state = conn_state::handshake;
+    c.last_rx = now32();
+    // Absolute deadline: trickling bytes does not extend it (slowloris).
+    t_.timers().schedule_in(c, handshake_ticks_);
+}
+
+void session::on_data(connection& c, std::span<std::byte> in) {
+    c.last_rx = now32();  // any byte is a sign of life, a pong included
+    c.flags &= ~sf_pinged;
+    switch (c.state) {
+    case conn_state::handshake: on_request(c, in); break;
+    case conn_state::open:
+    case conn_state::closing: on_frames(c, in); break;
+    default: break;  // draining, lingering: the input is read and dropped
+    }
+    // Backpressure: a peer that sends faster than it reads stops being read
+    // (TCP then pushes back on it) until its replies drain below low water.
+    if (c.out.bytes() > opts_.high_water) c.flags |= sf_read_paused;
+}
+
+void session::on_flushed(connection& c) {
+    if ((c.flags & sf_read_paused) && c.out.bytes() <= opts_.low_water) {
+        c.flags &= ~sf_read_paused;
+        t_.read_soon(c);  // edge-triggered: input may already be waiting
+    }
+    if (c.state != conn_state::draining || !c.out.empty()) return;
+    if ((c.flags & sf_linger) && !(c.flags & sf_peer_eof)) {
+        // FIN now, then read and drop until the peer's EOF (or the timer,
+        // still armed from entering draining).
+        t_.shutdown_write(c);
+        c.state = conn_state::lingering;
+        if (c.flags & sf_read_paused) {
+            c.flags &= ~sf_read_paused;
+            t_.read_soon(c);
+        }
+        return;
+    }
+    finish(c);
+}
+
+void session::on_peer_closed(connection& c, int err) {
+    if (err == 0 && c.state == conn_state::draining) {
+        // A half-close (e.g. `printf 'GET /healthz ...' | nc`): the answer is
+        // still wanted. Send it, then close.
+        c.flags |= sf_peer_eof;
+        return;
+    }
+    // Anything else: EOF without a close frame (1006 to the application), a
+    // reset, EPIPE, or the EOF a lingering close waits for.
+    finish(c);
+}
+
+void session::on_timer(connection& c) {
+    switch (c.state) {
+    case conn_state::open: on_idle_timer(c); return;
+    case conn_state::handshake:  // no complete request in time (slowloris)
+    case conn_state::closing:    // §7.1.1: no close frame back in time
+    case conn_state::draining:   // the peer does not read what we send
+    case conn_state::lingering:  // the peer does not close its side
+        finish(c);
+        return;
+    default: return;
+    }
+}
+
+void session::begin_shutdown(connection& c) {
+    if (c.state == conn_state::handshake) finish(c);
+    else if (c.state == conn_state::open) close(c, close_code::going_away, "server shutting down");
+    // closing, draining, lingering: already on their way out, on a timer.
+}
+
+void session::abort(connection& c) { finish(c); }
+
+// ---- message handler → session -------------------------------------------------
+
+void session::send_message(connection& c, opcode op, std::span<const std::byte> payload) {
+    if (c.state == conn_state::open) queue_frame(c, op, payload);
+}
+
+void session::send_encoded(connection& c, core::shared_buffer frame) {
+    if (c.state != conn_state::open || (c.flags & sf_close_sent)) return;
+    std::size_t n = frame.size();
+    c.out.append_shared(t_.pool(), std::move(frame), 0, n);
+    want_flush(c);
+}
+
+void session::close(connection& c, close_code code, std::string_view reason) {
+    if (c.state == conn_state::handshake) return finish(c);
+    if (c.state != conn_state::open) return;
+    // RFC 6455 §7.1.2 *Start the WebSocket Closing Handshake*; then wait
+    // for the peer's close, but not forever.
+    queue_close(c, code, reason);
+    c.state = conn_state::closing;
+    t_.timers().schedule_in(c, close_ticks_);
+}
+
+// ---- the HTTP handshake (RFC 6455 §4.2) -----------------------------------------
+
+void session::on_request(connection& c, std::span<std::byte> in) {
+    // Allocated at the first byte, freed at the answer: a connection holds
+    // it only while its request is incomplete.
+    if (!c.http) c.http = new proto::request_parser(opts_.max_header);
+    std::size_t used = 0;
+    switch (c.http->feed(in, used)) {
+    case proto::request_parser::status::need_more: return;
+    case proto::request_parser::status::too_large:
+        return reject(c, proto::http_response(431, "request header fields too large\n"));
+    case proto::request_parser::status::malformed:
+        return reject(c, proto::http_response(400, "malformed HTTP request\n"));
+    case proto::request_parser::status::complete: break;
+    }
+    const proto::http_request& req = c.http->request();
+    if (!req.wants_websocket()) return answer_http(c, req);
+    upgrade(c, req, in.subspan(used));  // §4.2.1: what follows the request is frames
+}
+
+// Plain HTTP on the WebSocket port: a health check, and a precise refusal
+// for everything else. Every answer closes the connection.
+void session::answer_http(connection& c, const proto::http_request& req) {
+    if (req.method != "GET")
+        return reject(c, proto::http_response(405, "only GET is served here\n", "Allow: GET\r\n"));
+    if (req.path == "/healthz") return reject(c, proto::http_response(200, "ok\n"));
+    // Any path upgrades in echo mode, so the resource exists but needs the
+    // WebSocket protocol: 426 with Upgrade (RFC 9110 §15.5.22), not 404.
+    reject(c, proto::http_response(426, "this is a WebSocket endpoint: send an upgrade request\n",
+                                   "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
+}
+
+void session::upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest) {
+    proto::handshake_result r = proto::accept_upgrade(req, policy_);
+    if (!r.accepted()) return reject(c, r.response);
+    // Admission: one shared counter across reactors, touched once per
+    // connection (not on the data path).
+    if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
+        shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        return reject(c, proto::http_response(503, "server at its connection limit\n",
+                                              "Retry-After: 1\r\n"));
+    }
+    c.flags |= sf_counted;
+    queue_bytes(c, r.response);
+    delete c.http;  // `req` and `r.protocol` point into it: not used past here
+    c.http = nullptr;
+    c.state = conn_state::open;
+    ++stats_.upgraded;
+    handler_.on_open(*this, c);
+    arm_idle(c);
+    if (!rest.empty()) on_frames(c, rest);
+}
+
+void session::reject(connection& c, std::string_view response) {
+    ++stats_.rejected;
+    queue_bytes(c, response);
+    enter_draining(c, true);
+}
+
+// ---- frames (RFC 6455 §5, §6.2) ---------------------------------------------------
+
+void session::on_frames(connection& c, std::span<std::byte> in) {
+    while (c.state == conn_state::open || c.state == conn_state::closing) {
+        proto::event ev = c.rx.next(in);  // unmasks in place; may point into `in`
+        switch (ev.kind) {
+        case proto::event_kind::need_more: return;
+        case proto::event_kind::text:
+        case proto::event_kind::binary:
+            ++stats_.messages;
+            // While closing, data is still read (to reach the peer's close) but dropped.
+            if (c.state == conn_state::open)
+                handler_.on_message(*this, c,
+                                    ev.kind == proto::event_kind::text ? opcode::text : opcode::binary,
+                                    ev.payload);
+            break;
+        case proto::event_kind::ping:
+            // RFC 6455 §5.5.3: a pong with the ping's payload (none after our close).
+            if (!(c.flags & sf_close_sent)) queue_frame(c, opcode::pong, ev.payload);
+            break;
+        case proto::event_kind::pong: break;  // on_data already counted it as life
+        case proto::event_kind::close: return on_close_frame(c, ev.code);
+        case proto::event_kind::protocol_error:
+            ++stats_.failed;
+            return fail(c, ev.code, proto::describe(ev.err));
+        }
+    }
+}
+
+void session::on_close_frame(connection& c, close_code code) {
+    // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
+    // previously send a Close frame, the endpoint MUST send a Close frame in
+    // response ... typically echoing the status code it received." An empty
+    // close (1005: no code) is answered with an empty close.
+    if (!(c.flags & sf_close_sent)) {
+        if (code == close_code::no_status) {
+            queue_frame(c, opcode::close, {});
+            c.flags |= sf_close_sent;
+        } else {
+            queue_close(c, code, {});
+        }
+    }
+    // §7.1.1: the server closes the TCP connection first, once its close is out.
+    enter_draining(c, false);
+}
+
+// RFC 6455 §7.1.7 *Fail the WebSocket Connection*: a close frame with the
+// code the codec chose, read nothing more, close.
+void session::fail(connection& c, close_code code, std::string_view reason) {
+    if (!(c.flags & sf_close_sent)) queue_close(c, code, reason);
+    enter_draining(c, true);
+}
+
+// ---- keep-alive (RFC 6455 §5.5.2) -----------------------------------------------
+
+// The timer is lazy: traffic only stamps last_rx; when the timer fires it
+// checks how long the peer has really been silent and re-arms for the next
+// point that matters. No timer work per message.
+void session::on_idle_timer(connection& c) {
+    core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
+    if (idle_ticks_ && silent >= idle_ticks_)
+        return close(c, close_code::going_away, "idle timeout");
+    if (ping_ticks_) {
+        if (c.flags & sf_pinged) {
+            if (silent >= 2 * ping_ticks_) return close(c, close_code::going_away, "no pong");
+        } else if (silent >= ping_ticks_) {
+            queue_frame(c, opcode::ping, {});
+            c.flags |= sf_pinged;
+        }
+    }
+    arm_idle(c);
+}
+
+void session::arm_idle(connection& c) {
+    constexpr core::tick_t never = std::numeric_limits<core::tick_t>::max();
+    core::tick_t next = idle_ticks_ ? idle_ticks_ : never;
+    if (ping_ticks_) next = std::min(next, (c.flags & sf_pinged ? 2 : 1) * ping_ticks_);
+    if (next == never) return t_.timers().cancel(c);
+    core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
+    t_.timers().schedule_in(c, next > silent ? next - silent : 1);
+}
+
+// ---- the end -------------------------------------------------------------------
+
+void session::enter_draining(connection& c, bool linger) {
+    c.state = conn_state::draining;
+    if (linger) c.flags |= sf_linger;
+    delete c.http;
+    c.http = nullptr;
+    t_.timers().schedule_in(c, close_ticks_);
+    want_flush(c);  // even with nothing queued: the flush's on_flushed ends TCP
+}
+
+void session::finish(connection& c) {
+    if (c.state == conn_state::closed) return;
+    t_.timers().cancel(c);
+    delete c.http;
+    c.http = nullptr;
+    c.out.clear(t_.pool());
+    if (c.flags & sf_counted) {
+        shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        c.flags &= ~sf_counted;
+        handler_.on_close(*this, c);
+    }
+    c.state = conn_state::closed;
+    t_.close(c);
+}
+
+// ---- output ----------------------------------------------------------------------
+
+void session::queue_frame(connection& c, opcode op, std::span<const std::byte> payload) {
+    if (c.flags & sf_close_sent) return;  // §5.5.1: nothing after our close frame
+    std::size_t n = proto::frame_size(payload.size(), false);
+    if (n <= segment_pool::owned_capacity) {
+        // Small: encoded straight into the tail block, next to the previous reply.
+        proto::encode_frame(c.out.reserve(t_.pool(), n), op, payload);
+        c.out.commit(n);
+    } else {
+        // Large: its own refcounted buffer, referenced by the queue.
+        auto frame = core::shared_buffer::make(
+            n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
+        c.out.append_shared(t_.pool(), std::move(frame), 0, n);
+    }
+    want_flush(c);
+}
+
+void session::queue_close(connection& c, close_code code, std::string_view reason) {
+    if (c.flags & sf_close_sent) return;
+    auto room = c.out.reserve(t_.pool(), proto::max_header_size + proto::max_control_payload);
+    c.out.commit(proto::encode_close(room, code, reason));
+    c.flags |= sf_close_sent;
+    want_flush(c);
+}
+
+void session::queue_bytes(connection& c, std::string_view bytes) {
+    c.out.append_copy(t_.pool(), std::as_bytes(std::span(bytes.data(), bytes.size())));
+    want_flush(c);
+}
+
+}  // namespace wsring::net

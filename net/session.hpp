@@ -1,0 +1,118 @@
+// The connection logic, written once for every backend: the HTTP handshake,
+// the WebSocket frames, the close handshake, keep-alive pings, deadlines and
+// backpressure — driven only by "these bytes arrived", "the queue was sent",
+// "the peer went away" and "the timer fired", and acting only through the
+// transport seam (net/transport.hpp). It never touches an fd.
+//
+// One session object serves all connections of a reactor; the per-connection
+// state lives in the connection struct. Every state transition is in
+// session.cpp (h11's rule). RFC 6455 §4.2 (handshake), §5.5 (control frames),
+// §7 (closing). Read next: net/session.cpp, then net/epoll_reactor.cpp.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/shared_buffer.hpp"
+#include "net/connection.hpp"
+#include "net/message_handler.hpp"
+#include "net/transport.hpp"
+#include "proto/handshake.hpp"
+
+namespace wsring::net {
+
+using std::chrono::milliseconds;
+
+struct session_options {
+    std::size_t max_message = 16u << 20;        // → 1009 beyond it (RFC 6455 §7.4.1)
+    std::size_t max_header = 8192;              // HTTP request header block → 431 beyond it
+    std::uint64_t max_connections = 100000;     // open WebSockets, all reactors → 503 beyond it
+    milliseconds handshake_timeout{10000};      // accept → complete request (slowloris)
+    milliseconds idle_timeout{60000};           // silence → close 1001; 0 = never
+    milliseconds ping_interval{30000};          // silence → ping; 0 = never
+    milliseconds close_timeout{5000};           // our close → the peer's close, or FIN → EOF
+    std::size_t high_water = 1u << 20;          // queued output: stop reading above
+    std::size_t low_water = 256u << 10;         // ... resume below
+};
+
+// State shared by the sessions of every reactor (only atomics: no locks).
+struct session_shared {
+    std::atomic<std::uint64_t> open{0};  // WebSockets open now, for max_connections
+};
+
+struct session_stats {
+    std::uint64_t accepted = 0;    // TCP connections handed to this session
+    std::uint64_t upgraded = 0;    // 101 sent
+    std::uint64_t rejected = 0;    // a non-101 HTTP answer
+    std::uint64_t messages = 0;    // text/binary messages received
+    std::uint64_t failed = 0;      // closed for a protocol error
+};
+
+class session {
+public:
+    session(const session_options& opts, milliseconds tick, transport& t, message_handler& h,
+            session_shared& shared);
+
+    // ---- backend → session --------------------------------------------------
+    void on_accept(connection& c);                          // a new TCP connection
+    void on_data(connection& c, std::span<std::byte> in);   // bytes read (decoded in place)
+    void on_flushed(connection& c);                         // a flush ended (queue shrank)
+    void on_peer_closed(connection& c, int err);            // EOF (0) or -errno
+    void on_timer(connection& c);                           // c's timer fired
+    void begin_shutdown(connection& c);                     // server stopping: close 1001
+    void abort(connection& c);                              // end now, no goodbye
+    // Whether the backend should read `c` now (not paused by backpressure, not done).
+    bool wants_read(const connection& c) const {
+        return !(c.flags & (sf_read_paused | sf_peer_eof)) && c.state != conn_state::closed;
+    }
+
+    // ---- message handler → session ------------------------------------------
+    // Queues one unfragmented message (copied/encoded now). Dropped once a
+    // close was sent (§5.5.1: nothing after a close frame).
+    void send_message(connection& c, proto::opcode op, std::span<const std::byte> payload);
+    // Queues an already-encoded server frame by reference (broadcast).
+    void send_encoded(connection& c, core::shared_buffer frame);
+    // Starts the closing handshake from our side (§7.1.2).
+    void close(connection& c, proto::close_code code, std::string_view reason);
+
+    const session_stats& stats() const { return stats_; }
+    const session_options& options() const { return opts_; }
+
+private:
+    // The phases of a connection, in the order it meets them.
+    void on_request(connection& c, std::span<std::byte> in);
+    void answer_http(connection& c, const proto::http_request& req);
+    void upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest);
+    void reject(connection& c, std::string_view response);
+    void on_frames(connection& c, std::span<std::byte> in);
+    void on_close_frame(connection& c, proto::close_code code);
+    void fail(connection& c, proto::close_code code, std::string_view reason);
+    void on_idle_timer(connection& c);
+    void arm_idle(connection& c);
+    void enter_draining(connection& c, bool linger);
+    void finish(connection& c);
+
+    // Output helpers.
+    void queue_frame(connection& c, proto::opcode op, std::span<const std::byte> payload);
+    void queue_close(connection& c, proto::close_code code, std::string_view reason);
+    void queue_bytes(connection& c, std::string_view bytes);
+    void want_flush(connection& c) {
+        if (!(c.io & io_dirty)) t_.flush_soon(c);
+    }
+    std::uint32_t now32() const { return static_cast<std::uint32_t>(t_.timers().now()); }
+    core::tick_t ticks(milliseconds d) const;
+
+    session_options opts_;
+    milliseconds tick_;
+    transport& t_;
+    message_handler& handler_;
+    session_shared& shared_;
+    proto::handshake_policy policy_;
+    core::tick_t handshake_ticks_, idle_ticks_, ping_ticks_, close_ticks_;
+    session_stats stats_;
+};
+
+}  // namespace wsring::net

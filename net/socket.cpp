@@ -1,0 +1,111 @@
+// The socket wrappers. Nothing here allocates on the data path (recv_some,
+// send_iov are one syscall each).
+#include "net/socket.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wsring::net {
+
+namespace {
+
+int fail(std::string& why, const char* step, int err) {
+    why = std::string(step) + ": " + std::strerror(err);
+    return -err;
+}
+
+int set_int_option(int fd, int level, int name, int value) {
+    return ::setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+}  // namespace
+
+int listen_tcp(const listen_options& opts, std::string& why) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* res = nullptr;
+    std::string port = std::to_string(opts.port);
+    if (int rc = ::getaddrinfo(opts.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+        why = "cannot resolve host '" + opts.host + "': " + ::gai_strerror(rc);
+        return -EINVAL;
+    }
+    int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ::freeaddrinfo(res);
+        return fail(why, "socket", errno);
+    }
+    int rc = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (rc == 0 && opts.reuse_port) rc = set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (rc < 0) {
+        ::freeaddrinfo(res);
+        ::close(fd);
+        return fail(why, "setsockopt(SO_REUSEADDR/SO_REUSEPORT)", -rc);
+    }
+    rc = ::bind(fd, res->ai_addr, res->ai_addrlen);
+    int err = errno;
+    ::freeaddrinfo(res);
+    if (rc < 0) {
+        ::close(fd);
+        return fail(why, ("bind " + format_address(opts.host, opts.port)).c_str(), err);
+    }
+    if (::listen(fd, opts.backlog) < 0) {
+        err = errno;
+        ::close(fd);
+        return fail(why, "listen", err);
+    }
+    return fd;
+}
+
+int local_port(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return -errno;
+    if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return -EAFNOSUPPORT;
+}
+
+int accept_nonblocking(int listen_fd) {
+    for (;;) {
+        int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) return fd;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+int set_nodelay(int fd) { return set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
+
+ssize_t recv_some(int fd, void* buf, std::size_t len) {
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, len, 0);
+        if (n >= 0) return n;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+ssize_t send_iov(int fd, const iovec* iov, int n) {
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(iov);
+    msg.msg_iovlen = static_cast<std::size_t>(n);
+    for (;;) {
+        ssize_t sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (sent >= 0) return sent;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+std::string format_address(std::string_view host, int port) {
+    std::string h(host);
+    if (h.find(':') != std::string::npos) h = "[" + h + "]";
+    return h + ":" + std::to_string(port);
+}
+
+}  // namespace wsring::net

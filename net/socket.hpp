@@ -1,0 +1,47 @@
+// Thin, non-throwing wrappers over the socket calls the backends share.
+// Every function returns a result or -errno (never sets errno for the
+// caller to read later), retries EINTR itself, and never raises SIGPIPE.
+// Read next: net/epoll_reactor.cpp.
+#pragma once
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace wsring::net {
+
+struct listen_options {
+    std::string host = "0.0.0.0";  // numeric address or a name; "::" for IPv6
+    std::uint16_t port = 0;        // 0: the kernel picks one (read it with local_port)
+    bool reuse_port = true;        // SO_REUSEPORT: one listener per reactor on one port
+    int backlog = 4096;
+};
+
+// A non-blocking, close-on-exec listening TCP socket, or -errno. On failure
+// `why` says which step failed, for a message a user can act on.
+int listen_tcp(const listen_options& opts, std::string& why);
+
+// The port a bound socket got (for --port 0), or -errno.
+int local_port(int fd);
+
+// Accepts one connection as a non-blocking, close-on-exec socket, or -errno
+// (-EAGAIN when there is none left).
+int accept_nonblocking(int listen_fd);
+
+// TCP_NODELAY: frames are corked by the write queue, so Nagle only adds delay.
+int set_nodelay(int fd);
+
+// recv() into `buf`: bytes read, 0 on EOF, or -errno.
+ssize_t recv_some(int fd, void* buf, std::size_t len);
+
+// sendmsg() of `n` iovecs with MSG_NOSIGNAL (EPIPE instead of SIGPIPE):
+// bytes sent, or -errno.
+ssize_t send_iov(int fd, const iovec* iov, int n);
+
+// "0.0.0.0:9001", "[::1]:9001" for logs.
+std::string format_address(std::string_view host, int port);
+
+}  // namespace wsring::net

@@ -1,0 +1,134 @@
+// The per-connection output queue: a singly linked list of segments, flushed
+// with one gather write per loop turn (corking).
+//
+// Two kinds of segment: *owned* ones are 4 KiB blocks from the reactor's
+// segment_pool into which small frames are encoded back to back (so twenty
+// queued echo replies leave in one iovec), and *shared* ones reference a
+// core::shared_buffer (a large echo, later a broadcast frame that every
+// receiver shares). An empty queue holds no memory: three words in the
+// connection. The queue knows nothing of sockets: flush() takes the send
+// function, so tests drive it with fake short writes and failures.
+// Read next: net/connection.hpp.
+#pragma once
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <span>
+#include <sys/types.h>
+
+#include "core/shared_buffer.hpp"
+
+namespace wsring::net {
+
+struct segment {
+    segment* next = nullptr;
+    core::shared_buffer ref;  // shared segment: the bytes; owned segment: empty
+    std::size_t begin = 0;    // unsent bytes are [begin, end) of data()
+    std::size_t end = 0;
+
+    bool owned() const { return !ref; }
+    const std::byte* data() const {
+        return owned() ? reinterpret_cast<const std::byte*>(this + 1) : ref.data();
+    }
+    std::byte* owned_bytes() { return reinterpret_cast<std::byte*>(this + 1); }
+};
+
+// Recycles segments for one reactor (one thread: no locks). Keeps a bounded
+// number of free blocks so a burst does not pin memory forever.
+class segment_pool {
+public:
+    static constexpr std::size_t block_size = 4096;  // header + owned bytes
+    static constexpr std::size_t owned_capacity = block_size - sizeof(segment);
+
+    explicit segment_pool(std::size_t max_free_blocks = 32) : max_free_(max_free_blocks) {}
+    segment_pool(const segment_pool&) = delete;
+    segment_pool& operator=(const segment_pool&) = delete;
+    ~segment_pool();
+
+    segment* get_owned();
+    segment* get_shared(core::shared_buffer b);
+    void put(segment* s);
+    std::size_t blocks_in_use() const { return in_use_; }
+
+private:
+    segment* free_owned_ = nullptr;
+    segment* free_shared_ = nullptr;
+    std::size_t owned_free_count_ = 0;
+    std::size_t max_free_;
+    std::size_t in_use_ = 0;  // owned blocks handed out (leak checks in tests)
+};
+
+// What a flush ended with.
+enum class flush_status : std::uint8_t {
+    drained,  // everything was sent
+    blocked,  // the socket is full (EAGAIN): wait for writable
+    failed,   // the send failed for good (EPIPE, ECONNRESET, ...)
+};
+
+class write_queue {
+public:
+    static constexpr std::size_t max_iov = 64;  // per send call; well under IOV_MAX (1024)
+
+    write_queue() = default;
+    write_queue(const write_queue&) = delete;
+    write_queue& operator=(const write_queue&) = delete;
+    ~write_queue();  // must be clear()ed first: it has no pool to give blocks back to
+
+    bool empty() const { return head_ == nullptr; }
+    std::size_t bytes() const { return bytes_; }
+
+    // `n` (≤ segment_pool::owned_capacity) contiguous bytes at the tail for
+    // the caller to fill, then commit(n): how frames are encoded in place.
+    std::span<std::byte> reserve(segment_pool& pool, std::size_t n);
+    void commit(std::size_t n);
+
+    // Copies `bytes` in (across blocks if it must).
+    void append_copy(segment_pool& pool, std::span<const std::byte> bytes);
+    // References bytes [offset, offset + len) of `b` without copying.
+    void append_shared(segment_pool& pool, core::shared_buffer b, std::size_t offset,
+                       std::size_t len);
+
+    // Fills up to `max` iovecs with the unsent bytes, in order; returns how many.
+    std::size_t gather(iovec* iov, std::size_t max) const;
+    // Drops the first `n` unsent bytes (they were sent); frees finished segments.
+    void consume(segment_pool& pool, std::size_t n);
+    void clear(segment_pool& pool);
+
+    // Sends until drained or the socket pushes back. `send(const iovec*, int)`
+    // returns bytes sent or -errno, like a non-blocking sendmsg(); a short
+    // count just means "send the rest next".
+    template <class Send>
+    flush_status flush(segment_pool& pool, Send&& send, int& err);
+
+private:
+    void push(segment* s);
+
+    segment* head_ = nullptr;
+    segment* tail_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+template <class Send>
+flush_status write_queue::flush(segment_pool& pool, Send&& send, int& err) {
+    iovec iov[max_iov];
+    while (!empty()) {
+        std::size_t n = gather(iov, max_iov);
+        ssize_t sent = send(iov, static_cast<int>(n));
+        if (sent == -EINTR) continue;
+        if (sent == -EAGAIN || sent == -EWOULDBLOCK) return flush_status::blocked;
+        if (sent < 0) {
+            err = static_cast<int>(-sent);
+            return flush_status::failed;
+        }
+        std::size_t offered = 0;
+        for (std::size_t i = 0; i < n; ++i) offered += iov[i].iov_len;
+        consume(pool, static_cast<std::size_t>(sent));
+        // A short write means the socket buffer is full: asking again would
+        // only return EAGAIN, so save the syscall and wait for writable.
+        if (static_cast<std::size_t>(sent) < offered) return flush_status::blocked;
+    }
+    return flush_status::drained;
+}
+
+}  // namespace wsring::net
