@@ -142,8 +142,11 @@ struct handshake_result {
 };
 
 // Validates `req` per RFC 6455 §4.2.1 and builds the response: 101 with
-// Sec-WebSocket-Accept, or 400 (malformed/missing header), 405 (not GET),
-// 426 (wrong Sec-WebSocket-Version, with "Sec-WebSocket-Version: 13").
+// Sec-WebSocket-Accept, or 400 (HTTP/1.0, missing/duplicate Host, no
+// websocket in Upgrade, no upgrade in Connection, missing/duplicate/bad
+// key), 405 with "Allow: GET" (not GET), 426 with "Sec-WebSocket-Version: 13"
+// (missing or other version; checked before the key). The body is the
+// one-line `reason`. docs/protocol.md §1.4 lists every rule.
 handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy = {});
 
 // A complete plain HTTP/1.1 response with a text body and Connection: close
