@@ -9,6 +9,7 @@
 #include <random>
 
 #include "proto/encoder.hpp"
+#include "tests/proto/guard_page.hpp"
 #include "tests/proto/test_util.hpp"
 
 namespace wsring::proto {
@@ -488,6 +489,25 @@ TEST(Decoder, SameErrorsAtEverySplit) {
                                           from_peer(r, {.op = 0x1, .payload = hex("61 62 ed a0 80 63")}));
         expect_same_at_every_split(r, from_peer(r, {.op = 0x9, .payload = text_bytes("a")}) +
                                           from_peer(r, {.op = 0x8, .payload = hex("03 ed")}));
+    }
+}
+
+TEST(Decoder, NeverReadsPastTheInput) {
+    // Every prefix of a stream ends right before a PROT_NONE page: one byte
+    // of over-read (header, length, key or payload) crashes the test.
+    wsring::test::guard_page_buffer guard(1 << 17);
+    for (role r : both_roles) {
+        bytes s = from_peer(r, {.op = 0x1, .payload = text_bytes("héllo")}) +
+                  from_peer(r, {.op = 0x2, .payload = filled(300), .fin = false}) +
+                  from_peer(r, {.op = 0x9, .payload = text_bytes("p")}) +
+                  from_peer(r, {.op = 0x0, .payload = filled(70000 - 300)}) +
+                  from_peer(r, {.op = 0x8, .payload = hex("03 e8")});
+        for (std::size_t n = 0; n <= s.size(); n += n < 400 ? 1 : 997) {
+            decoder d(r);
+            std::span<std::byte> in = guard.place(std::span(s).first(n));
+            for (event ev = d.next(in); ev.kind != event_kind::need_more; ev = d.next(in))
+                if (terminal(ev.kind)) break;
+        }
     }
 }
 
