@@ -156,7 +156,11 @@ void session::on_request(connection& c, std::span<std::byte> in) {
     case proto::request_parser::status::complete: break;
     }
     const proto::http_request& req = c.http->request();
-    if (!req.wants_websocket()) return answer_http(c, req);
+    // A request naming websocket in Upgrade, or carrying Sec-WebSocket-*
+    // fields, is a handshake attempt: accept_upgrade judges it (400, 426...).
+    bool attempt = req.wants_websocket() || !req.header("Sec-WebSocket-Key").empty() ||
+                   !req.header("Sec-WebSocket-Version").empty();
+    if (!attempt) return answer_http(c, req);
     upgrade(c, req, in.subspan(used));  // §4.2.1: what follows the request is frames
 }
 
