@@ -56,8 +56,10 @@ class HttpBase(ServerTestMixin):
     def test_plain_get_elsewhere(self):
         for path in ("/", "/nope", "/healthz/x"):
             with self.subTest(path=path):
-                status, _, _ = self.request(plain_get(path))
+                status, hdrs, _ = self.request(plain_get(path))
                 self.assertIn(status, (404, 426))
+                if status == 426:
+                    self.assert_426_names_websocket(hdrs)
 
     def test_non_get_405(self):
         for method in ("POST", "PUT", "DELETE", "HEAD"):
@@ -78,8 +80,6 @@ class HttpBase(ServerTestMixin):
             "key not base64": dict(key="not base64 at all!!"),
             "key of 15 bytes": dict(key=base64.b64encode(os.urandom(15)).decode()),
             "key of 17 bytes": dict(key=base64.b64encode(os.urandom(17)).decode()),
-            "no Upgrade": dict(omit=("Upgrade",)),
-            "Upgrade: h2c": dict(headers={"Upgrade": "h2c"}),
             "no Connection": dict(omit=("Connection",)),
             "Connection: keep-alive": dict(headers={"Connection": "keep-alive"}),
             "no Host": dict(omit=("Host",)),
@@ -89,6 +89,22 @@ class HttpBase(ServerTestMixin):
                 status, _, _ = self.upgrade(**kw)
                 self.assertEqual(status, 400)
         self.assert_still_serving()
+
+    def test_no_websocket_upgrade_is_a_plain_request(self):
+        # Without "Upgrade: websocket" the request is no WebSocket handshake: a
+        # server may ignore other Upgrade values (RFC 9110 §7.8) and answer it
+        # as a plain GET (404/426), or reject it with 400 (RFC 6455 §4.2.1).
+        for name, kw in (("no Upgrade", dict(omit=("Upgrade",))),
+                         ("Upgrade: h2c", dict(headers={"Upgrade": "h2c"}))):
+            with self.subTest(case=name):
+                status, hdrs, _ = self.upgrade(**kw)
+                self.assertIn(status, (400, 404, 426))
+                if status == 426:
+                    self.assert_426_names_websocket(hdrs)
+
+    def assert_426_names_websocket(self, hdrs):
+        # RFC 9110 §15.5.22: a 426 MUST send Upgrade with the protocol to use.
+        self.assertIn("websocket", hdrs.get("upgrade", "").lower())
 
     def test_wrong_version_426(self):
         # RFC 6455 §4.2.2 / §4.4: answer with the versions we speak.

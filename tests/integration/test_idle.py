@@ -49,7 +49,11 @@ class IdleBase(ServerTestMixin):
         self.assertLess(pings[0], IDLE_TIMEOUT, "first ping came late: %.2f s" % pings[0])
         self.assertIsNotNone(closed_at, "a client that never answers pings was not closed")
         self.assertGreater(closed_at, pings[0])
-        self.assertGreater(closed_at, IDLE_TIMEOUT * 0.6, "closed too early: %.2f s" % closed_at)
+        # The contract: "if nothing comes back before --idle-timeout, close". The
+        # idle clock starts at the last traffic (the handshake, just before t0).
+        self.assertGreater(closed_at, IDLE_TIMEOUT - 0.15,
+                           "closed %.2f s after the last traffic, before --idle-timeout %.1f s"
+                           % (closed_at, IDLE_TIMEOUT))
         self.assertLess(closed_at, IDLE_TIMEOUT + PING_INTERVAL + 1.5,
                         "closed too late: %.2f s" % closed_at)
         if close_code is not None:
@@ -72,6 +76,26 @@ class IdleBase(ServerTestMixin):
                 c.send_frame(OP_PONG, f.payload)
         self.assertGreaterEqual(pings, 2, "expected repeated pings while idle")
         c.echo(OP_TEXT, b"still open")
+
+    def test_late_pong_before_idle_timeout_keeps_it_open(self):
+        # A pong that comes back after the ping but before --idle-timeout counts.
+        c = RawClient(self.server.port, timeout=5)
+        self.addCleanup(c.close)
+        c.handshake()
+        t0 = time.monotonic()
+        f = c.recv_frame(timeout=IDLE_TIMEOUT + 1)
+        self.assertEqual(f.opcode, OP_PING)
+        answer_at = t0 + IDLE_TIMEOUT - 0.35  # well after the ping, before the timeout
+        while time.monotonic() < answer_at:
+            try:
+                f = c.recv_frame(timeout=max(0.01, answer_at - time.monotonic()))
+            except socket.timeout:
+                break
+            self.assertNotEqual(f.opcode, OP_CLOSE, "closed %.2f s after the last traffic, "
+                                "before --idle-timeout %.1f s" % (time.monotonic() - t0,
+                                                                 IDLE_TIMEOUT))
+        c.send_frame(OP_PONG, f.payload if f.opcode == OP_PING else b"")
+        c.echo(OP_TEXT, b"answered in time")
 
     def test_websockets_client_stays_open(self):
         async def run():
