@@ -18,7 +18,7 @@ struct derived {
     bool server = false;
     double server_cpu_s = 0, server_user_s = 0, server_sys_s = 0, server_cpu_pct = 0, msgs_per_server_cpu_s = 0;
     double self_cpu_s = 0, self_cpu_pct = 0;
-    std::uint64_t fair_min = 0, fair_max = 0, fair_zero = 0, fair_n = 0;
+    std::uint64_t fair_min = 0, fair_max = 0, fair_zero = 0, fair_n = 0, fair_sum = 0;
     double rss_per_conn = 0;  // server bytes per open connection (idle mode's figure)
 };
 
@@ -50,6 +50,7 @@ derived derive(const bench_options& o, const bench_result& r) {
         d.fair_max = *hi;
         d.fair_zero = static_cast<std::uint64_t>(std::count(pc.begin(), pc.end(), 0u));
         d.fair_n = pc.size();
+        for (auto v : pc) d.fair_sum += v;
     }
     return d;
 }
@@ -116,6 +117,11 @@ void print_faults(const bench_result& r) {
 
 void print_publishers(const bench_result& r) {
     if (r.published.empty()) return;
+    std::uint64_t lost = 0, reordered = 0;
+    for (const auto& t : r.total.publishers) lost += t.lost, reordered += t.reordered;
+    if (lost || reordered)
+        std::printf("  BROKEN ORDER   %llu deliveries lost, %llu reordered (per-publisher order must hold)\n",
+                    static_cast<unsigned long long>(lost), static_cast<unsigned long long>(reordered));
     std::printf("  publisher      published   delivered        lost   reordered\n");
     for (std::size_t p = 0; p < r.published.size(); ++p) {
         publisher_tally t = p < r.total.publishers.size() ? r.total.publishers[p] : publisher_tally{};
@@ -152,6 +158,10 @@ void print_summary(const bench_options& o, const bench_result& r) {
 }
 
 int exit_status(const bench_result& r) {
+    // A broadcast server that loses or reorders one publisher's messages
+    // failed as surely as one that corrupts them.
+    for (const auto& t : r.total.publishers)
+        if (t.lost || t.reordered) return 1;
     return r.total.fault_total() == 0 && (r.setup_complete || r.conns_requested == 0) ? 0 : 1;
 }
 
@@ -269,6 +279,7 @@ std::string write_json(const bench_options& o, const bench_result& r, const std:
     j.field("min", d.fair_min);
     j.field("max", d.fair_max);
     j.field("completed_none", d.fair_zero);
+    j.field("total", d.fair_sum);
     j.end_object();
     j.begin_object("connections");
     j.field("requested", std::uint64_t{r.conns_requested});
