@@ -1,5 +1,5 @@
 // Broadcast ring throughput beside a mutex + std::deque broadcast baseline,
-// in the same run: P producers (1-4) publish N messages in all, C consumers
+// in the same run: P producers (1-4) publish N = 2^18 messages in all, C consumers
 // (2) each receive all N. items/s counts messages published; `deliveries`
 // counts consumer receptions (N x C). Both queues are bounded at 1024.
 // Threads are pinned one per CPU when there are enough CPUs; otherwise the
@@ -27,7 +27,7 @@ struct message {
     std::uint64_t seq = 0;
 };
 
-constexpr std::uint64_t messages_per_run = 1 << 16;
+constexpr std::uint64_t messages_per_run = 1 << 18;
 constexpr std::size_t capacity = 1024;
 constexpr std::size_t batch = 64;
 
