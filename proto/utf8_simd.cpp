@@ -112,6 +112,13 @@ public:
         }
         prev_ = in;
     }
+    // Several blocks known to be all ASCII, `last` the final one: only a
+    // sequence cut before them can fail.
+    WSRING_AVX2 void ascii_blocks(__m256i last) {
+        error_ = _mm256_or_si256(error_, prev_incomplete_);
+        prev_incomplete_ = _mm256_setzero_si256();
+        prev_ = last;
+    }
     WSRING_AVX2 bool ok() const { return _mm256_testz_si256(error_, error_); }
 
 private:
@@ -167,6 +174,11 @@ public:
         }
         prev_ = in;
     }
+    WSRING_AVX512 void ascii_blocks(__m512i last) {
+        error_ = _mm512_or_si512(error_, prev_incomplete_);
+        prev_incomplete_ = _mm512_setzero_si512();
+        prev_ = last;
+    }
     WSRING_AVX512 bool ok() const { return _mm512_test_epi8_mask(error_, error_) == 0; }
 
 private:
@@ -194,11 +206,18 @@ private:
 WSRING_AVX2 bool utf8_valid_prefix_avx2(const std::byte* p, std::size_t n) {
     avx2_checker c;
     const __m256i all = _mm256_set1_epi8(-1);
-    for (; n >= 64; p += 64, n -= 64) {  // two blocks per turn: one ASCII test for both
-        __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-        __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    for (; n >= 128; p += 128, n -= 128) {  // four blocks per turn, one ASCII test for all
+        auto* v = reinterpret_cast<const __m256i*>(p);
+        __m256i a = _mm256_loadu_si256(v), b = _mm256_loadu_si256(v + 1);
+        __m256i d = _mm256_loadu_si256(v + 2), e = _mm256_loadu_si256(v + 3);
+        if (_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(d, e))) == 0) {
+            c.ascii_blocks(e);
+            continue;
+        }
         c.check(a, all);
         c.check(b, all);
+        c.check(d, all);
+        c.check(e, all);
     }
     for (; n >= 32; p += 32, n -= 32) c.check(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), all);
     if (n > 0) {  // the rest, zero-padded in a copy; padding errors are masked off
@@ -215,7 +234,20 @@ WSRING_AVX2 bool utf8_valid_prefix_avx2(const std::byte* p, std::size_t n) {
 
 WSRING_AVX512 bool utf8_valid_prefix_avx512(const std::byte* p, std::size_t n) {
     avx512_checker c;
-    for (; n >= 64; p += 64, n -= 64) c.check(_mm512_loadu_si512(p), ~__mmask64{0});
+    const __mmask64 all = ~__mmask64{0};
+    for (; n >= 256; p += 256, n -= 256) {  // four blocks per turn, one ASCII test for all
+        __m512i a = _mm512_loadu_si512(p), b = _mm512_loadu_si512(p + 64);
+        __m512i d = _mm512_loadu_si512(p + 128), e = _mm512_loadu_si512(p + 192);
+        if (_mm512_movepi8_mask(_mm512_or_si512(_mm512_or_si512(a, b), _mm512_or_si512(d, e))) == 0) {
+            c.ascii_blocks(e);
+            continue;
+        }
+        c.check(a, all);
+        c.check(b, all);
+        c.check(d, all);
+        c.check(e, all);
+    }
+    for (; n >= 64; p += 64, n -= 64) c.check(_mm512_loadu_si512(p), all);
     if (n > 0) {  // masked load: the bytes past the end read as 0 and never fault
         __mmask64 valid = (__mmask64{1} << n) - 1;
         c.check(_mm512_maskz_loadu_epi8(valid, p), valid);

@@ -120,6 +120,30 @@ TEST(Utf8, TruncatedAtEndIsNotComplete) {
     }
 }
 
+TEST(Utf8, RejectsSequenceCutShortByALongAsciiRun) {
+    // The vector kernels skip all-ASCII groups of blocks in one step; a
+    // sequence cut at any position just before such a group must still fail.
+    level_guard guard;
+    for (const bytes& cut : {bytes{0xC3}, bytes{0xE2}, bytes{0xE2, 0x82}, bytes{0xF0}, bytes{0xF0, 0x9F},
+                             bytes{0xF0, 0x9F, 0x98}}) {
+        for (std::size_t end_at = 1; end_at <= 300; ++end_at) {
+            if (end_at < cut.size()) continue;
+            bytes text(end_at - cut.size(), 0xD0);  // "ж" pairs keep the blocks non-ASCII
+            for (std::size_t i = 1; i < text.size(); i += 2) text[i] = 0xB6;
+            if (text.size() % 2) text.back() = 'a';
+            bytes good = text;
+            text.insert(text.end(), cut.begin(), cut.end());
+            text.insert(text.end(), 600, 'a');
+            good.insert(good.end(), 600, 'a');
+            for (simd_level l : supported_levels()) {
+                ASSERT_TRUE(force_simd_level(l));
+                EXPECT_FALSE(is_valid_utf8(as_span(text))) << to_string(l) << " end_at=" << end_at;
+                EXPECT_TRUE(is_valid_utf8(as_span(good))) << to_string(l) << " end_at=" << end_at;
+            }
+        }
+    }
+}
+
 // A mix of rule vectors inside multibyte text, for the split tests.
 std::vector<bytes> split_vectors() {
     const bytes mixed = {'h', 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80, 0xD0, 0x96};
