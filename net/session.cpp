@@ -236,15 +236,9 @@ void session::on_close_frame(connection& c, close_code code) {
     // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
     // previously send a Close frame, the endpoint MUST send a Close frame in
     // response ... typically echoing the status code it received." An empty
-    // close (1005: no code) is answered with an empty close.
-    if (!(c.flags & sf_close_sent)) {
-        if (code == close_code::no_status) {
-            queue_frame(c, opcode::close, {});
-            c.flags |= sf_close_sent;
-        } else {
-            queue_close(c, code, {});
-        }
-    }
+    // close (1005: no code) is answered with an empty close (encode_close
+    // writes no code for no_status).
+    queue_close(c, code, {});
     // §7.1.1: the server closes the TCP connection first, once its close is out.
     enter_draining(c, false);
 }

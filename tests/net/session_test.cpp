@@ -1,0 +1,654 @@
+// Tests for net/session: the connection state machine driven through a fake
+// transport — bytes in, bytes queued out, timers advanced by hand. Names
+// cite the RFC 6455 rule they check. The last tests are the fail loops: a
+// scripted conversation where operation n fails (reset, EOF, or time runs
+// out), looped over every n, so every error path is walked and must end in
+// `closed` with nothing leaked.
+#include "net/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net/echo_handler.hpp"
+#include "proto/client_handshake.hpp"
+#include "proto/encoder.hpp"
+#include "proto/frame_header.hpp"
+
+namespace wsring::net {
+namespace {
+
+using namespace std::chrono_literals;
+using proto::opcode;
+
+constexpr milliseconds tick = 10ms;
+
+struct fake_transport final : transport {
+    core::timer_wheel wheel{256};
+    segment_pool blocks;
+    int closes = 0, fins = 0, read_soons = 0;
+
+    void flush_soon(connection& c) override { c.io |= io_dirty; }
+    void read_soon(connection&) override { ++read_soons; }
+    void shutdown_write(connection&) override { ++fins; }
+    void close(connection&) override { ++closes; }
+    core::timer_wheel& timers() override { return wheel; }
+    segment_pool& pool() override { return blocks; }
+};
+
+// Echo, counting the mode seam's calls.
+struct counting_echo final : message_handler {
+    int opens = 0, closes = 0, messages = 0;
+    void on_open(session&, connection&) override { ++opens; }
+    void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
+        ++messages;
+        s.send_message(c, op, p);
+    }
+    void on_close(session&, connection&) override { ++closes; }
+};
+
+struct frame {
+    opcode op;
+    std::string payload;
+    int close_code() const {
+        return payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) |
+                                         static_cast<unsigned char>(payload[1])
+                                   : -1;
+    }
+};
+
+session_options test_options() {
+    return {.max_message = 1u << 16,
+            .max_header = 1024,
+            .max_connections = 4,
+            .handshake_timeout = 1000ms,
+            .idle_timeout = 3000ms,
+            .ping_interval = 1000ms,
+            .close_timeout = 500ms,
+            .high_water = 64u << 10,
+            .low_water = 16u << 10};
+}
+
+std::string upgrade_request(std::string_view path = "/") {
+    return proto::make_client_request({.host = "127.0.0.1:9001", .path = std::string(path)},
+                                      "dGhlIHNhbXBsZSBub25jZQ==");
+}
+
+// A masked client frame (RFC 6455 §5.3).
+std::string client_frame(opcode op, std::string_view payload, bool fin = true,
+                         bool masked = true) {
+    std::string out(proto::frame_size(payload.size(), true), '\0');
+    proto::frame_options fo{.fin = fin};
+    if (masked) fo.mask = 0x9a3c51e7;
+    std::size_t n = proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
+                                        std::as_bytes(std::span(payload.data(), payload.size())), fo);
+    out.resize(n);
+    return out;
+}
+
+std::string client_close(int code, std::string_view reason = {}) {
+    std::string p;
+    if (code >= 0) {
+        p.push_back(static_cast<char>(code >> 8));
+        p.push_back(static_cast<char>(code & 0xFF));
+    }
+    p.append(reason);
+    return client_frame(opcode::close, p);
+}
+
+class harness {
+public:
+    explicit harness(session_options o = test_options(), session_shared* shared = nullptr)
+        : shared_(shared ? *shared : own_shared_),
+          s(o, tick, t, h, shared_),
+          conns_({.max_message = o.max_message}) {
+        c = conns_.acquire();
+        c->fd = 7;
+        s.on_accept(*c);
+    }
+    ~harness() {
+        if (c->state != conn_state::closed) s.abort(*c);
+        c->io = 0;
+        conns_.release(c);
+    }
+
+    // Bytes from the peer, as one read.
+    void feed(std::string_view bytes) {
+        std::string copy(bytes);  // the session unmasks in place
+        s.on_data(*c, std::as_writable_bytes(std::span(copy.data(), copy.size())));
+    }
+    // The backend's flush phase: the "socket" takes up to `room` bytes; or
+    // the send fails with `fail_errno`.
+    flush_status flush(std::size_t room = SIZE_MAX, int fail_errno = 0) {
+        c->io &= ~io_dirty;
+        if (c->state == conn_state::closed) return flush_status::drained;
+        int err = 0;
+        auto st = c->out.flush(
+            t.blocks,
+            [&](const iovec* iov, int n) -> ssize_t {
+                if (fail_errno) return -fail_errno;
+                ssize_t sent = 0;
+                for (int i = 0; i < n && room; ++i) {
+                    std::size_t k = std::min(room, iov[i].iov_len);
+                    wire.append(static_cast<const char*>(iov[i].iov_base), k);
+                    room -= k;
+                    sent += static_cast<ssize_t>(k);
+                }
+                return sent ? sent : -EAGAIN;
+            },
+            err);
+        if (st == flush_status::failed) s.on_peer_closed(*c, -err);
+        else s.on_flushed(*c);
+        return st;
+    }
+    // Time passes: fire every timer due.
+    void advance(milliseconds d) {
+        t.wheel.advance(t.wheel.now() + static_cast<core::tick_t>(d / tick),
+                        [&](core::timer_node& n) { s.on_timer(static_cast<connection&>(n)); });
+    }
+    void open() {
+        feed(upgrade_request());
+        flush();
+        ASSERT_EQ(c->state, conn_state::open);
+        ASSERT_EQ(http_status(), 101);
+    }
+
+    // What the server sent: the HTTP status line, then frames after the head.
+    int http_status() const {
+        if (wire.rfind("HTTP/1.1 ", 0) != 0) return 0;
+        return std::stoi(wire.substr(9, 3));
+    }
+    std::vector<frame> frames() const {
+        std::vector<frame> out;
+        std::size_t pos = wire.rfind("HTTP/1.1 ", 0) == 0 ? wire.find("\r\n\r\n") + 4 : 0;
+        while (pos < wire.size()) {
+            proto::frame_header fh;
+            auto bytes = std::as_bytes(std::span(wire.data() + pos, wire.size() - pos));
+            auto r = proto::decode_header(bytes, fh);
+            if (r.size == 0 || wire.size() - pos - r.size < fh.length) break;
+            EXPECT_FALSE(fh.masked) << "RFC 6455 §5.1: a server never masks";
+            out.push_back({fh.op(), wire.substr(pos + r.size, fh.length)});
+            pos += r.size + fh.length;
+        }
+        return out;
+    }
+    // Nothing leaked, nothing left armed, the counters balanced.
+    void expect_clean_close() const {
+        EXPECT_EQ(c->state, conn_state::closed);
+        EXPECT_EQ(t.closes, 1);
+        EXPECT_EQ(c->http, nullptr);
+        EXPECT_TRUE(c->out.empty());
+        EXPECT_FALSE(c->armed());
+        EXPECT_EQ(shared_.open.load(), 0u);
+        EXPECT_EQ(h.opens, h.closes);
+        EXPECT_EQ(t.blocks.blocks_in_use(), 0u);
+    }
+
+    session_shared own_shared_;
+    session_shared& shared_;  // own_shared_, or one shared with another harness
+    fake_transport t;
+    counting_echo h;
+    session s;
+    connection_pool conns_;
+    connection* c = nullptr;
+    std::string wire;  // everything the server sent
+};
+
+// ---- the opening handshake (RFC 6455 §4.2) -------------------------------------
+
+TEST(Session, UpgradeThenEcho_4_2_2) {
+    harness x;
+    x.open();
+    EXPECT_NE(x.wire.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+              std::string::npos);  // RFC 6455 §1.3's example key
+    EXPECT_EQ(x.c->http, nullptr) << "the request parser is freed after the handshake";
+    x.feed(client_frame(opcode::text, "Hello"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].op, opcode::text);
+    EXPECT_EQ(f[0].payload, "Hello");
+    EXPECT_EQ(x.shared_.open.load(), 1u);
+}
+
+TEST(Session, FramesInTheSameReadAsTheRequestAreKept_4_2_1) {
+    harness x;
+    x.feed(upgrade_request() + client_frame(opcode::binary, "early") +
+           client_frame(opcode::text, "bird"));
+    x.flush();
+    EXPECT_EQ(x.http_status(), 101);
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].payload, "early");
+    EXPECT_EQ(f[1].payload, "bird");
+}
+
+TEST(Session, RequestSplitAtEveryByte) {
+    std::string req = upgrade_request() + client_frame(opcode::text, "split");
+    harness x;
+    for (char ch : req) x.feed(std::string(1, ch));
+    x.flush();
+    EXPECT_EQ(x.http_status(), 101);
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].payload, "split");
+}
+
+TEST(Session, HealthzAnswers200ThenLingers) {
+    harness x;
+    x.feed("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(x.c->state, conn_state::draining);
+    x.flush();
+    EXPECT_EQ(x.http_status(), 200);
+    EXPECT_NE(x.wire.find("\r\n\r\nok\n"), std::string::npos);
+    // FIN, then wait for the peer's EOF before closing (no RST over unread input).
+    EXPECT_EQ(x.t.fins, 1);
+    EXPECT_EQ(x.c->state, conn_state::lingering);
+    x.feed("ignored");
+    x.s.on_peer_closed(*x.c, 0);
+    x.expect_clean_close();
+}
+
+TEST(Session, HalfClosedHttpClientStillGetsItsAnswer) {
+    harness x;
+    x.feed("GET /healthz HTTP/1.0\r\n\r\n");
+    x.s.on_peer_closed(*x.c, 0);  // EOF right behind the request
+    EXPECT_EQ(x.c->state, conn_state::draining);
+    x.flush();
+    EXPECT_EQ(x.http_status(), 200);
+    x.expect_clean_close();
+}
+
+TEST(Session, PlainGetElsewhereIs426) {
+    harness x;
+    x.feed("GET /chat HTTP/1.1\r\nHost: x\r\n\r\n");
+    x.flush();
+    EXPECT_EQ(x.http_status(), 426);
+    EXPECT_NE(x.wire.find("Upgrade: websocket\r\n"), std::string::npos);
+}
+
+TEST(Session, OtherMethodsAre405) {
+    harness x;
+    x.feed("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    x.flush();
+    EXPECT_EQ(x.http_status(), 405);
+}
+
+TEST(Session, MissingUpgradeHeaderIs400_4_2_1) {
+    harness x;
+    std::string req = upgrade_request();
+    auto at = req.find("Upgrade: websocket\r\n");
+    ASSERT_NE(at, std::string::npos);
+    req.erase(at, std::strlen("Upgrade: websocket\r\n"));
+    x.feed(req);
+    x.flush();
+    EXPECT_EQ(x.http_status(), 400);
+}
+
+TEST(Session, GarbageIs400) {
+    harness x;
+    x.feed("\x16\x03\x01 not http at all\r\n\r\n");
+    x.flush();
+    EXPECT_EQ(x.http_status(), 400);
+}
+
+TEST(Session, OversizedHeaderIs431) {
+    harness x;  // max_header = 1024
+    x.feed("GET / HTTP/1.1\r\nX-Filler: " + std::string(2000, 'f') + "\r\n\r\n");
+    x.flush();
+    EXPECT_EQ(x.http_status(), 431);
+}
+
+TEST(Session, BeyondMaxConnectionsIs503) {
+    auto o = test_options();
+    o.max_connections = 1;
+    harness first(o);
+    first.open();
+    harness second(o, &first.shared_);  // two reactors, one counter
+    second.feed(upgrade_request());
+    second.flush();
+    EXPECT_EQ(second.http_status(), 503);
+    EXPECT_EQ(first.shared_.open.load(), 1u);
+    first.feed(client_close(1000));
+    first.flush();
+    EXPECT_EQ(first.shared_.open.load(), 0u);  // the slot is free again
+}
+
+TEST(Session, HandshakeDeadlineDropsSlowloris) {
+    harness x;
+    x.feed("GET / HTTP/1.1\r\n");
+    x.advance(500ms);
+    x.feed("X-Slow: 1\r\n");  // trickling does not extend the deadline
+    EXPECT_EQ(x.c->state, conn_state::handshake);
+    x.advance(600ms);
+    x.expect_clean_close();
+    EXPECT_TRUE(x.wire.empty());
+}
+
+// ---- frames (RFC 6455 §5) ------------------------------------------------------------
+
+TEST(Session, PingGetsPongWithSamePayload_5_5_2) {
+    harness x;
+    x.open();
+    x.feed(client_frame(opcode::ping, "are you there"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].op, opcode::pong);
+    EXPECT_EQ(f[0].payload, "are you there");
+}
+
+TEST(Session, FragmentedMessageEchoedWhole_5_4) {
+    harness x;
+    x.open();
+    x.feed(client_frame(opcode::text, "frag", false) + client_frame(opcode::ping, "p") +
+           client_frame(opcode::continuation, "mented"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].op, opcode::pong);
+    EXPECT_EQ(f[1].payload, "fragmented");
+}
+
+TEST(Session, LargeEchoGoesOutAsASharedSegment) {
+    harness x;
+    x.open();
+    std::string big(40000, 'b');
+    x.feed(client_frame(opcode::binary, big));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].payload, big);
+}
+
+TEST(Session, ManySmallRepliesLeaveInOneFlush) {
+    harness x;
+    x.open();
+    x.wire.clear();
+    std::string in;
+    for (int i = 0; i < 16; ++i) in += client_frame(opcode::text, "m" + std::to_string(i));
+    x.feed(in);
+    iovec iov[4];
+    EXPECT_EQ(x.c->out.gather(iov, 4), 1u) << "sixteen replies, one contiguous block";
+    x.flush();
+    EXPECT_EQ(x.frames().size(), 16u);
+}
+
+TEST(Session, UnmaskedClientFrameFailsWith1002_5_1) {
+    harness x;
+    x.open();
+    x.feed(client_frame(opcode::text, "naked", true, false));
+    EXPECT_EQ(x.c->state, conn_state::draining);
+    x.feed(client_frame(opcode::text, "after the error"));  // read and dropped
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].op, opcode::close);
+    EXPECT_EQ(f[0].close_code(), 1002);
+    EXPECT_EQ(x.c->state, conn_state::lingering);
+    x.s.on_peer_closed(*x.c, 0);
+    x.expect_clean_close();
+}
+
+TEST(Session, InvalidUtf8FailsWith1007_8_1) {
+    harness x;
+    x.open();
+    x.feed(client_frame(opcode::text, "\xC0\xAF"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].close_code(), 1007);
+}
+
+TEST(Session, TooBigMessageFailsWith1009_7_4_1) {
+    harness x;  // max_message = 64 KiB
+    x.open();
+    x.feed(client_frame(opcode::binary, std::string(70000, 'x')));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].close_code(), 1009);
+}
+
+// ---- closing (RFC 6455 §7) -------------------------------------------------------------
+
+TEST(Session, ClientCloseIsEchoedThenServerClosesTcpFirst_7_1_1) {
+    harness x;
+    x.open();
+    x.feed(client_close(4001, "bye"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].op, opcode::close);
+    EXPECT_EQ(f[0].close_code(), 4001);
+    EXPECT_EQ(x.t.fins, 0) << "a clean close needs no linger";
+    x.expect_clean_close();
+}
+
+TEST(Session, EmptyCloseIsAnsweredWithEmptyClose_5_5_1) {
+    harness x;
+    x.open();
+    x.feed(client_close(-1));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].op, opcode::close);
+    EXPECT_TRUE(f[0].payload.empty());
+    x.expect_clean_close();
+}
+
+TEST(Session, NothingIsSentAfterOurClose_5_5_1) {
+    harness x;
+    x.open();
+    x.s.close(*x.c, proto::close_code::going_away, "bye");
+    x.feed(client_frame(opcode::text, "late") + client_frame(opcode::ping, "late ping"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u) << "no echo, no pong after the close";
+    EXPECT_EQ(f[0].close_code(), 1001);
+    EXPECT_EQ(x.c->state, conn_state::closing);
+    x.feed(client_close(1001));  // the peer's answer completes the handshake
+    x.flush();
+    EXPECT_EQ(x.frames().size(), 1u);
+    x.expect_clean_close();
+}
+
+TEST(Session, ServerCloseTimesOutWithoutAnAnswer_7_1_1) {
+    harness x;
+    x.open();
+    x.s.close(*x.c, proto::close_code::normal, "");
+    x.flush();
+    x.advance(400ms);
+    EXPECT_EQ(x.c->state, conn_state::closing);
+    x.advance(200ms);  // close_timeout = 500 ms
+    x.expect_clean_close();
+}
+
+TEST(Session, ShutdownSends1001) {
+    harness x;
+    x.open();
+    x.s.begin_shutdown(*x.c);
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].close_code(), 1001);
+    EXPECT_EQ(f[0].payload.substr(2), "server shutting down");
+}
+
+TEST(Session, ShutdownDuringHandshakeJustCloses) {
+    harness x;
+    x.feed("GET / HT");
+    x.s.begin_shutdown(*x.c);
+    x.expect_clean_close();
+}
+
+TEST(Session, EofWithoutCloseFrameCloses_7_1_5) {
+    harness x;
+    x.open();
+    x.s.on_peer_closed(*x.c, 0);
+    x.expect_clean_close();
+}
+
+// ---- keep-alive and idle ---------------------------------------------------------------------
+
+TEST(Session, SilencePingsThenClosesWhenNoPong) {
+    harness x;  // ping 1 s, idle 3 s
+    x.open();
+    x.advance(900ms);
+    x.flush();
+    EXPECT_TRUE(x.frames().empty());
+    x.advance(200ms);
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].op, opcode::ping);
+    x.advance(1100ms);  // no pong within another ping interval
+    x.flush();
+    f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[1].close_code(), 1001);
+    EXPECT_EQ(x.c->state, conn_state::closing);
+}
+
+TEST(Session, PongKeepsTheConnectionOpen) {
+    harness x;
+    x.open();
+    for (int i = 0; i < 5; ++i) {
+        x.advance(1100ms);
+        x.flush();
+        x.feed(client_frame(opcode::pong, ""));
+    }
+    EXPECT_EQ(x.c->state, conn_state::open);
+    int pings = 0;
+    for (auto& f : x.frames()) pings += f.op == opcode::ping;
+    EXPECT_EQ(pings, 5);
+}
+
+TEST(Session, IdleTimeoutWithoutPings) {
+    auto o = test_options();
+    o.ping_interval = 0ms;
+    harness x(o);
+    x.open();
+    x.advance(2900ms);
+    x.feed(client_frame(opcode::text, "x"));  // traffic resets the idle clock
+    x.advance(2900ms);
+    EXPECT_EQ(x.c->state, conn_state::open);
+    x.advance(200ms);
+    x.flush();
+    auto f = x.frames();
+    ASSERT_FALSE(f.empty());
+    EXPECT_EQ(f.back().close_code(), 1001);
+    EXPECT_EQ(f.back().payload.substr(2), "idle timeout");
+}
+
+// ---- backpressure ----------------------------------------------------------------------------
+
+TEST(Session, StopsReadingAboveHighWaterResumesBelowLow) {
+    harness x;  // high 64 KiB, low 16 KiB
+    x.open();
+    std::string msg = client_frame(opcode::binary, std::string(1000, 'm'));
+    int fed = 0;
+    while (x.s.wants_read(*x.c) && fed < 1000) {
+        x.feed(msg);
+        ++fed;
+    }
+    EXPECT_FALSE(x.s.wants_read(*x.c)) << "a peer that does not read stops being read";
+    EXPECT_LT(fed, 80);
+    x.flush(30000);  // partial: still above low water
+    EXPECT_FALSE(x.s.wants_read(*x.c));
+    EXPECT_EQ(x.t.read_soons, 0);
+    x.flush();
+    EXPECT_TRUE(x.s.wants_read(*x.c));
+    EXPECT_EQ(x.t.read_soons, 1) << "resume must read: edge-triggered input may be waiting";
+}
+
+// ---- fail loops: operation n fails, for every n --------------------------------------------
+
+// A conversation exercising every phase; each step is one operation.
+std::vector<std::function<void(harness&)>> conversation() {
+    std::string req = upgrade_request();
+    return {
+        [req](harness& x) { x.feed(req.substr(0, 20)); },
+        [req](harness& x) { x.feed(req.substr(20) + client_frame(opcode::text, "one")); },
+        [](harness& x) { x.flush(); },
+        [](harness& x) { x.feed(client_frame(opcode::binary, std::string(30000, 'b'))); },
+        [](harness& x) { x.flush(1000); },  // a partial write
+        [](harness& x) { x.feed(client_frame(opcode::ping, "p")); },
+        [](harness& x) { x.flush(); },
+        [](harness& x) { x.advance(1100ms); },  // a keep-alive ping goes out
+        [](harness& x) { x.flush(); },
+        [](harness& x) { x.feed(client_frame(opcode::text, "frag", false)); },
+        [](harness& x) { x.feed(client_frame(opcode::continuation, "ment")); },
+        [](harness& x) { x.s.close(*x.c, proto::close_code::normal, "done"); },
+        [](harness& x) { x.flush(); },
+        [](harness& x) { x.feed(client_close(1000)); },
+        [](harness& x) { x.flush(); },
+    };
+}
+
+TEST(SessionFailLoop, ResetAtEveryStepClosesCleanly) {
+    auto steps = conversation();
+    for (std::size_t n = 0; n <= steps.size(); ++n) {
+        SCOPED_TRACE("reset at step " + std::to_string(n));
+        harness x;
+        for (std::size_t i = 0; i < steps.size() && x.c->state != conn_state::closed; ++i) {
+            if (i == n) {
+                x.s.on_peer_closed(*x.c, -ECONNRESET);
+                break;
+            }
+            steps[i](x);
+        }
+        x.expect_clean_close();  // the full conversation ends closed too (n == size)
+    }
+}
+
+TEST(SessionFailLoop, SendFailsAtEveryStep) {
+    auto steps = conversation();
+    for (std::size_t n = 0; n < steps.size(); ++n) {
+        SCOPED_TRACE("EPIPE at step " + std::to_string(n));
+        harness x;
+        for (std::size_t i = 0; i < steps.size() && x.c->state != conn_state::closed; ++i) {
+            if (i == n) {
+                if (!x.c->out.empty()) x.flush(SIZE_MAX, EPIPE);
+                else x.s.on_peer_closed(*x.c, -EPIPE);
+                break;
+            }
+            steps[i](x);
+        }
+        x.expect_clean_close();
+    }
+}
+
+TEST(SessionFailLoop, EofAtEveryStepEndsAfterTheFlush) {
+    auto steps = conversation();
+    for (std::size_t n = 0; n < steps.size(); ++n) {
+        SCOPED_TRACE("EOF at step " + std::to_string(n));
+        harness x;
+        for (std::size_t i = 0; i < n && x.c->state != conn_state::closed; ++i) steps[i](x);
+        if (x.c->state != conn_state::closed) x.s.on_peer_closed(*x.c, 0);
+        x.flush();  // a draining connection still sends its last words
+        x.expect_clean_close();
+    }
+}
+
+TEST(SessionFailLoop, SilenceAtEveryStepEndsByTimers) {
+    // The peer stops talking and stops reading at step n: every state must
+    // have a deadline that ends it.
+    auto steps = conversation();
+    for (std::size_t n = 0; n < steps.size(); ++n) {
+        SCOPED_TRACE("silence from step " + std::to_string(n));
+        harness x;
+        for (std::size_t i = 0; i < n && x.c->state != conn_state::closed; ++i) steps[i](x);
+        for (int round = 0; round < 4 && x.c->state != conn_state::closed; ++round) {
+            x.advance(5000ms);
+            x.flush(0);  // the socket stays full
+        }
+        x.expect_clean_close();
+    }
+}
+
+}  // namespace
+}  // namespace wsring::net
