@@ -48,7 +48,9 @@ class broadcast_ring {
 public:
     // What a producer does while the ring is full, between yields. A producer
     // that is also a consumer of this ring MUST drain its own cursor here, or
-    // it may wait for itself (see docs/broadcast-ring.md, "When it is full").
+    // it may wait for itself; one that defers notify() MUST notify here, or it
+    // may wait for consumers asleep on its entries (docs/broadcast-ring.md,
+    // "When it is full").
     struct no_stall_work {
         void operator()() const noexcept {}
     };
