@@ -79,7 +79,8 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
       rbuf_(std::max(read_buffer, 2 * proto::frame_size(opts.size, true))),
       payload_(opts.size, opts.text, 0x5eed5eedULL),
       rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
-      frame_bytes_(proto::frame_size(opts.size, true)) {
+      frame_bytes_(proto::frame_size(opts.size, true)),
+      light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) {
         std::fprintf(stderr, "ws-bench: epoll_create1: %s\n", std::strerror(errno));
@@ -308,7 +309,8 @@ void worker::on_readable(client_conn& c, bool hup) {
         if (c.state == conn_state::upgrading && !feed_upgrade(c, data)) return;
         std::size_t whole = whole_frames(data);
         if (whole == 0 && data.size() == rbuf_.size()) whole = data.size();  // a frame larger than the buffer
-        if (!deliver(c, data.first(whole))) return;
+        bool alive = light_raw_ ? deliver_raw(c, data.first(whole)) : deliver(c, data.first(whole));
+        if (!alive) return;
         mark_dirty(c);  // replies free window slots: refill at this turn's flush
         if (whole < data.size()) c.tail.assign(data.begin() + static_cast<std::ptrdiff_t>(whole), data.end());
         if (!hup && static_cast<std::size_t>(n) < rbuf_.size() - have) return;
@@ -370,6 +372,27 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
                 fail(c, fault::protocol_error, proto::describe(ev.err), ev.err);
                 return false;
         }
+    }
+    return has_socket(c.state);
+}
+
+// --raw without --verify: the echo server returns our own masked frames, and
+// a plain TCP echo needs no parsing beyond the lengths, so the baseline's
+// client work stays below any WebSocket run's — only the header and the
+// sequence stamp are read and unmasked, never the whole payload.
+bool worker::deliver_raw(client_conn& c, std::span<std::byte> frames) {
+    while (!frames.empty() && has_socket(c.state)) {
+        proto::frame_header h;
+        auto r = proto::decode_header(frames, h);
+        if (r.size == 0 || h.length > frames.size() - r.size) return deliver(c, frames);  // a frame past the buffer
+        auto payload = frames.subspan(r.size, static_cast<std::size_t>(h.length));
+        frames = frames.subspan(r.size + payload.size());
+        if (h.masked) proto::apply_mask(payload.first(std::min<std::size_t>(payload.size(), echo_header_bytes)), h.key);
+        if (h.op() == proto::opcode::close) {
+            on_close_frame(c, proto::close_code::normal);
+            return false;
+        }
+        driver_->on_message(c, h.op() == proto::opcode::text, payload);
     }
     return has_socket(c.state);
 }

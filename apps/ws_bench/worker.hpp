@@ -72,6 +72,7 @@ private:
     void discard_until_eof(client_conn& c);
     bool feed_upgrade(client_conn& c, std::span<std::byte>& data);
     bool deliver(client_conn& c, std::span<std::byte> frames);
+    bool deliver_raw(client_conn& c, std::span<std::byte> frames);
     void on_close_frame(client_conn& c, proto::close_code code);
     void flush(client_conn& c);
     void become_open(client_conn& c);
@@ -103,6 +104,7 @@ private:
     payload_template payload_;
     fast_rng rng_;
     std::size_t frame_bytes_ = 0;
+    bool light_raw_ = false;           // --raw echo without --verify: lengths only
     std::size_t next_to_open_ = 0;     // set-up: connections opened so far
     std::size_t pending_opens_ = 0;    // connects/upgrades in flight
     std::size_t live_sockets_ = 0;

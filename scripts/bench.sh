@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# `make bench` (full, < 15 min) and `make bench-quick` (= --quick, < 2 min):
+#   1. the Google Benchmark micro suite (every build/release/bench_*);
+#   2. the ws-bench load matrix: ws-server (each backend that exists) and the
+#      plain tcp-echo-server (ws-bench --raw: same frame bytes, no WebSocket
+#      work — the physical limit), each server pinned to CPU 0 and ws-bench
+#      to CPU 1, over CONNS x BYTES x INFLIGHT, repetitions interleaved
+#      (A, B, A, B ...) and the median reported; then broadcast fan-out,
+#      connect rate and the server's resident memory per idle connection;
+#   3. a markdown table of every ws-server figure as a ratio to the plain TCP
+#      figure of the same point, bench/results/latest.json and a PNG
+#      (bench/results/latest.png, gnuplot) of throughput and latency.
+# Anything not built yet is skipped with a message. WSRING_BUILD picks the
+# build directory (default build/release). See docs/benchmarking.md.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+[[ ${1:-} == --quick ]] && QUICK=1
+BUILD=${WSRING_BUILD:-build/release}
+RESULTS=bench/results
+WORK=$(mktemp -d /tmp/wsring-bench.XXXXXX)
+mkdir -p "$RESULTS" "$WORK/runs"
+T0=$SECONDS
+
+if ((QUICK)); then
+  REPS=1; DUR=1; WARM=0.3; MICRO_MIN=0.01
+  CONNS=(100); SIZES=(16 1024); WINDOWS=(16)
+  BCAST_RECV=200; IDLE_CONNS=2000
+else
+  REPS=3; DUR=3; WARM=1; MICRO_MIN=0.05
+  CONNS=(100 1000); SIZES=(16 1024 65536); WINDOWS=(1 16)
+  BCAST_RECV=1000; IDLE_CONNS=10000
+fi
+
+# 10,000 idle connections need that many descriptors in each process.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+declare -A PORT PID
+cleanup() {
+  for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+have() {  # have BINARY: true when built, else says what is skipped
+  [[ -x $BUILD/$1 ]] && return 0
+  echo "bench: $1 is not built in $BUILD: skipping what needs it"
+  return 1
+}
+
+# start_server NAME CPU CMD...: starts CMD pinned to CPU, waits for its
+# "listening on HOST:PORT" line; records PORT[NAME] and PID[NAME].
+start_server() {
+  local name=$1 cpu=$2; shift 2
+  local log=$WORK/$name.log
+  taskset -c "$cpu" "$@" >"$log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do
+    if grep -q "listening on" "$log"; then
+      PORT[$name]=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+      PID[$name]=$pid
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "bench: $name did not start: $(tr '\n' ' ' <"$log" | cut -c1-200)"
+  kill "$pid" 2>/dev/null
+  return 1
+}
+
+stop_server() {
+  local name=$1
+  [[ -n ${PID[$name]:-} ]] || return 0
+  kill "${PID[$name]}" 2>/dev/null
+  wait "${PID[$name]}" 2>/dev/null
+  unset "PID[$name]" "PORT[$name]"
+}
+
+# bench_run NAME TAG REP ARGS...: one ws-bench run against server NAME,
+# pinned to CPU 1, its JSON kept as runs/TAG@NAME@REP.json.
+bench_run() {
+  local name=$1 tag=$2 rep=$3; shift 3
+  local raw=()
+  [[ $name == tcp-echo ]] && raw=(--raw)
+  local json=$WORK/runs/$tag@$name@$rep.json
+  timeout -k 5 120 taskset -c 1 "$BUILD/ws-bench" --url "ws://127.0.0.1:${PORT[$name]}/" "${raw[@]}" \
+    --server-pid "${PID[$name]}" --json "$json" --no-progress --quiet "$@" >"$WORK/last.out" 2>&1
+  local rc=$?
+  /usr/bin/python3 - "$json" "$name" "$tag" "$rc" <<'EOF'
+import json, sys
+path, name, tag, rc = sys.argv[1:]
+try:
+    d = json.load(open(path))
+except Exception:
+    print("  %-28s %-14s FAILED (exit %s, no JSON)" % (tag, name, rc)); sys.exit()
+s = d.get("server") or {}
+if d["config"]["mode"] == "idle":
+    print("  %-28s %-14s %6d open, server rss %8.0f bytes per connection, errors %d%s" % (
+        tag, name, d["connections"]["opened"], s.get("rss_per_connection_bytes", 0), d["errors"]["total"],
+        "" if rc == "0" else "  (exit %s)" % rc)); sys.exit()
+print("  %-28s %-14s %12.0f/s  %12.0f per server-CPU-s  p99 %9.1f us  errors %d%s" % (
+    tag, name, d["msgs_per_sec"], s.get("msgs_per_cpu_sec", 0), d["latency_us"]["p99"],
+    d["errors"]["total"], "" if rc == "0" else "  (exit %s)" % rc))
+EOF
+  if [[ $rc -ne 0 ]]; then sed 's/^/    /' "$WORK/last.out" | tail -5; fi
+}
+
+echo "wsring bench ($( ((QUICK)) && echo quick || echo full )): build $BUILD, $(nproc) CPUs, servers on CPU 0, ws-bench on CPU 1"
+
+# ---- 1. micro benchmarks ------------------------------------------------------
+echo; echo "== micro benchmarks (Google Benchmark, min time ${MICRO_MIN}s)"
+shopt -s nullglob
+micro=("$BUILD"/bench_*)
+((${#micro[@]})) || echo "bench: no bench_* binaries in $BUILD: skipping the micro suite"
+for b in "${micro[@]}"; do
+  [[ -x $b ]] || continue
+  echo "-- $(basename "$b")"
+  timeout -k 5 300 taskset -c 1 "$b" --benchmark_min_time="$MICRO_MIN" \
+    --benchmark_out="$WORK/micro-$(basename "$b").json" --benchmark_out_format=json \
+    || echo "bench: $(basename "$b") failed"
+done
+
+# ---- 2. load matrix ------------------------------------------------------------
+SERVERS=()
+if have ws-bench; then
+  if have tcp-echo-server && start_server tcp-echo 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0; then
+    SERVERS+=(tcp-echo)
+  fi
+  if have ws-server; then
+    for backend in epoll uring; do
+      name=ws-$backend
+      start_server "$name" 0 "$BUILD/ws-server" --mode echo --host 127.0.0.1 --port 0 --threads 1 \
+        --backend "$backend" --idle-timeout 0 --ping-interval 0 || continue
+      if ! grep -q "backend=$backend" "$WORK/$name.log"; then
+        echo "bench: ws-server has no $backend backend yet: skipping it"
+        stop_server "$name"; continue
+      fi
+      SERVERS+=("$name")
+    done
+  fi
+fi
+
+if ((${#SERVERS[@]})); then
+  echo; echo "== echo matrix: ${SERVERS[*]}; $REPS repetition(s) of ${DUR}s (+${WARM}s warm-up), interleaved"
+  for c in "${CONNS[@]}"; do
+    for s in "${SIZES[@]}"; do
+      for k in "${WINDOWS[@]}"; do
+        for rep in $(seq "$REPS"); do
+          for name in "${SERVERS[@]}"; do
+            bench_run "$name" "echo-c$c-s$s-k$k" "$rep" --mode echo -c "$c" -s "$s" -k "$k" \
+              -d "$DUR" --warmup "$WARM" --connect-timeout 30
+          done
+        done
+      done
+    done
+  done
+
+  echo; echo "== connect rate (16 at a time)"
+  for rep in $(seq "$REPS"); do
+    for name in "${SERVERS[@]}"; do
+      bench_run "$name" connect-c16 "$rep" --mode connect -c 16 -d "$DUR" --warmup "$WARM"
+    done
+  done
+  for name in "${SERVERS[@]}"; do stop_server "$name"; done
+
+  echo; echo "== broadcast: $BCAST_RECV receivers, 64-byte messages, 2 publishers (window 8)"
+  if have ws-server; then
+    for backend in epoll uring; do
+      name=bcast-$backend
+      if start_server "$name" 0 "$BUILD/ws-server" --mode broadcast --host 127.0.0.1 --port 0 --threads 1 \
+           --backend "$backend" --idle-timeout 0 --ping-interval 0 && grep -q "backend=$backend" "$WORK/$name.log"; then
+        for rep in $(seq "$REPS"); do
+          bench_run "$name" "broadcast-r$BCAST_RECV" "$rep" --mode broadcast -c "$BCAST_RECV" --publishers 2 \
+            -s 64 -k 8 -d "$DUR" --warmup "$WARM" --connect-timeout 30
+        done
+      else
+        echo "bench: no ws-server broadcast mode on $backend yet: skipping"
+      fi
+      stop_server "$name"
+    done
+  fi
+
+  echo; echo "== resident memory per idle connection ($IDLE_CONNS connections, a fresh server each)"
+  for name in "${SERVERS[@]}"; do
+    case $name in
+      tcp-echo) start_server "$name" 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0 || continue ;;
+      ws-*) start_server "$name" 0 "$BUILD/ws-server" --mode echo --host 127.0.0.1 --port 0 --threads 1 \
+              --backend "${name#ws-}" --idle-timeout 0 --ping-interval 0 || continue ;;
+    esac
+    sleep 0.3  # let the fresh server settle before its baseline is read
+    bench_run "$name" "idle-c$IDLE_CONNS" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 60
+    stop_server "$name"
+  done
+else
+  echo "bench: no server and ws-bench pair to run: skipping the load matrix"
+fi
+
+# ---- 3. report -------------------------------------------------------------------
+echo
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CPU_MODEL=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+/usr/bin/python3 - "$WORK" "$RESULTS" "$QUICK" "$COMMIT" "$CPU_MODEL" "$(nproc)" "$REPS" <<'EOF'
+import glob, json, os, platform, statistics, sys, time
+work, results, quick, commit, cpu, ncpu, reps = sys.argv[1:]
+
+runs = {}
+for path in glob.glob(os.path.join(work, "runs", "*.json")):
+    tag, server, rep = os.path.basename(path)[:-5].split("@")
+    try:
+        runs.setdefault((tag, server), []).append(json.load(open(path)))
+    except Exception:
+        pass
+
+def med(docs, f):
+    vals = [f(d) for d in docs]
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+def summary(docs):
+    srv = lambda d, k: (d.get("server") or {}).get(k)
+    return {
+        "repetitions": len(docs),
+        "msgs_per_sec": med(docs, lambda d: d["msgs_per_sec"]),
+        "mb_per_sec": med(docs, lambda d: d["mb_per_sec"]),
+        "msgs_per_server_cpu_sec": med(docs, lambda d: srv(d, "msgs_per_cpu_sec")),
+        "server_cpu_percent": med(docs, lambda d: srv(d, "cpu_percent")),
+        "client_cpu_percent": med(docs, lambda d: d["client"]["cpu_percent"]),
+        "p50_us": med(docs, lambda d: d["latency_us"]["p50"]),
+        "p90_us": med(docs, lambda d: d["latency_us"]["p90"]),
+        "p99_us": med(docs, lambda d: d["latency_us"]["p99"]),
+        "p99_9_us": med(docs, lambda d: d["latency_us"]["p99_9"]),
+        "max_us": med(docs, lambda d: d["latency_us"]["max"]),
+        "fairness_min": med(docs, lambda d: d["fairness"]["min"]),
+        "fairness_max": med(docs, lambda d: d["fairness"]["max"]),
+        "rss_per_connection_bytes": med(docs, lambda d: srv(d, "rss_per_connection_bytes")),
+        "errors": sum(d["errors"]["total"] for d in docs),
+        "lost": sum(p["lost"] for d in docs for p in d.get("publishers", [])),
+        "reordered": sum(p["reordered"] for d in docs for p in d.get("publishers", [])),
+    }
+
+points = {}
+for (tag, server), docs in sorted(runs.items()):
+    points.setdefault(tag, {})[server] = summary(docs)
+
+micro = {}
+for path in glob.glob(os.path.join(work, "micro-*.json")):
+    try:
+        doc = json.load(open(path))
+    except Exception:
+        continue
+    micro[os.path.basename(path)[6:-5]] = [
+        {k: b.get(k) for k in ("name", "real_time", "cpu_time", "time_unit", "bytes_per_second", "items_per_second")}
+        for b in doc.get("benchmarks", [])]
+
+servers = sorted({s for p in points.values() for s in p if s.startswith("ws-")})
+report = {
+    "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": commit, "quick": quick == "1",
+    "machine": {"cpu": cpu, "cpus": int(ncpu), "kernel": platform.release()},
+    "method": {"server_cpu": 0, "ws_bench_cpu": 1, "repetitions": int(reps), "statistic": "median"},
+    "points": points, "micro": micro,
+}
+
+def fmt(v, unit=""):
+    if v is None: return "—"
+    if v >= 1e6: return "%.2f M%s" % (v / 1e6, unit)
+    if v >= 1e3: return "%.1f k%s" % (v / 1e3, unit)
+    return "%.0f%s" % (v, unit)
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a and b else "—"
+
+lines = []
+echo = sorted((t for t in points if t.startswith("echo-")),
+              key=lambda t: [int(x[1:]) for x in t.split("-")[1:]])
+if echo:
+    head = "| conns | bytes | in-flight | TCP msgs/s | TCP msgs/CPU-s |"
+    rule = "|---:|---:|---:|---:|---:|"
+    for s in servers:
+        head += " %s msgs/s (×TCP) | %s msgs/CPU-s (×TCP) | %s p99 µs |" % (s, s, s)
+        rule += "---:|---:|---:|"
+    lines += [head + " TCP p99 µs |", rule + "---:|"]
+    for t in echo:
+        c, s_, k = (x[1:] for x in t.split("-")[1:])
+        tcp = points[t].get("tcp-echo", {})
+        row = "| %s | %s | %s | %s | %s |" % (c, s_, k, fmt(tcp.get("msgs_per_sec")), fmt(tcp.get("msgs_per_server_cpu_sec")))
+        for s in servers:
+            w = points[t].get(s, {})
+            row += " %s (%s) | %s (%s) | %s |" % (
+                fmt(w.get("msgs_per_sec")), ratio(w.get("msgs_per_sec"), tcp.get("msgs_per_sec")),
+                fmt(w.get("msgs_per_server_cpu_sec")), ratio(w.get("msgs_per_server_cpu_sec"), tcp.get("msgs_per_server_cpu_sec")),
+                "%.0f" % w["p99_us"] if w.get("p99_us") is not None else "—")
+        row += " %s |" % ("%.0f" % tcp["p99_us"] if tcp.get("p99_us") is not None else "—")
+        lines.append(row)
+    report["table_echo"] = lines[:]
+
+extra = ["", "| figure | server | value | per server-CPU-second | p99 µs | ×TCP |", "|---|---|---:|---:|---:|---:|"]
+for t in sorted(points):
+    if t.startswith("echo-"): continue
+    tcp = points[t].get("tcp-echo", {})
+    for s, v in sorted(points[t].items()):
+        if t.startswith("idle-"):
+            val = "%s B/conn" % fmt(v.get("rss_per_connection_bytes"))
+            r = ratio(v.get("rss_per_connection_bytes"), tcp.get("rss_per_connection_bytes")) if s != "tcp-echo" else ""
+            extra.append("| resident memory, %s idle connections | %s | %s | — | — | %s |" % (t[6:], s, val, r))
+        else:
+            what = "connect+upgrade+close /s (16 at a time)" if t.startswith("connect") else \
+                   "broadcast deliveries/s, %s receivers" % t.split("-r")[-1]
+            r = ratio(v.get("msgs_per_sec"), tcp.get("msgs_per_sec")) if s != "tcp-echo" and tcp else ""
+            extra.append("| %s | %s | %s | %s | %s | %s |" % (what, s, fmt(v.get("msgs_per_sec")),
+                         fmt(v.get("msgs_per_server_cpu_sec")), "%.0f" % v["p99_us"] if v.get("p99_us") else "—", r))
+if len(extra) > 3:
+    lines += extra
+    report["table_other"] = extra[1:]
+
+errors = sum(v["errors"] for p in points.values() for v in p.values())
+report["errors_total"] = errors
+json.dump(report, open(os.path.join(results, "latest.json"), "w"), indent=1)
+print("\n".join(lines) if lines else "(no load figures)")
+if errors:
+    print("\nbench: %d errors were reported by ws-bench: see the runs above" % errors)
+
+# gnuplot data: one row per echo point, one column pair per server.
+order = ["tcp-echo"] + servers
+with open(os.path.join(work, "plot.dat"), "w") as f:
+    f.write("point " + " ".join("%s_tput %s_p50 %s_p99 %s_p999" % (s, s, s, s) for s in order) + "\n")
+    for t in echo:
+        label = t[5:].replace("-", "/")
+        vals = []
+        for s in order:
+            v = points[t].get(s, {})
+            vals += [v.get("msgs_per_sec") or 0, v.get("p50_us") or 0, v.get("p99_us") or 0, v.get("p99_9_us") or 0]
+        f.write('"%s" ' % label + " ".join("%g" % x for x in vals) + "\n")
+with open(os.path.join(work, "plot.servers"), "w") as f:
+    f.write(" ".join(order))
+EOF
+
+if [[ -s $WORK/plot.dat ]] && [[ $(wc -l <"$WORK/plot.dat") -gt 1 ]]; then
+  if command -v gnuplot >/dev/null; then
+    read -r -a order <"$WORK/plot.servers"
+    {
+      echo "set terminal pngcairo size 1400,900 font 'sans,9'"
+      echo "set output '$RESULTS/latest.png'"
+      echo "set multiplot layout 2,1 title 'wsring echo: ws-server vs plain TCP echo (ws-bench, server on CPU 0, client on CPU 1, median of $REPS)'"
+      echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
+      npoints=$(($(wc -l <"$WORK/plot.dat") - 1))
+      echo "set key top right; set grid ytics; set xtics rotate by -30 font ',8'; set xrange [-0.6:$npoints-0.4]"
+      echo "set yrange [0:*]"
+      echo "set ylabel 'messages/s'; set title 'throughput per point (conns/bytes/in-flight)'"
+      plot="plot"
+      for i in "${!order[@]}"; do
+        plot+=" '$WORK/plot.dat' using $((2 + 4 * i)):xtic(1) title '${order[$i]}',"
+      done
+      echo "${plot%,}"
+      echo "set yrange [*:*]; set logscale y; set ylabel 'latency, us (log)'; set title 'latency percentiles per point: p50, p99, p99.9'"
+      plot="plot"
+      for i in "${!order[@]}"; do
+        plot+=" '$WORK/plot.dat' using $((3 + 4 * i)):xtic(1) title '${order[$i]} p50',"
+        plot+=" '' using $((4 + 4 * i)) title '${order[$i]} p99',"
+        plot+=" '' using $((5 + 4 * i)) title '${order[$i]} p99.9',"
+      done
+      echo "${plot%,}"
+      echo "unset multiplot"
+    } >"$WORK/plot.gp"
+    if gnuplot "$WORK/plot.gp" 2>"$WORK/gnuplot.err"; then
+      echo; echo "bench: wrote $RESULTS/latest.json and $RESULTS/latest.png"
+    else
+      echo "bench: gnuplot failed: $(head -3 "$WORK/gnuplot.err")"
+    fi
+  else
+    echo "bench: gnuplot is not installed (scripts/setup.sh installs gnuplot-nox): no PNG"
+  fi
+else
+  echo "bench: wrote $RESULTS/latest.json (no echo points, so no PNG)"
+fi
+echo "bench: done in $((SECONDS - T0)) s"
