@@ -3,7 +3,9 @@
 #   tests/integration/test_*.py   Python unittest, with Debian's python3-websockets
 #   tests/integration/*.test.mjs  Node's test runner, with npm's ws
 # WSRING_FILTER=threads keeps only the multi-threaded tests (for TSan).
-# WSRING_BACKENDS="epoll uring" runs every suite once per backend (default epoll).
+# WSRING_BACKENDS="epoll uring" runs every suite once per backend (default epoll);
+# a server that falls back to another backend fails that suite, or skips it with
+# WSRING_ALLOW_FALLBACK=1.
 # Optional: WSRING_CONNS (concurrent clients, default 2000), and test names as
 # arguments to run only those Python tests (e.g. test_echo.EchoTest_epoll).
 set -euo pipefail

@@ -59,6 +59,15 @@ export async function startServer({ backend = 'epoll', threads = 1, args = [] } 
     child.kill('SIGKILL');
     throw e;
   });
+  // A silent fallback to another backend would test the wrong code.
+  const line = LISTEN_RE.exec(stdout) && stdout.split('\n').find((l) => LISTEN_RE.test(l));
+  const ran = /backend=(\S+)/.exec(line || '');
+  if (ran && ran[1] !== backend) {
+    child.kill('SIGKILL');
+    const e = new Error(`asked for backend ${backend}, server says: ${line}; stderr: ${stderr}`);
+    e.fallback = true; // WSRING_ALLOW_FALLBACK=1: the suite skips instead of failing
+    throw e;
+  }
   return {
     port,
     child,

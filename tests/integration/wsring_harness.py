@@ -102,18 +102,38 @@ class Server:
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
-        lines = self._read_until_listening()
-        self.stdout_lines.extend(lines)
-        m = LISTEN_RE.search(lines[-1]) if lines else None
-        if not m:
+        try:
+            lines = self._read_until_listening()
+            self.stdout_lines.extend(lines)
+            m = LISTEN_RE.search(lines[-1]) if lines else None
+            if not m:
+                raise AssertionError("ws-server did not print its listening line within %.0f s;"
+                                     " stdout %r\nstderr:\n%s"
+                                     % (self.start_timeout, lines, self.stderr_text()))
+            self.host, self.port = m.group(1).decode(), int(m.group(2))
+            self._check_listening_line(lines[-1].decode(errors="replace"))
+        except BaseException:
             self.kill()
-            raise AssertionError("ws-server did not print its listening line within %.0f s; "
-                                 "stdout %r\nstderr:\n%s"
-                                 % (self.start_timeout, lines, self.stderr_text()))
-        self.host, self.port = m.group(1).decode(), int(m.group(2))
+            self.close_files()
+            raise
         self._reader = threading.Thread(target=self._drain_stdout, daemon=True)
         self._reader.start()
         return self
+
+    def _check_listening_line(self, line):
+        """The server must run what was asked for: a silent fallback to another
+        backend would make a per-backend suite test the wrong code. Set
+        WSRING_ALLOW_FALLBACK=1 to skip such suites instead of failing them."""
+        threads = re.search(r"threads=(\d+)", line)
+        if threads and self.threads and int(threads.group(1)) != int(self.threads):
+            raise AssertionError("asked for %s threads, server says %r" % (self.threads, line))
+        backend = re.search(r"backend=(\S+)", line)
+        if backend and backend.group(1) != self.backend:
+            msg = "asked for backend %s, server runs %r\nstderr:\n%s" % (
+                self.backend, line, self.stderr_text())
+            if os.environ.get("WSRING_ALLOW_FALLBACK"):
+                raise unittest.SkipTest(msg)
+            raise AssertionError(msg)
 
     def _read_until_listening(self):
         """Stdout lines up to and including the listening line (or all seen before
@@ -214,7 +234,7 @@ class Server:
             self._reader.join(timeout=2)
 
     def close_files(self):
-        if self.proc is not None and self.proc.stdout:
+        if self.proc is not None and self.proc.stdout and not self.proc.stdout.closed:
             self.proc.stdout.close()
         if self._stderr is not None:
             self._stderr.close()
