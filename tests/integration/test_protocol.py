@@ -4,6 +4,7 @@
 # 1-byte pieces; frames that ride in the same packet as the request; ping/pong
 # and close details; control frames between fragments.
 import os
+import random
 import struct
 import time
 import unittest
@@ -140,6 +141,63 @@ class ProtocolBase(ServerTestMixin):
         self.assertIn((OP_PONG, b"pp"), got)
         got.remove((OP_PONG, b"pp"))
         self.assertEqual(got, [(OP_TEXT, b"first"), (OP_BINARY, b"\x00\x01second")])
+
+    def test_many_small_frames_in_one_write(self):
+        # Thousands of frames (data and pings) in one send: all answered, in order.
+        c = self.opened(timeout=10)
+        want, blob = [], []
+        for i in range(3000):
+            if i % 10 == 9:
+                payload = b"p%d" % i
+                blob.append(build_frame(OP_PING, payload))
+                want.append((OP_PONG, payload))
+            else:
+                op = OP_TEXT if i % 2 else OP_BINARY
+                payload = (b"%d;" % i) * (i % 5)
+                blob.append(build_frame(op, payload))
+                want.append((op, payload))
+        c.send(b"".join(blob))
+        got = []
+        for _ in want:
+            f = c.recv_frame()
+            self.assertTrue(f.fin)
+            got.append((f.opcode, f.payload))
+        # Pongs may overtake echoes; each kind keeps its own order.
+        self.assertEqual([g for g in got if g[0] == OP_PONG], [w for w in want if w[0] == OP_PONG])
+        self.assertEqual([g for g in got if g[0] != OP_PONG], [w for w in want if w[0] != OP_PONG])
+
+    def test_stream_split_at_random_points(self):
+        # Frame headers, mask keys and payloads cut anywhere (mask phase, §5.3).
+        rng = random.Random(6455)
+        c = self.opened(timeout=10)
+        msgs = []
+        for i in range(40):
+            n = rng.choice([0, 1, 3, 125, 126, 127, 1000, MAX_MESSAGE])
+            if i % 3:
+                msgs.append((OP_BINARY, rng.randbytes(n)))
+            else:
+                msgs.append((OP_TEXT, ("Ж" * (n // 2) + "a" * (n % 2)).encode()))
+        stream = b"".join(build_frame(op, p) for op, p in msgs)
+        pos = 0
+        while pos < len(stream):
+            step = rng.randint(1, 700)
+            c.send(stream[pos:pos + step])
+            pos += step
+            if rng.random() < 0.2:
+                time.sleep(0.002)
+        for i, want in enumerate(msgs):
+            self.assertEqual(c.recv_message(), want, "message %d" % i)
+
+    def test_echoes_flushed_before_the_close(self):
+        # Messages that precede the client's close are echoed before the close reply.
+        c = self.opened()
+        c.send(build_frame(OP_TEXT, b"one") + build_frame(OP_BINARY, b"two" * 1000)
+               + build_frame(OP_TEXT, b"three") + build_frame(OP_CLOSE, close_payload(1000)))
+        self.assertEqual(c.recv_message(), (OP_TEXT, b"one"))
+        self.assertEqual(c.recv_message(), (OP_BINARY, b"two" * 1000))
+        self.assertEqual(c.recv_message(), (OP_TEXT, b"three"))
+        self.assertEqual(c.expect_close().close_code, 1000)
+        c.expect_eof(timeout=3)
 
     def test_server_frames_are_plain(self):
         # RFC 6455 §5.1: server frames are unmasked; no RSV without an extension.
