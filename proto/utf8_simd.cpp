@@ -106,10 +106,15 @@ public:
         if (_mm256_movemask_epi8(in) == 0) {  // all ASCII: only a cut sequence before it can fail
             error_ = _mm256_or_si256(error_, prev_incomplete_);
             prev_incomplete_ = _mm256_setzero_si256();
+            prev_ = in;
         } else {
-            error_ = _mm256_or_si256(error_, _mm256_and_si256(block_errors(in), valid));
-            prev_incomplete_ = _mm256_subs_epu8(in, limit_);
+            check_all(in, valid);
         }
+    }
+    // The full check, right for any block (an ASCII one too).
+    WSRING_AVX2 void check_all(__m256i in, __m256i valid) {
+        error_ = _mm256_or_si256(error_, _mm256_and_si256(block_errors(in), valid));
+        prev_incomplete_ = _mm256_subs_epu8(in, limit_);
         prev_ = in;
     }
     // Several blocks known to be all ASCII, `last` the final one: only a
@@ -168,10 +173,15 @@ public:
         if (_mm512_movepi8_mask(in) == 0) {
             error_ = _mm512_or_si512(error_, prev_incomplete_);
             prev_incomplete_ = _mm512_setzero_si512();
+            prev_ = in;
         } else {
-            error_ = _mm512_or_si512(error_, _mm512_maskz_mov_epi8(valid, block_errors(in)));
-            prev_incomplete_ = _mm512_subs_epu8(in, limit_);
+            check_all(in, valid);
         }
+    }
+    // The full check, right for any block (an ASCII one too).
+    WSRING_AVX512 void check_all(__m512i in, __mmask64 valid) {
+        error_ = _mm512_or_si512(error_, _mm512_maskz_mov_epi8(valid, block_errors(in)));
+        prev_incomplete_ = _mm512_subs_epu8(in, limit_);
         prev_ = in;
     }
     WSRING_AVX512 void ascii_blocks(__m512i last) {
@@ -214,10 +224,10 @@ WSRING_AVX2 bool utf8_valid_prefix_avx2(const std::byte* p, std::size_t n) {
             c.ascii_blocks(e);
             continue;
         }
-        c.check(a, all);
-        c.check(b, all);
-        c.check(d, all);
-        c.check(e, all);
+        c.check_all(a, all);
+        c.check_all(b, all);
+        c.check_all(d, all);
+        c.check_all(e, all);
     }
     for (; n >= 32; p += 32, n -= 32) c.check(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), all);
     if (n > 0) {  // the rest, zero-padded in a copy; padding errors are masked off
@@ -242,10 +252,10 @@ WSRING_AVX512 bool utf8_valid_prefix_avx512(const std::byte* p, std::size_t n) {
             c.ascii_blocks(e);
             continue;
         }
-        c.check(a, all);
-        c.check(b, all);
-        c.check(d, all);
-        c.check(e, all);
+        c.check_all(a, all);
+        c.check_all(b, all);
+        c.check_all(d, all);
+        c.check_all(e, all);
     }
     for (; n >= 64; p += 64, n -= 64) c.check(_mm512_loadu_si512(p), all);
     if (n > 0) {  // masked load: the bytes past the end read as 0 and never fault
