@@ -43,21 +43,28 @@ int listen_on(const char* host, int port) {
     return fd;
 }
 
-// Writes `pending` then echoes reads until the socket would block either way.
-// Returns false when the connection is finished (EOF or error).
-bool pump(int fd, conn& c, std::vector<char>& buf) {
+// Writes what is parked, then echoes reads. A short read drained the socket
+// (edge-triggered epoll announces the next bytes), so it costs no extra
+// read() that would only say EAGAIN — unless the peer hung up (`hup`): then
+// read on to the EOF, which raises no new edge. Returns false when the
+// connection is finished (EOF or error).
+bool pump(int fd, conn& c, std::vector<char>& buf, bool hup) {
+    while (!c.pending.empty()) {
+        ssize_t w = write(fd, c.pending.data(), c.pending.size());
+        if (w < 0) return errno == EAGAIN || errno == EINTR;  // wait for EPOLLOUT
+        c.pending.erase(c.pending.begin(), c.pending.begin() + w);
+    }
     for (;;) {
-        while (!c.pending.empty()) {
-            ssize_t w = write(fd, c.pending.data(), c.pending.size());
-            if (w < 0) return errno == EAGAIN || errno == EINTR;  // wait for EPOLLOUT
-            c.pending.erase(c.pending.begin(), c.pending.begin() + w);
-        }
         ssize_t n = read(fd, buf.data(), buf.size());
         if (n == 0) return false;
         if (n < 0) return errno == EAGAIN || errno == EINTR;
         ssize_t w = write(fd, buf.data(), static_cast<std::size_t>(n));
         if (w < 0 && errno != EAGAIN) return false;
-        if (w < n) c.pending.assign(buf.data() + (w < 0 ? 0 : w), buf.data() + n);
+        if (w < n) {  // the peer reads slowly: park the rest, stop reading
+            c.pending.assign(buf.data() + (w < 0 ? 0 : w), buf.data() + n);
+            return true;
+        }
+        if (static_cast<std::size_t>(n) < buf.size() && !hup) return true;
     }
 }
 
@@ -92,7 +99,8 @@ int main(int argc, char** argv) {
                 }
                 continue;
             }
-            if (!pump(fd, conns[static_cast<std::size_t>(fd)], buf)) {
+            bool hup = (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+            if (!pump(fd, conns[static_cast<std::size_t>(fd)], buf, hup)) {
                 conns[static_cast<std::size_t>(fd)].pending.clear();
                 close(fd);  // also removes it from the epoll set
             }

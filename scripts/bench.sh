@@ -281,7 +281,8 @@ if echo:
     for s in servers:
         head += " %s msgs/s (×TCP) | %s msgs/CPU-s (×TCP) | %s p99 µs |" % (s, s, s)
         rule += "---:|---:|---:|"
-    lines += [head + " TCP p99 µs |", rule + "---:|"]
+    head += " TCP p99 µs | ws-bench CPU %% (TCP%s) |" % "".join(" / " + s for s in servers)
+    lines += [head, rule + "---:|---:|"]
     for t in echo:
         c, s_, k = (x[1:] for x in t.split("-")[1:])
         tcp = points[t].get("tcp-echo", {})
@@ -293,6 +294,8 @@ if echo:
                 fmt(w.get("msgs_per_server_cpu_sec")), ratio(w.get("msgs_per_server_cpu_sec"), tcp.get("msgs_per_server_cpu_sec")),
                 "%.0f" % w["p99_us"] if w.get("p99_us") is not None else "—")
         row += " %s |" % ("%.0f" % tcp["p99_us"] if tcp.get("p99_us") is not None else "—")
+        cpus = [points[t].get(s, {}).get("client_cpu_percent") for s in ["tcp-echo"] + servers]
+        row += " %s |" % " / ".join("%.0f" % c if c is not None else "—" for c in cpus)
         lines.append(row)
     report["table_echo"] = lines[:]
 
