@@ -52,7 +52,12 @@ void session::on_accept(connection& c) {
 
 void session::on_data(connection& c, std::span<std::byte> in) {
     c.last_rx = now32();  // any byte is a sign of life, a pong included
-    c.flags &= ~sf_pinged;
+    if (c.flags & sf_pinged) {
+        // The keep-alive round trip is done (once per ping, not per
+        // message): the next deadline is a ping interval from now again.
+        c.flags &= ~sf_pinged;
+        if (c.state == conn_state::open) arm_idle(c);
+    }
     switch (c.state) {
     case conn_state::handshake: on_request(c, in); break;
     case conn_state::open:
@@ -254,18 +259,19 @@ void session::fail(connection& c, close_code code, std::string_view reason) {
 
 // The timer is lazy: traffic only stamps last_rx; when the timer fires it
 // checks how long the peer has really been silent and re-arms for the next
-// point that matters. No timer work per message.
+// point that matters. No timer work per message. The rules:
+//   silence ≥ ping interval        → one ping (per silence; any byte resets it)
+//   silence ≥ idle timeout         → close 1001: the pong did not come in time
+//   no idle timeout, pinged, and silence ≥ 2 × ping interval → close 1001
 void session::on_idle_timer(connection& c) {
     core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
     if (idle_ticks_ && silent >= idle_ticks_)
         return close(c, close_code::going_away, "idle timeout");
-    if (ping_ticks_) {
-        if (c.flags & sf_pinged) {
-            if (silent >= 2 * ping_ticks_) return close(c, close_code::going_away, "no pong");
-        } else if (silent >= ping_ticks_) {
-            queue_frame(c, opcode::ping, {});
-            c.flags |= sf_pinged;
-        }
+    if (ping_ticks_ && !(c.flags & sf_pinged) && silent >= ping_ticks_) {
+        queue_frame(c, opcode::ping, {});
+        c.flags |= sf_pinged;
+    } else if (ping_ticks_ && !idle_ticks_ && (c.flags & sf_pinged) && silent >= 2 * ping_ticks_) {
+        return close(c, close_code::going_away, "no pong");
     }
     arm_idle(c);
 }
@@ -273,7 +279,8 @@ void session::on_idle_timer(connection& c) {
 void session::arm_idle(connection& c) {
     constexpr core::tick_t never = std::numeric_limits<core::tick_t>::max();
     core::tick_t next = idle_ticks_ ? idle_ticks_ : never;
-    if (ping_ticks_) next = std::min(next, (c.flags & sf_pinged ? 2 : 1) * ping_ticks_);
+    if (ping_ticks_ && !(c.flags & sf_pinged)) next = std::min(next, ping_ticks_);
+    if (ping_ticks_ && !idle_ticks_ && (c.flags & sf_pinged)) next = 2 * ping_ticks_;
     if (next == never) return t_.timers().cancel(c);
     core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
     t_.timers().schedule_in(c, next > silent ? next - silent : 1);

@@ -494,7 +494,7 @@ TEST(Session, EofWithoutCloseFrameCloses_7_1_5) {
 
 // ---- keep-alive and idle ---------------------------------------------------------------------
 
-TEST(Session, SilencePingsThenClosesWhenNoPong) {
+TEST(Session, SilencePingsThenClosesAtTheIdleTimeout) {
     harness x;  // ping 1 s, idle 3 s
     x.open();
     x.advance(900ms);
@@ -505,12 +505,34 @@ TEST(Session, SilencePingsThenClosesWhenNoPong) {
     auto f = x.frames();
     ASSERT_EQ(f.size(), 1u);
     EXPECT_EQ(f[0].op, opcode::ping);
-    x.advance(1100ms);  // no pong within another ping interval
+    x.advance(1700ms);  // 2.8 s of silence: the pong may still come
+    x.flush();
+    EXPECT_EQ(x.frames().size(), 1u);
+    EXPECT_EQ(x.c->state, conn_state::open);
+    x.advance(300ms);  // past --idle-timeout
     x.flush();
     f = x.frames();
     ASSERT_EQ(f.size(), 2u);
     EXPECT_EQ(f[1].close_code(), 1001);
+    EXPECT_EQ(f[1].payload.substr(2), "idle timeout");
     EXPECT_EQ(x.c->state, conn_state::closing);
+}
+
+TEST(Session, WithoutIdleTimeoutAMissingPongCloses) {
+    auto o = test_options();
+    o.idle_timeout = 0ms;
+    harness x(o);
+    x.open();
+    x.advance(1100ms);
+    x.flush();
+    ASSERT_EQ(x.frames().size(), 1u);  // the ping
+    x.advance(800ms);
+    EXPECT_EQ(x.c->state, conn_state::open);
+    x.advance(300ms);  // a whole further interval without a byte
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[1].payload.substr(2), "no pong");
 }
 
 TEST(Session, PongKeepsTheConnectionOpen) {
