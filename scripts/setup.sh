@@ -8,7 +8,7 @@ packages=(
   g++ clang libclang-rt-14-dev lld cmake ninja-build pkg-config make
   libssl-dev liburing-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
-  python3 python3-websockets nodejs npm
+  python3 python3-websockets
   gnuplot-nox procps strace
 )
 
@@ -16,6 +16,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# Node.js and npm: any installation will do (some images ship NodeSource's
+# nodejs, which bundles npm and conflicts with Debian's npm package).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "setup: installing missing Debian packages: ${missing[*]}"
