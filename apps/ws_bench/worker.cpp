@@ -81,6 +81,7 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
       rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
       frame_bytes_(proto::frame_size(opts.size, true)),
       light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo) {
+    next_source_ = static_cast<std::size_t>(index) * 61;  // workers start at different addresses
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) {
         std::fprintf(stderr, "ws-bench: epoll_create1: %s\n", std::strerror(errno));
@@ -225,6 +226,7 @@ void worker::open(client_conn& c) {
     }
     int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    spread_source(c.fd);
     c.state = conn_state::connecting;
     ++pending_opens_;
     ++live_sockets_;
@@ -237,6 +239,25 @@ void worker::open(client_conn& c) {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = &c;
     epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd, &ev);
+}
+
+// A loopback target is reached from 250 source addresses (127.0.0.1-250) in
+// turn. The server closes TCP first (RFC 6455 §7.1.1), so *it* keeps each
+// closed connection in TIME_WAIT for a minute; from a single source address
+// a connect-rate run reuses its ~28,000 ephemeral ports within seconds, and
+// a SYN that meets one of those TIME_WAIT entries waits a second for its
+// retransmit — the server would look slow for a reason of the test's
+// making. Real clients arrive from many addresses; so do these.
+void worker::spread_source(int fd) {
+    if (opts_.target.addr.ss_family != AF_INET) return;
+    const auto& dst = reinterpret_cast<const sockaddr_in&>(opts_.target.addr);
+    if ((ntohl(dst.sin_addr.s_addr) >> 24) != 127) return;
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);  // port chosen at connect()
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(0x7f000001u + static_cast<std::uint32_t>(next_source_++ % 250));
+    bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src);  // on failure connect() picks as usual
 }
 
 void worker::reopen_later(client_conn& c) { reopen_.push_back(&c); }

@@ -65,6 +65,7 @@ public:
 private:
     void setup_conns();
     void open_more();
+    void spread_source(int fd);
     void turn(int timeout_ms);
     void on_event(client_conn& c, std::uint32_t events);
     void on_connected(client_conn& c);
@@ -108,6 +109,7 @@ private:
     std::size_t next_to_open_ = 0;     // set-up: connections opened so far
     std::size_t pending_opens_ = 0;    // connects/upgrades in flight
     std::size_t live_sockets_ = 0;
+    std::size_t next_source_ = 0;      // loopback source address rotation
     std::uint64_t next_publish_ns_ = 0;
     std::uint64_t next_timeout_check_ns_ = 0;
     core::latency_histogram interval_;  // since the last publish_live
