@@ -41,7 +41,10 @@ public:
     static constexpr std::size_t block_size = 4096;  // header + owned bytes
     static constexpr std::size_t owned_capacity = block_size - sizeof(segment);
 
-    explicit segment_pool(std::size_t max_free_blocks = 32) : max_free_(max_free_blocks) {}
+    // 256 free blocks (1 MiB) cover a busy turn (one block per connection
+    // with output); returning them to malloc every turn made glibc trim and
+    // re-grow its arena (an madvise per loop turn).
+    explicit segment_pool(std::size_t max_free_blocks = 256) : max_free_(max_free_blocks) {}
     segment_pool(const segment_pool&) = delete;
     segment_pool& operator=(const segment_pool&) = delete;
     ~segment_pool();
