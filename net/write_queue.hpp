@@ -41,10 +41,10 @@ public:
     static constexpr std::size_t block_size = 4096;  // header + owned bytes
     static constexpr std::size_t owned_capacity = block_size - sizeof(segment);
 
-    // 256 free blocks (1 MiB) cover a busy turn (one block per connection
-    // with output); returning them to malloc every turn made glibc trim and
-    // re-grow its arena (an madvise per loop turn).
-    explicit segment_pool(std::size_t max_free_blocks = 256) : max_free_(max_free_blocks) {}
+    // Free blocks kept for reuse (64 = 256 KiB): enough that a busy turn does
+    // not hand blocks back to malloc and take them again the next turn, few
+    // enough to count for little in the memory per idle connection.
+    explicit segment_pool(std::size_t max_free_blocks = 64) : max_free_(max_free_blocks) {}
     segment_pool(const segment_pool&) = delete;
     segment_pool& operator=(const segment_pool&) = delete;
     ~segment_pool();
