@@ -77,6 +77,15 @@ void epoll_reactor::stop() {
     wakeup_.notify();
 }
 
+void epoll_reactor::wake() {
+    // Written only when clear (at most once per loop turn per waker), so a
+    // busy reactor's line is not bounced by every publish. release, partner:
+    // the acquire exchange in run_cross_thread(); the seq_cst fences of
+    // notify() and announce_sleep() order it against our sleep.
+    if (!woken_.load(std::memory_order_relaxed)) woken_.store(true, std::memory_order_release);
+    wakeup_.notify();
+}
+
 // ---- the loop --------------------------------------------------------------------
 
 void epoll_reactor::run() {
@@ -139,7 +148,9 @@ void epoll_reactor::wait_and_dispatch(int timeout) {
         // Announce the sleep, then re-check for cross-thread work: a producer
         // either sees the flag and kicks the eventfd, or we see its work here.
         wakeup_.announce_sleep();
-        if (stop_requested_.load() || (hook_.pending && hook_.pending())) timeout = 0;
+        if (stop_requested_.load() || woken_.load(std::memory_order_relaxed) ||
+            (hook_.pending && hook_.pending()))
+            timeout = 0;
     }
     int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout);
     if (sleeps) wakeup_.end_sleep();
@@ -195,7 +206,7 @@ void epoll_reactor::pause_accepting() {
 }
 
 void epoll_reactor::adopt(int fd) {
-    set_nodelay(fd);
+    // TCP_NODELAY came with the socket: the listener has it (net/socket.cpp).
     connection* c = conns_.acquire();
     c->fd = fd;
     epoll_event ev{};
@@ -246,6 +257,7 @@ void epoll_reactor::read_queued() {
 
 // Phase 4: cross-thread work (the broadcast ring), and stop requests.
 void epoll_reactor::run_cross_thread() {
+    if (woken_.load(std::memory_order_relaxed)) woken_.exchange(false, std::memory_order_acquire);
     if (hook_.drain) hook_.drain();
     if (!draining_ && stop_requested_.load(std::memory_order_relaxed)) begin_drain();
 }

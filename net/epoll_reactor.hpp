@@ -34,7 +34,7 @@ public:
     // reactor
     void run() override;
     void stop() override;
-    void wake() override { wakeup_.notify(); }
+    void wake() override;
     void set_wakeup_hook(wakeup_hook hook) override { hook_ = std::move(hook); }
     session& sessions() override { return session_; }
     std::string_view backend_name() const override { return "epoll"; }
@@ -75,6 +75,8 @@ private:
     core::consumer_wakeup wakeup_;  // eventfd + announce-sleep flag
     wakeup_hook hook_;
     std::atomic<bool> stop_requested_{false};
+    // Set by wake(): "run the hook", seen even if we were not asleep yet.
+    alignas(64) std::atomic<bool> woken_{false};
     bool draining_ = false;       // stop() seen: listener closed, closes sent
     bool drain_expired_ = false;  // shutdown_timeout passed: force-close the rest
 

@@ -52,7 +52,7 @@ public:
     virtual void stop() = 0;
     // Any thread: make the loop run its wakeup hook soon (a syscall only if it sleeps).
     virtual void wake() = 0;
-    // Before run(), from the thread that will run it.
+    // Before run() (server_options::setup_reactor is the place).
     virtual void set_wakeup_hook(wakeup_hook hook) = 0;
     virtual session& sessions() = 0;
     virtual std::string_view backend_name() const = 0;

@@ -51,6 +51,8 @@ void server::start() {
     for (int fd : fds)
         reactors_.push_back(make_reactor(opts_.backend, fd, opts_.reactor, opts_.session, shared_,
                                          opts_.make_handler()));
+    if (opts_.setup_reactor)
+        for (unsigned i = 0; i < reactors_.size(); ++i) opts_.setup_reactor(*reactors_[i], i);
     for (auto& r : reactors_) threads_.emplace_back([rp = r.get()] { rp->run(); });
 }
 

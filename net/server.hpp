@@ -24,6 +24,10 @@ struct server_options {
     reactor_options reactor;
     // One handler per reactor (default: echo).
     std::function<std::unique_ptr<message_handler>()> make_handler;
+    // Called for each reactor (with its index) after it is built and before
+    // its thread starts: where cross-thread plumbing (the broadcast ring's
+    // wakeup_hook, a list of reactors to wake()) is attached.
+    std::function<void(net::reactor&, unsigned)> setup_reactor;
 };
 
 class server {

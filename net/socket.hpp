@@ -17,6 +17,7 @@ struct listen_options {
     std::string host = "0.0.0.0";  // numeric address or a name; "::" for IPv6
     std::uint16_t port = 0;        // 0: the kernel picks one (read it with local_port)
     bool reuse_port = true;        // SO_REUSEPORT: one listener per reactor on one port
+    bool nodelay = true;           // TCP_NODELAY, inherited by every accepted socket
     int backlog = 4096;
 };
 

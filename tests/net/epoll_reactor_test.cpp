@@ -290,5 +290,25 @@ TEST(EpollReactor, WakeRunsTheHookOnTheLoopThread) {
     EXPECT_EQ(loop_thread, runner);
 }
 
+TEST(EpollReactor, ServerHandsEachReactorToSetupBeforeItRuns) {
+    auto o = test_server(3);
+    std::atomic<int> drains{0};
+    std::vector<unsigned> seen;
+    std::vector<reactor*> reactors;
+    o.setup_reactor = [&](reactor& r, unsigned i) {
+        seen.push_back(i);
+        reactors.push_back(&r);
+        r.set_wakeup_hook({.pending = nullptr, .drain = [&] { drains.fetch_add(1); }});
+    };
+    server srv(o);
+    srv.start();
+    EXPECT_EQ(seen, (std::vector<unsigned>{0, 1, 2}));
+    for (auto* r : reactors) r->wake();
+    for (int i = 0; i < 2000 && drains.load() < 3; ++i) std::this_thread::sleep_for(1ms);
+    EXPECT_GE(drains.load(), 3) << "every reactor runs its hook";
+    srv.stop();
+    srv.wait();
+}
+
 }  // namespace
 }  // namespace wsring::net

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -71,6 +72,11 @@ TEST(Socket, AcceptIsNonBlocking) {
         if (s == -EAGAIN) ::usleep(1000);
     }
     ASSERT_GE(s, 0);
+    // The reactor relies on this: no setsockopt per accepted connection.
+    int nodelay = 0;
+    socklen_t len = sizeof nodelay;
+    ASSERT_EQ(::getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+    EXPECT_EQ(nodelay, 1) << "TCP_NODELAY not inherited from the listener";
     EXPECT_EQ(set_nodelay(s), 0);
     char buf[8];
     EXPECT_EQ(recv_some(s, buf, sizeof buf), -EAGAIN);  // non-blocking: nothing yet
