@@ -61,6 +61,10 @@ struct connection : core::timer_node {  // the one timer a connection needs at a
     conn_state state = conn_state::free;
     std::uint8_t flags = 0;  // session_flag
     std::uint8_t io = 0;     // io_flag
+    // Broadcast/pub-sub (net/topic_table.hpp): the reactor-local topic index
+    // and this connection's place in that topic's subscriber list.
+    std::uint32_t topic = 0xffffffffu;
+    std::uint32_t topic_pos = 0;
 };
 
 // A slab of connections for one reactor (one thread). Slots are allocated in

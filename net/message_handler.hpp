@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <span>
+#include <string_view>
 
 #include "proto/opcode.hpp"
 
@@ -16,6 +17,10 @@ class session;
 class message_handler {
 public:
     virtual ~message_handler() = default;
+    // A handshake was accepted: called once, just before the 101 is queued,
+    // while the request (and so `path`, e.g. "/chat/room42?x=1") still
+    // exists. Pub/sub subscribes here. on_close follows it, once.
+    virtual void on_upgrade(session&, connection&, std::string_view /*path*/) {}
     // A WebSocket connection opened (after the 101).
     virtual void on_open(session&, connection&) {}
     // A text or binary message. `payload` is valid only during the call: it

@@ -192,6 +192,7 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
                                               "Retry-After: 1\r\n"));
     }
     c.flags |= sf_counted;
+    handler_.on_upgrade(*this, c, req.path);  // before `req` goes (the topic is its path)
     queue_bytes(c, r.response);
     delete c.http;  // `req` and `r.protocol` point into it: not used past here
     c.http = nullptr;
