@@ -53,7 +53,11 @@ void server::start() {
                                          opts_.make_handler()));
     if (opts_.setup_reactor)
         for (unsigned i = 0; i < reactors_.size(); ++i) opts_.setup_reactor(*reactors_[i], i);
-    for (auto& r : reactors_) threads_.emplace_back([rp = r.get()] { rp->run(); });
+    for (unsigned i = 0; i < reactors_.size(); ++i)
+        threads_.emplace_back([this, rp = reactors_[i].get(), i] {
+            rp->run();
+            if (opts_.reactor_exited) opts_.reactor_exited(i);
+        });
 }
 
 void server::stop() {

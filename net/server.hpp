@@ -28,6 +28,9 @@ struct server_options {
     // its thread starts: where cross-thread plumbing (the broadcast ring's
     // wakeup_hook, a list of reactors to wake()) is attached.
     std::function<void(net::reactor&, unsigned)> setup_reactor;
+    // Called on each reactor's own thread right after its run() returns:
+    // where it stops holding others back (the broadcast ring's detach).
+    std::function<void(unsigned)> reactor_exited;
 };
 
 class server {
