@@ -9,9 +9,12 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/ws_server/options.hpp"
+#include "net/pubsub_handler.hpp"
 #include "net/server.hpp"
 #include "net/socket.hpp"
 
@@ -28,11 +31,11 @@ int main(int argc, char** argv) {
         std::fputs(apps::help_text().c_str(), stdout);
         return 0;
     }
+    // broadcast / pubsub: one broadcast ring, one fan-out handler per reactor.
+    auto fanout = std::make_shared<std::vector<net::pubsub_handler*>>();
     if (cli.mode != "echo") {
-        // TODO(issue 5): broadcast and pubsub publish to the broadcast ring.
-        std::fprintf(stderr, "ws-server: mode %s not implemented yet (only echo)\n",
-                     cli.mode.c_str());
-        return 2;
+        cli.fanout.per_path_topics = cli.mode == "pubsub";
+        net::install_fanout(cli.server, cli.fanout, fanout);
     }
     if (cli.backend == "uring")
         std::fprintf(stderr, "ws-server: io_uring backend not built yet, using epoll\n");
@@ -62,8 +65,26 @@ int main(int argc, char** argv) {
     }
     srv.stop();
     srv.wait();
-    std::printf("ws-server: stopped, %llu connections served\n",
+    net::fanout_stats fs;
+    for (const net::pubsub_handler* h : *fanout) {
+        net::fanout_stats s = h->stats();
+        fs.published += s.published;
+        fs.delivered += s.delivered;
+        fs.skipped += s.skipped;
+        fs.slow_closed += s.slow_closed;
+        fs.stalls += s.stalls;
+    }
+    std::printf("ws-server: stopped, %llu connections served",
                 static_cast<unsigned long long>(srv.stats().accepted));
+    if (cli.mode != "echo")
+        std::printf(", published %llu, delivered %llu, slow consumers closed %llu, skipped %llu,"
+                    " ring stalls %llu",
+                    static_cast<unsigned long long>(fs.published),
+                    static_cast<unsigned long long>(fs.delivered),
+                    static_cast<unsigned long long>(fs.slow_closed),
+                    static_cast<unsigned long long>(fs.skipped),
+                    static_cast<unsigned long long>(fs.stalls));
+    std::printf("\n");
     std::fflush(stdout);
     return 0;
 }

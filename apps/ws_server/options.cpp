@@ -125,13 +125,28 @@ std::vector<option> table() {
          [](const cli& c) { return std::to_string(c.server.session.max_header); },
          size_opt(&net::session_options::max_header)},
         {"max-backpressure", "BYTES",
-         "queued output per connection before it stops being read (resumes at 1/4)",
+         "queued output per connection: echo stops reading it (resumes at 1/4); "
+         "broadcast/pubsub treat the receiver as a slow consumer",
          [](const cli& c) { return std::to_string(c.server.session.high_water); },
          [](std::string_view v, cli& c) {
              std::uint64_t n = 0;
              if (!parse_size(v, n) || n == 0) return false;
              c.server.session.high_water = static_cast<std::size_t>(n);
              c.server.session.low_water = static_cast<std::size_t>(n / 4);
+             c.fanout.max_backpressure = static_cast<std::size_t>(n);
+             return true;
+         }},
+        {"slow-consumer", "close|skip",
+         "broadcast/pubsub receiver past --max-backpressure: close 1008, or skip messages",
+         [](const cli& c) { return c.fanout.slow == net::slow_consumer_policy::skip ? "skip" : "close"; },
+         [](std::string_view v, cli& c) {
+             c.fanout.slow = v == "skip" ? net::slow_consumer_policy::skip : net::slow_consumer_policy::close;
+             return v == "close" || v == "skip";
+         }},
+        {"no-echo-self", nullptr, "broadcast/pubsub: do not send a message back to its sender",
+         nullptr,
+         [](std::string_view, cli& c) {
+             c.fanout.echo_self = false;
              return true;
          }},
         {"handshake-timeout", "S", "seconds to send a complete HTTP request",

@@ -1,0 +1,18 @@
+// broadcast_hub: the ring and the reactor list. Waking goes through
+// reactor::wake(), which costs a fence and a load when the reactor is awake
+// and one eventfd write when it announced sleep (core/consumer_wakeup.hpp).
+#include "net/broadcast_hub.hpp"
+
+#include "net/reactor.hpp"
+
+namespace wsring::net {
+
+broadcast_hub::broadcast_hub(std::size_t capacity, std::size_t reactors)
+    : ring_(capacity, reactors), reactors_(reactors, nullptr) {}
+
+void broadcast_hub::wake_all(std::uint32_t except) {
+    for (std::uint32_t i = 0; i < reactors_.size(); ++i)
+        if (i != except && reactors_[i]) reactors_[i]->wake();
+}
+
+}  // namespace wsring::net

@@ -1,0 +1,68 @@
+// The broadcast hub: the one broadcast ring of a server plus the reactors
+// that consume it, and publish() — the single way a message enters it, with
+// one meaning: "deliver these encoded bytes to every subscriber of this
+// topic, on every reactor". Reactors publish what their clients send; later
+// the cluster bridge and the HTTP publish API call the same function.
+// It owns the ring and the wake-ups; fan-out to sockets is per reactor
+// (net/pubsub_handler.hpp). Ring protocol: docs/broadcast-ring.md.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/broadcast_ring.hpp"
+#include "core/shared_buffer.hpp"
+
+namespace wsring::net {
+
+struct connection;
+class reactor;
+
+// Who published a message: a reactor's client (so that reactor can leave
+// the sender out under --no-echo-self), or nobody in particular.
+struct broadcast_origin {
+    static constexpr std::uint32_t no_reactor = 0xffffffffu;
+    std::uint32_t reactor = no_reactor;
+    const connection* conn = nullptr;  // meaningful only on `reactor`'s thread
+};
+
+// One ring entry. Both buffers are immutable and shared: the frame by every
+// receiver's write queue, the topic name by every entry of that topic.
+struct broadcast_message {
+    core::shared_buffer frame;  // one complete, unmasked server frame
+    core::shared_buffer topic;  // the topic's name (bytes, not NUL-terminated)
+    broadcast_origin origin;
+};
+
+class broadcast_hub {
+public:
+    using ring = core::broadcast_ring<broadcast_message>;
+
+    // `reactors` consumers (one per reactor, by index), `capacity` entries.
+    broadcast_hub(std::size_t capacity, std::size_t reactors);
+
+    // Before the reactors run: who to wake for consumer `i`.
+    void attach(std::uint32_t i, reactor& r) { reactors_.at(i) = &r; }
+    ring& entries() { return ring_; }
+    std::size_t reactors() const { return reactors_.size(); }
+
+    // THE publish. Never drops: a full ring stalls the caller, calling
+    // on_stall between yields. A caller that also consumes this ring must
+    // drain its own cursor in on_stall; one that defers wake_all must call it
+    // there too (the rules in core/broadcast_ring.hpp). After a batch of
+    // publishes, call wake_all().
+    template <class Stall = ring::no_stall_work>
+    void publish(ring::producer& p, broadcast_message m, Stall&& on_stall = Stall{}) {
+        p.publish(std::move(m), on_stall);
+    }
+
+    // Wakes every reactor but `except` that announced sleep (no syscall for
+    // those awake). Any thread.
+    void wake_all(std::uint32_t except = broadcast_origin::no_reactor);
+
+private:
+    ring ring_;
+    std::vector<reactor*> reactors_;
+};
+
+}  // namespace wsring::net

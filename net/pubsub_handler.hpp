@@ -1,0 +1,89 @@
+// Broadcast and pub/sub modes: one handler per reactor. A message from a
+// client is encoded once into a shared frame and published to the hub's
+// ring; each reactor, once per loop turn (phase 4), reads the ring with its
+// own cursor and hands each frame to its local subscribers of that topic by
+// reference (session::send_encoded). Broadcast mode is pub/sub where every
+// connection subscribes to the one topic "".
+// Slow consumers: a receiver whose queued output would pass the cap is
+// closed 1008 or skipped, so it never slows the others or the publisher.
+// Read next: net/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "net/broadcast_hub.hpp"
+#include "net/message_handler.hpp"
+#include "net/topic_table.hpp"
+
+namespace wsring::net {
+
+struct server_options;
+
+enum class slow_consumer_policy : std::uint8_t {
+    close,  // close 1008 "slow consumer" (RFC 6455 §7.4.1: policy violation)
+    skip,   // leave the message out for that receiver only
+};
+
+struct fanout_options {
+    bool per_path_topics = true;   // pubsub: the path names the topic; false: broadcast
+    bool echo_self = true;         // false: the sender is left out (--no-echo-self)
+    slow_consumer_policy slow = slow_consumer_policy::close;
+    std::size_t max_backpressure = 1u << 20;  // queued output per receiver
+    std::size_t ring_capacity = 1u << 16;     // entries (a power of two)
+    std::size_t drain_max = 4096;             // ring entries per loop turn
+};
+
+// Per reactor; exact once the reactor has stopped.
+struct fanout_stats {
+    std::uint64_t published = 0;    // messages this reactor's clients published
+    std::uint64_t delivered = 0;    // frames queued to receivers
+    std::uint64_t skipped = 0;      // deliveries left out (skip policy)
+    std::uint64_t slow_closed = 0;  // receivers closed 1008 (close policy)
+    std::uint64_t stalls = 0;       // publishes that found the ring full
+};
+
+class pubsub_handler final : public message_handler {
+public:
+    pubsub_handler(broadcast_hub& hub, std::uint32_t index, const fanout_options& o);
+
+    // Before the reactor runs (server_options::setup_reactor): registers it
+    // with the hub and installs the wakeup hook (pending + drain).
+    void attach(reactor& r);
+
+    void on_upgrade(session& s, connection& c, std::string_view path) override;
+    void on_message(session& s, connection& c, proto::opcode op,
+                    std::span<const std::byte> payload) override;
+    void on_close(session& s, connection& c) override;
+
+    // The wakeup hook: whether the ring holds entries for us; and phase 4:
+    // wake the reactors our publishes concern, then fan out up to drain_max.
+    bool pending() const;
+    void drain();
+
+    fanout_stats stats() const;
+    const topic_table& topics() const { return topics_; }
+
+private:
+    void wake_others();
+    std::size_t consume(std::size_t max);
+    void deliver(const broadcast_message& m);
+    void slow_consumer(connection& c);
+
+    broadcast_hub& hub_;
+    broadcast_hub::ring::producer producer_;
+    std::uint32_t index_;
+    fanout_options opts_;
+    session* session_ = nullptr;
+    topic_table topics_;
+    bool unwoken_ = false;  // published since others were last woken
+    fanout_stats stats_;
+};
+
+// Wires broadcast/pubsub into `so`: one hub for all reactors, one handler
+// per reactor (make_handler, setup_reactor, reactor_exited). `handlers`
+// receives the per-reactor handlers for stats (valid while the server lives).
+std::shared_ptr<broadcast_hub> install_fanout(server_options& so, const fanout_options& fo,
+                                              std::shared_ptr<std::vector<pubsub_handler*>> handlers);
+
+}  // namespace wsring::net
