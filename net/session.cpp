@@ -1,9 +1,14 @@
 // Every transition of a connection's lifecycle, in one file:
 //
-//   handshake ──101──▶ open ──our close──▶ closing ──their close──▶ draining
-//       │                │  ╲                 │ (timer)                │
-//       │ non-101        │   ╲their close /   ▼                        ▼ queue sent
-//       └──────────▶ draining ◀─protocol error   closed ◀── lingering ◀┘ (FIN, if linger)
+//   handshake ──101──▶ open ──our close──▶ closing
+//       │                │                     │
+//       │ any other      │ their close,        │ their close
+//       │ answer         │ protocol error      │
+//       ▼                ▼                     ▼
+//   draining ◀───────────┴─────────────────────┘
+//       │ queue sent, clean close ──────────────────────────▶ closed
+//       │ queue sent, after an error ── FIN ──▶ lingering ──EOF──▶ closed
+//   From any state: reset, EPIPE, EOF (unless draining) or its timer ──▶ closed.
 //
 // `draining` sends what is queued (a close frame, an HTTP error) and then
 // ends TCP: at once after a clean close handshake (RFC 6455 §7.1.1: the
