@@ -1,16 +1,47 @@
-// The backend choice. io_uring (issue 6) is not built yet: asking for it
-// gets epoll, and the caller says so in its start-up log.
+// The backend choice, made at run time: io_uring when asked for and this
+// kernel (its sysctls, its seccomp filter) gives us what that backend needs,
+// else epoll — with one line on stderr saying why, once per process.
+// WSRING_DISABLE_URING=1 forces the fallback (tests, and users whose kernel
+// misbehaves). Without liburing at build time, uring is never available.
 #include "net/reactor.hpp"
 
+#include <atomic>
+#include <cstdio>
+#include <string>
+
 #include "net/epoll_reactor.hpp"
+#ifdef WSRING_HAVE_URING
+#include "net/uring_reactor.hpp"
+#endif
 
 namespace wsring::net {
 
-std::unique_ptr<reactor> make_reactor(backend_kind /*kind*/, int listen_fd,
+namespace {
+
+bool uring_usable() {
+    std::string why = "this build has no liburing";
+#ifdef WSRING_HAVE_URING
+    if (uring_reactor::available(why)) return true;
+#endif
+    static std::atomic<bool> logged{false};
+    if (!logged.exchange(true))
+        std::fprintf(stderr, "ws-server: io_uring unavailable (%s): using the epoll backend\n",
+                     why.c_str());
+    return false;
+}
+
+}  // namespace
+
+std::unique_ptr<reactor> make_reactor(backend_kind kind, int listen_fd,
                                       const reactor_options& ro, const session_options& so,
                                       session_shared& shared,
                                       std::unique_ptr<message_handler> handler) {
-    // TODO(issue 6): backend_kind::uring → an io_uring reactor; epoll for both until then.
+#ifdef WSRING_HAVE_URING
+    if (kind == backend_kind::uring && uring_usable())
+        return std::make_unique<uring_reactor>(listen_fd, ro, so, shared, std::move(handler));
+#else
+    if (kind == backend_kind::uring) uring_usable();
+#endif
     return std::make_unique<epoll_reactor>(listen_fd, ro, so, shared, std::move(handler));
 }
 

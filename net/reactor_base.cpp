@@ -1,0 +1,184 @@
+// The loop and its backend-independent phases. The order of a turn:
+//   1 timers  2 wait  3 reads (and accepts)  4 cross-thread work
+//   5 flush writes  6 recycle slots
+// Phases 2 and 3 (wait_and_dispatch, read_queued) and the send of phase 5
+// (flush) are the backend's; everything else is here, so both backends run
+// the same timers, the same wake-up protocol and the same shutdown.
+#include "net/reactor_base.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace wsring::net {
+
+namespace {
+
+core::tick_t to_ticks(milliseconds d, milliseconds tick) {
+    return static_cast<core::tick_t>(std::max<std::int64_t>(d.count(), 0) / tick.count()) + 1;
+}
+
+}  // namespace
+
+reactor_base::reactor_base(int listen_fd, const reactor_options& ro, const session_options& so,
+                           session_shared& shared, std::unique_ptr<message_handler> handler)
+    : ro_(ro),
+      listen_fd_(listen_fd),
+      wheel_(ro.wheel_slots),
+      conns_(proto::decoder_limits{.max_message = so.max_message}),
+      handler_(std::move(handler)),
+      session_(so, ro.tick, *this, *handler_, shared),
+      start_(std::chrono::steady_clock::now()) {}
+
+void reactor_base::stop() {
+    // seq_cst store, partner: the load in sleep_ok(); notify() kicks the
+    // eventfd only if we sleep.
+    stop_requested_.store(true);
+    wakeup_.notify();
+}
+
+void reactor_base::wake() {
+    // Written only when clear (at most once per loop turn per waker), so a
+    // busy reactor's line is not bounced by every publish. release, partner:
+    // the acquire exchange in run_cross_thread(); the seq_cst fences of
+    // notify() and announce_sleep() order it against our sleep.
+    if (!woken_.load(std::memory_order_relaxed)) woken_.store(true, std::memory_order_release);
+    wakeup_.notify();
+}
+
+// ---- the loop --------------------------------------------------------------------
+
+void reactor_base::run() {
+    while (!(draining_ && conns_.live() == 0)) {
+        run_timers();                        // 1
+        wait_and_dispatch(wait_timeout());   // 2, 3
+        read_queued();                       // 3 (reads carried over)
+        run_cross_thread();                  // 4
+        flush_all();                         // 5
+        recycle_closed();                    // 6
+        if (drain_expired_) {
+            // The shutdown deadline passed: whoever is left is closed now.
+            conns_.for_each_live([&](connection& c) { session_.abort(c); });
+            flush_all();
+            recycle_closed();
+        }
+    }
+}
+
+// Phase 1: advance the wheel to the current tick and fire what is due.
+void reactor_base::run_timers() {
+    auto elapsed = std::chrono::steady_clock::now() - start_;
+    auto now = static_cast<core::tick_t>(elapsed / ro_.tick);
+    wheel_.advance(now, [this](core::timer_node& n) { on_reactor_timer(n); });
+}
+
+void reactor_base::on_reactor_timer(core::timer_node& n) {
+    if (&n == &accept_timer_) {
+        // EMFILE may have cleared (connections closed): listen again.
+        if (listen_fd_ >= 0) resume_accepting();
+        return;
+    }
+    if (&n == &drain_timer_) {
+        drain_expired_ = true;
+        return;
+    }
+    session_.on_timer(static_cast<connection&>(n));
+}
+
+// Phase 2's budget: no sleep with work carried over; else until the next
+// non-empty timer slot; else forever (a wake() or an event ends it).
+int reactor_base::wait_timeout() const {
+    if (reads_ || dirty_ || drain_expired_) return 0;
+    auto next = wheel_.ticks_to_next();
+    if (!next) return -1;
+    auto due = start_ + ro_.tick * static_cast<std::int64_t>(wheel_.now() + *next);
+    auto left = std::chrono::ceil<milliseconds>(due - std::chrono::steady_clock::now());
+    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60000));
+}
+
+// Phase 2, before a sleep: announce it, then re-check for cross-thread work:
+// a producer either sees the flag and kicks the eventfd, or we see its work
+// here. After the wait, whatever ended it, the backend calls end_sleep().
+bool reactor_base::sleep_ok() {
+    wakeup_.announce_sleep();
+    return !(stop_requested_.load() || woken_.load(std::memory_order_relaxed) ||
+             (hook_.pending && hook_.pending()));
+}
+
+// Phase 3, the listener's part shared by the backends.
+void reactor_base::adopt(int fd) {
+    // TCP_NODELAY came with the socket: the listener has it (net/socket.cpp).
+    connection* c = conns_.acquire();
+    c->fd = fd;
+    if (!watch(*c)) {
+        ::close(fd);  // e.g. ENOMEM: refuse this one connection, keep serving
+        c->state = conn_state::closed;
+        conns_.release(c);
+        return;
+    }
+    ++accepted_;
+    session_.on_accept(*c);
+}
+
+void reactor_base::pause_accepting() {
+    // Out of descriptors: the pending connection stays in the backlog, and
+    // the listener would report it again at once. Mute it for ~100 ms.
+    if (!accept_error_logged_) {
+        std::fprintf(stderr, "ws-server: accept: out of file descriptors (raise ulimit -n); "
+                             "pausing accepts\n");
+        accept_error_logged_ = true;
+    }
+    mute_listener();
+    wheel_.schedule_in(accept_timer_, to_ticks(milliseconds(100), ro_.tick));
+}
+
+// Phase 4: cross-thread work (the broadcast ring), and stop requests.
+void reactor_base::run_cross_thread() {
+    if (woken_.load(std::memory_order_relaxed)) woken_.exchange(false, std::memory_order_acquire);
+    if (hook_.drain) hook_.drain();
+    if (!draining_ && stop_requested_.load(std::memory_order_relaxed)) begin_drain();
+}
+
+void reactor_base::begin_drain() {
+    draining_ = true;
+    close_listener();  // new connections now go to no one (or a sibling still serving)
+    wheel_.cancel(accept_timer_);
+    conns_.for_each_live([&](connection& c) { session_.begin_shutdown(c); });
+    wheel_.schedule_in(drain_timer_, to_ticks(ro_.shutdown_timeout, ro_.tick));
+}
+
+// Phase 5: one gather write per dirty connection (corking: every frame
+// queued this turn leaves in as few syscalls as the socket allows).
+void reactor_base::flush_all() {
+    while (connection* c = dirty_) {
+        dirty_ = c->next_dirty;
+        c->next_dirty = nullptr;
+        c->io &= ~io_dirty;
+        if (c->state == conn_state::closed || (c->io & io_write_blocked)) continue;
+        flush(*c);
+    }
+}
+
+// Phase 6: slots closed this turn go back to the slab — except one the
+// backend still holds (on the read-again list, or with an operation in
+// flight), which goes at a later turn, once it let go.
+void reactor_base::recycle_closed() {
+    std::size_t keep = 0;
+    for (connection* c : closed_) {
+        if (c->io & io_busy_) closed_[keep++] = c;
+        else conns_.release(c);
+    }
+    closed_.resize(keep);
+}
+
+// ---- transport ---------------------------------------------------------------------
+
+void reactor_base::flush_soon(connection& c) {
+    if (c.io & io_dirty) return;
+    c.io |= io_dirty;
+    c.next_dirty = dirty_;
+    dirty_ = &c;
+}
+
+}  // namespace wsring::net

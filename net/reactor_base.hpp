@@ -1,0 +1,99 @@
+// What every backend's loop has in common, written once: the loop itself
+// (six phases, docs/reactors.md), the timer phase, the cross-thread wake-up
+// (announce sleep, drain once per turn), the flush list, the shutdown walk,
+// the connection slab, the stats. A backend derives from it and supplies
+// only the byte-moving: how to wait, how to read, how to send, how to close
+// (epoll: net/epoll_reactor.cpp, io_uring: net/uring_reactor.cpp).
+// Read next: net/uring_reactor.hpp.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/consumer_wakeup.hpp"
+#include "core/timer_wheel.hpp"
+#include "net/connection.hpp"
+#include "net/reactor.hpp"
+#include "net/session.hpp"
+#include "net/transport.hpp"
+#include "net/write_queue.hpp"
+
+namespace wsring::net {
+
+class reactor_base : public reactor, protected transport {
+public:
+    reactor_base(int listen_fd, const reactor_options& ro, const session_options& so,
+                 session_shared& shared, std::unique_ptr<message_handler> handler);
+
+    // reactor
+    void run() override;
+    void stop() override;
+    void wake() override;
+    void set_wakeup_hook(wakeup_hook hook) override { hook_ = std::move(hook); }
+    session& sessions() override { return session_; }
+    reactor_stats stats() const override { return {accepted_, session_.stats()}; }
+
+protected:
+    // transport, the part every backend shares (the flush list, the clock).
+    void flush_soon(connection& c) override;
+    core::timer_wheel& timers() override { return wheel_; }
+    segment_pool& pool() override { return pool_; }
+
+    // ---- the backend's byte-moving, called by the loop ------------------------
+    virtual void wait_and_dispatch(int timeout_ms) = 0;  // 2 + 3 (sleep_ok() first)
+    virtual void read_queued() = 0;                      // 3: the read_soon list
+    virtual void flush(connection& c) = 0;               // 5: send c's queue
+    virtual bool watch(connection& c) = 0;               // adopt(): start moving c's bytes
+    virtual void close_listener() = 0;                   // drain: accept no more, for good
+    virtual void mute_listener() = 0;                    // EMFILE: pause accepting
+    virtual void resume_accepting() = 0;                 // ... the pause is over
+
+    // ---- shared pieces of the phases, for the backend ------------------------
+    int wait_timeout() const;  // 2: ms phase 2 may sleep (0: work carried over, -1: forever)
+    // 2: announces the sleep and re-checks cross-thread work; false: do not sleep.
+    bool sleep_ok();
+    void end_sleep() { wakeup_.end_sleep(); }
+    void adopt(int fd);        // 3: a new connection (closes fd if watch() refuses)
+    void pause_accepting();    // 3: out of descriptors
+
+    reactor_options ro_;
+    core::consumer_wakeup wakeup_;  // eventfd + announce-sleep flag
+    int listen_fd_ = -1;
+    bool draining_ = false;  // stop() seen: listener closed, closes sent
+
+    core::timer_wheel wheel_;
+    segment_pool pool_;  // before conns_: queues give blocks back on destruction
+    connection_pool conns_;
+    std::unique_ptr<message_handler> handler_;
+    session session_;
+
+    connection* reads_ = nullptr;      // to read next turn (through next_read)
+    std::vector<connection*> closed_;  // to recycle at the end of the turn
+    // io flags that keep a closed slot from recycling (epoll: io_read_queued;
+    // io_uring adds its in-flight bits: a CQE may still name the slot).
+    std::uint8_t io_busy_ = io_read_queued;
+
+private:
+    void run_timers();  // 1
+    void on_reactor_timer(core::timer_node& n);
+    void run_cross_thread();  // 4
+    void begin_drain();
+    void flush_all();       // 5
+    void recycle_closed();  // 6
+
+    std::chrono::steady_clock::time_point start_;
+    wakeup_hook hook_;
+    std::atomic<bool> stop_requested_{false};
+    // Set by wake(): "run the hook", seen even if we were not asleep yet.
+    alignas(64) std::atomic<bool> woken_{false};
+    bool drain_expired_ = false;  // shutdown_timeout passed: force-close the rest
+    core::timer_node accept_timer_;  // retry accept after EMFILE
+    core::timer_node drain_timer_;   // the shutdown deadline
+    connection* dirty_ = nullptr;    // to flush this turn (through next_dirty)
+    std::uint64_t accepted_ = 0;
+    bool accept_error_logged_ = false;
+};
+
+}  // namespace wsring::net

@@ -1,0 +1,467 @@
+// The io_uring loop. Every operation is an SQE whose user_data names what
+// it is for (op_data below); every CQE is dispatched by that name. A turn
+// submits what it prepared and waits in one io_uring_enter (phase 2).
+//
+// Lifetimes: a connection's slot is recycled only once no CQE can name it —
+// its multishot recv has ended (io_recv_armed clear) and its send has
+// completed (io_send_busy clear). close() cancels both (by fd) and closes
+// the fd in one hard-linked pair, so a closed connection's operations end
+// promptly with -ECANCELED. The ring runs with DEFER_TASKRUN: the kernel
+// completes (and retries) our operations only inside our io_uring_enter,
+// after the submissions of that call — so a cancel submitted before the
+// next wait is seen before a cancelled send could touch its (freed) queue.
+#ifdef WSRING_HAVE_URING
+#include "net/uring_reactor.hpp"
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace wsring::net {
+
+namespace {
+
+// Backend io flags beside net/connection.hpp's io_flag bits (which we keep
+// clear of): what a CQE may still arrive for.
+constexpr std::uint8_t io_recv_armed = 1 << 5;   // the multishot recv has not ended
+constexpr std::uint8_t io_send_busy = 1 << 6;    // a send is in flight
+constexpr std::uint8_t io_recv_cancel = 1 << 7;  // ... and we asked it to end (backpressure)
+static_assert(io_recv_armed > io_eof, "uring io bits must not overlap io_flag");
+
+enum class op : std::uint8_t { accept = 1, wakeup, recv, send, cancel, close };
+
+// user_data: bits 0-2 the op, bits 3-47 the connection (8-byte aligned, a
+// user-space address below 2^48; null for the listener's and the reactor's
+// own ops), bits 48-63 a send_msg index + 1 (0: none).
+struct op_data {
+    connection* conn = nullptr;
+    op kind{};
+    std::uint16_t msg = 0;
+
+    static constexpr std::uint64_t ptr_mask = ((std::uint64_t{1} << 48) - 1) & ~std::uint64_t{7};
+
+    std::uint64_t pack() const {
+        auto p = reinterpret_cast<std::uintptr_t>(conn);
+        assert((p & ~ptr_mask) == 0);
+        return std::uint64_t{msg} << 48 | p | static_cast<std::uint64_t>(kind);
+    }
+    static op_data unpack(std::uint64_t u) {
+        return {reinterpret_cast<connection*>(static_cast<std::uintptr_t>(u & ptr_mask)),
+                static_cast<op>(u & 7), static_cast<std::uint16_t>(u >> 48)};
+    }
+};
+static_assert(sizeof(std::uintptr_t) == sizeof(std::uint64_t));
+static_assert(alignof(connection) >= 8, "the low 3 bits of a connection* carry the op");
+static_assert(static_cast<int>(op::close) < 8, "ops fit in 3 bits");
+
+constexpr unsigned sq_entries = 256;
+constexpr unsigned cq_entries = 4096;  // multishot ops post many CQEs per SQE
+constexpr std::uint16_t buf_group = 0;
+
+[[noreturn]] void die(const char* what, int err) {
+    std::fprintf(stderr, "ws-server: %s: %s\n", what, std::strerror(err));
+    std::abort();
+}
+
+// The ring as this backend needs it; R_DISABLED because it is built on the
+// main thread and enabled by the loop thread (SINGLE_ISSUER binds it to the
+// thread that enables it). 6.1+ (DEFER_TASKRUN), so multishot accept and
+// recv (5.19, 6.0) and provided-buffer rings (5.19) are there too.
+int setup_ring(io_uring& ring) {
+    io_uring_params p{};
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
+    p.cq_entries = cq_entries;
+    return io_uring_queue_init_params(sq_entries, &ring, &p);
+}
+
+// A provided-buffer ring of `entries` slots, registered as buf_group.
+int setup_buf_ring(io_uring& ring, unsigned entries, io_uring_buf_ring*& out) {
+    std::size_t bytes = entries * sizeof(io_uring_buf);
+    void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return -errno;
+    out = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(out);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(mem);
+    reg.ring_entries = entries;
+    reg.bgid = buf_group;
+    return io_uring_register_buf_ring(&ring, &reg, 0);
+}
+
+std::string describe(int rc) {
+    switch (-rc) {
+    case ENOSYS: return "the kernel has no io_uring, or a seccomp filter blocks it";
+    case EPERM:
+    case EACCES: return "io_uring is not permitted here (kernel.io_uring_disabled, or seccomp)";
+    case EINVAL: return "the kernel's io_uring is too old (6.1 or later is needed)";
+    default: return std::strerror(-rc);
+    }
+}
+
+}  // namespace
+
+struct uring_reactor::send_msg {
+    msghdr hdr{};
+    iovec iov[write_queue::max_iov];
+};
+
+bool uring_reactor::available(std::string& why) {
+    if (const char* v = std::getenv("WSRING_DISABLE_URING"); v && *v && std::strcmp(v, "0") != 0) {
+        why = "disabled by WSRING_DISABLE_URING";
+        return false;
+    }
+    io_uring ring{};
+    if (int rc = setup_ring(ring); rc < 0) {
+        why = describe(rc);
+        return false;
+    }
+    io_uring_buf_ring* br = nullptr;
+    int rc = setup_buf_ring(ring, 1, br);
+    io_uring_queue_exit(&ring);
+    if (br) ::munmap(br, sizeof(io_uring_buf));
+    if (rc < 0) why = "no provided-buffer rings: " + describe(rc);
+    return rc >= 0;
+}
+
+uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
+                             session_shared& shared, std::unique_ptr<message_handler> handler,
+                             unsigned buffers)
+    : reactor_base(listen_fd, ro, so, shared, std::move(handler)), buffers_(buffers) {
+    if (buffers_ == 0 || (buffers_ & (buffers_ - 1)) != 0 || buffers_ > 32768)
+        die("provided buffers (a power of two up to 2^15)", EINVAL);
+    io_busy_ = io_read_queued | io_recv_armed | io_send_busy;
+    if (int rc = setup_ring(ring_); rc < 0) die("io_uring_queue_init", -rc);
+    if (int rc = setup_buf_ring(ring_, buffers_, bufs_); rc < 0)
+        die("io_uring_register_buf_ring", -rc);
+    // Untouched pages cost no RSS: the ring hands buffers out in order, so
+    // a quiet reactor touches only the first few.
+    void* mem = ::mmap(nullptr, std::size_t{buffers_} * buffer_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) die("mmap", errno);
+    buf_mem_ = static_cast<std::byte*>(mem);
+    for (unsigned i = 0; i < buffers_; ++i)
+        io_uring_buf_ring_add(bufs_, buf_mem_ + std::size_t{i} * buffer_size, buffer_size,
+                              static_cast<unsigned short>(i),
+                              io_uring_buf_ring_mask(buffers_), static_cast<int>(i));
+    io_uring_buf_ring_advance(bufs_, static_cast<int>(buffers_));
+}
+
+uring_reactor::~uring_reactor() {
+    // After run() nothing is in flight (quiesce()); without run() nothing was.
+    io_uring_queue_exit(&ring_);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    if (bufs_) ::munmap(bufs_, buffers_ * sizeof(io_uring_buf));
+    if (buf_mem_) ::munmap(buf_mem_, std::size_t{buffers_} * buffer_size);
+}
+
+void uring_reactor::run() {
+    // liburing 2.3 declares io_uring_enable_rings() but does not export it.
+    if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
+        die("io_uring_register(ENABLE_RINGS)", errno);
+    prep_accept();
+    prep_wakeup_poll();
+    reactor_base::run();
+    quiesce();
+}
+
+// ---- the loop (reactor_base::run calls these) -------------------------------------
+
+// Phases 2 and 3: submit this turn's SQEs and wait for completions in one
+// io_uring_enter (with DEFER_TASKRUN it also runs the completions), then
+// dispatch every CQE.
+void uring_reactor::wait_and_dispatch(int timeout) {
+    bool sleeps = timeout != 0;
+    if (sleeps && !sleep_ok()) timeout = 0;
+    int rc;
+    if (timeout == 0) {
+        rc = io_uring_submit_and_get_events(&ring_);
+    } else if (timeout < 0) {
+        rc = io_uring_submit_and_wait(&ring_, 1);
+    } else {
+        __kernel_timespec ts{.tv_sec = timeout / 1000, .tv_nsec = (timeout % 1000) * 1000000LL};
+        io_uring_cqe* first = nullptr;
+        rc = io_uring_submit_and_wait_timeout(&ring_, &first, 1, &ts, nullptr);
+    }
+    if (sleeps) end_sleep();
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+        die("io_uring_enter", -rc);
+    dispatch();
+}
+
+void uring_reactor::dispatch() {
+    unsigned head = 0, seen = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+        on_cqe(*cqe);
+        ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+}
+
+void uring_reactor::on_cqe(const io_uring_cqe& cqe) {
+    op_data d = op_data::unpack(cqe.user_data);
+    switch (d.kind) {
+    case op::accept: return on_accept_cqe(cqe);
+    case op::wakeup:
+        if (!(cqe.flags & IORING_CQE_F_MORE)) {
+            wakeup_armed_ = false;
+            if (!quiescing_) prep_wakeup_poll();
+        }
+        return wakeup_.drain();  // the work itself runs in phase 4
+    case op::recv: return on_recv_cqe(*d.conn, cqe);
+    case op::send: return on_send_cqe(*d.conn, cqe, d.msg);
+    case op::cancel:
+    case op::close: return;  // the outcome shows in the cancelled ops' own CQEs
+    }
+}
+
+// Phase 3, the listener: a CQE per accepted connection.
+void uring_reactor::on_accept_cqe(const io_uring_cqe& cqe) {
+    bool more = cqe.flags & IORING_CQE_F_MORE;
+    if (!more) accept_armed_ = false;
+    if (cqe.res >= 0) {
+        if (draining_) ::close(cqe.res);  // accepted before our cancel landed
+        else adopt(cqe.res);
+    } else if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS ||
+               cqe.res == -ENOMEM) {
+        if (!draining_) return pause_accepting();  // resume_accepting() re-arms
+    }
+    // ECONNABORTED, EPERM, EPROTO ...: that one connection is gone; go on.
+    if (!more && !draining_) prep_accept();
+}
+
+bool uring_reactor::watch(connection& c) {
+    prep_recv(c);
+    return true;
+}
+
+// Phase 3, one connection: the bytes of one provided buffer, parsed in
+// place by the session, then the buffer goes straight back to the ring.
+// When the multishot recv ends (no IORING_CQE_F_MORE: -ENOBUFS, a cancel,
+// or the kernel's choice) and the connection still reads, it is re-armed
+// at phase 3 of this turn (read_queued), after this batch gave its buffers
+// back; the bytes of an -ENOBUFS stay in the socket meanwhile.
+void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
+    if (!(cqe.flags & IORING_CQE_F_MORE)) c.io &= ~(io_recv_armed | io_recv_cancel);
+    if (cqe.flags & IORING_CQE_F_BUFFER) {
+        auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        if (cqe.res > 0 && c.state != conn_state::closed)
+            session_.on_data(c, {buf_mem_ + std::size_t{bid} * buffer_size,
+                                 static_cast<std::size_t>(cqe.res)});
+        give_back_buffer(bid);
+    }
+    if (c.state == conn_state::closed) return;  // close() cancelled us; recycled at turn end
+    if (cqe.res == 0) {
+        c.io |= io_eof;
+        return session_.on_peer_closed(c, 0);
+    }
+    if (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -ECANCELED)
+        return session_.on_peer_closed(c, cqe.res);  // ECONNRESET, ...
+    if (!session_.wants_read(c)) {
+        // Backpressure: end the recv; what it already read was delivered.
+        if ((c.io & io_recv_armed) && !(c.io & io_recv_cancel)) prep_cancel_recv(c);
+        return;
+    }
+    if (!(c.io & io_recv_armed)) read_soon(c);
+}
+
+// Phase 3, end: (re-)arm the recv of every connection that asked for it.
+void uring_reactor::read_queued() {
+    connection* list = std::exchange(reads_, nullptr);
+    while (list) {
+        connection& c = *list;
+        list = c.next_read;
+        c.next_read = nullptr;
+        c.io &= ~io_read_queued;
+        // Still armed (a cancel on its way): its last CQE calls read_soon again.
+        if (session_.wants_read(c) && !(c.io & (io_recv_armed | io_eof))) prep_recv(c);
+    }
+}
+
+// Phase 5, one connection: one send of (up to max_iov segments of) its
+// queue. With a send in flight, its CQE sends the rest.
+void uring_reactor::flush(connection& c) {
+    if (c.io & io_send_busy) return;
+    iovec iov[write_queue::max_iov];
+    std::size_t n = c.out.gather(iov, write_queue::max_iov);
+    if (n == 0) return session_.on_flushed(c);  // nothing queued: e.g. draining ends TCP
+    prep_send(c, iov, n);
+}
+
+void uring_reactor::on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uint16_t msg) {
+    c.io &= ~io_send_busy;
+    if (msg) free_msgs_.push_back(static_cast<std::uint16_t>(msg - 1));
+    if (c.state == conn_state::closed) return;  // cancelled by close(); the queue is gone
+    if (cqe.res == -EINTR || cqe.res == -EAGAIN) return flush_soon(c);
+    if (cqe.res < 0) return session_.on_peer_closed(c, cqe.res);  // EPIPE, ECONNRESET
+    c.out.consume(pool_, static_cast<std::size_t>(cqe.res));
+    if (!c.out.empty()) flush_soon(c);  // a short send: the rest at this turn's flush
+    session_.on_flushed(c);
+}
+
+void uring_reactor::close_listener() {
+    prep_close(listen_fd_, accept_armed_);  // the accept ends with -ECANCELED
+    listen_fd_ = -1;
+}
+
+void uring_reactor::quiesce() {
+    // Every connection is gone; end the listener's and the wakeup's
+    // operations too, so no CQE is left to land after run().
+    quiescing_ = true;
+    if (accept_armed_ || wakeup_armed_) {
+        io_uring_sqe* s = get_sqe();
+        io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+        io_uring_sqe_set_data64(s, op_data{nullptr, op::cancel}.pack());
+    }
+    while (accept_armed_ || wakeup_armed_) {
+        int rc = io_uring_submit_and_wait(&ring_, 1);
+        if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EAGAIN && rc != -EBUSY)
+            die("io_uring_enter", -rc);
+        dispatch();
+    }
+    io_uring_submit(&ring_);  // the last cancel's CQE is not waited for: it names nothing
+}
+
+// ---- transport -----------------------------------------------------------------
+
+void uring_reactor::read_soon(connection& c) {
+    if (c.io & io_read_queued) return;
+    c.io |= io_read_queued;
+    c.next_read = reads_;
+    reads_ = &c;
+}
+
+// Rare (an HTTP answer, a failed connection): a plain syscall, not an SQE.
+// No send is in flight then (the queue drained), and the fd is still open.
+void uring_reactor::shutdown_write(connection& c) { ::shutdown(c.fd, SHUT_WR); }
+
+void uring_reactor::close(connection& c) {
+    prep_close(c.fd, c.io & (io_recv_armed | io_send_busy));
+    c.fd = -1;
+    closed_.push_back(&c);
+}
+
+// ---- the SQEs, one prep_* per kind ---------------------------------------------------
+
+// A full SQ is handed to the kernel and the SQE taken again: never an exit.
+io_uring_sqe* uring_reactor::get_sqe() {
+    for (;;) {
+        if (io_uring_sqe* s = io_uring_get_sqe(&ring_)) return s;
+        int rc = io_uring_submit(&ring_);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) die("io_uring_submit", -rc);
+    }
+}
+
+// Multishot accept: one SQE, one CQE per new connection (a non-blocking,
+// close-on-exec fd). It ends (no IORING_CQE_F_MORE) on an error: re-armed
+// at once, or by resume_accepting() ~100 ms after running out of fds, or
+// never once draining (close_listener() cancels it).
+void uring_reactor::prep_accept() {
+    if (accept_armed_ || listen_fd_ < 0) return;
+    io_uring_sqe* s = get_sqe();
+    io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(s, op_data{nullptr, op::accept}.pack());
+    accept_armed_ = true;
+}
+
+// Multishot poll on the wakeup eventfd: a CQE when a producer kicks us
+// (only ever while we sleep), then consumer_wakeup::drain() reads the
+// counter back to 0. Re-armed if it ends; cancelled by quiesce().
+void uring_reactor::prep_wakeup_poll() {
+    io_uring_sqe* s = get_sqe();
+    io_uring_prep_poll_multishot(s, wakeup_.fd(), POLLIN);
+    io_uring_sqe_set_data64(s, op_data{nullptr, op::wakeup}.pack());
+    wakeup_armed_ = true;
+}
+
+// Multishot recv with buffer selection: one SQE serves every read of `c`,
+// each CQE naming the provided buffer it filled (IORING_CQE_F_BUFFER), which
+// on_recv_cqe gives back once the session parsed it. It ends on EOF, an
+// error, a cancel (backpressure, close), or -ENOBUFS when the ring ran dry.
+void uring_reactor::prep_recv(connection& c) {
+    io_uring_sqe* s = get_sqe();
+    io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = buf_group;
+    io_uring_sqe_set_data64(s, op_data{&c, op::recv}.pack());
+    c.io |= io_recv_armed;
+}
+
+// One send of the gathered queue: IORING_OP_SEND for a single segment (the
+// usual echo turn: replies encoded back to back in one block), SENDMSG for
+// several, its msghdr in a send_msg of the reactor's pool until the CQE.
+// The CQE may be short (the rest goes at the next flush): the segments stay
+// valid, because the queue frees nothing before consume().
+void uring_reactor::prep_send(connection& c, const iovec* iov, std::size_t n) {
+    std::uint16_t msg = n > 1 ? take_send_msg() : 0;
+    io_uring_sqe* s = get_sqe();
+    if (msg) {
+        send_msg& m = *msgs_[msg - 1u];
+        std::copy(iov, iov + n, m.iov);
+        m.hdr = {};
+        m.hdr.msg_iov = m.iov;
+        m.hdr.msg_iovlen = n;
+        io_uring_prep_sendmsg(s, c.fd, &m.hdr, MSG_NOSIGNAL);
+    } else {
+        io_uring_prep_send(s, c.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    }
+    io_uring_sqe_set_data64(s, op_data{&c, op::send, msg}.pack());
+    c.io |= io_send_busy;
+}
+
+// Ends `c`'s multishot recv (backpressure): its last CQE, -ECANCELED
+// without IORING_CQE_F_MORE, follows; data CQEs before it are delivered.
+void uring_reactor::prep_cancel_recv(connection& c) {
+    io_uring_sqe* s = get_sqe();
+    io_uring_prep_cancel64(s, op_data{&c, op::recv}.pack(), 0);
+    io_uring_sqe_set_data64(s, op_data{nullptr, op::cancel}.pack());
+    c.io |= io_recv_cancel;
+}
+
+// Closes `fd` asynchronously, after cancelling every operation on it when
+// `cancel_first`: a hard link keeps the order (the cancel resolves the fd,
+// so it must run before the close) even when the cancel finds nothing.
+void uring_reactor::prep_close(int fd, bool cancel_first) {
+    if (cancel_first) {
+        if (io_uring_sq_space_left(&ring_) < 2) io_uring_submit(&ring_);  // keep the pair together
+        io_uring_sqe* s = get_sqe();
+        io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(s, op_data{nullptr, op::cancel}.pack());
+        s->flags |= IOSQE_IO_HARDLINK;
+    }
+    io_uring_sqe* s = get_sqe();
+    io_uring_prep_close(s, fd);
+    io_uring_sqe_set_data64(s, op_data{nullptr, op::close}.pack());
+}
+
+void uring_reactor::give_back_buffer(std::uint16_t bid) {
+    io_uring_buf_ring_add(bufs_, buf_mem_ + std::size_t{bid} * buffer_size, buffer_size, bid,
+                          io_uring_buf_ring_mask(buffers_), 0);
+    io_uring_buf_ring_advance(bufs_, 1);
+}
+
+// A send_msg index + 1, or 0 when 2^16 - 1 are in flight (then the send
+// takes only the first segment).
+std::uint16_t uring_reactor::take_send_msg() {
+    if (!free_msgs_.empty()) {
+        std::uint16_t i = free_msgs_.back();
+        free_msgs_.pop_back();
+        return static_cast<std::uint16_t>(i + 1);
+    }
+    if (msgs_.size() >= 0xffff) return 0;
+    msgs_.push_back(std::make_unique<send_msg>());
+    return static_cast<std::uint16_t>(msgs_.size());
+}
+
+}  // namespace wsring::net
+#endif  // WSRING_HAVE_URING

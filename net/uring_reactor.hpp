@@ -1,0 +1,98 @@
+// The completion backend: one io_uring per thread. Multishot accept on the
+// reactor's listener; one multishot recv per connection into a ring of
+// provided buffers shared by every connection of the reactor (an idle
+// connection holds no buffer); one send per dirty connection per loop turn,
+// gathering the write queue's segments (sendmsg); every submission of a
+// turn leaves in the one io_uring_enter that also waits. The loop, timers,
+// wake-ups and shutdown are reactor_base's; the meaning of the bytes is
+// net/session.cpp's. Only built where liburing is (WSRING_HAVE_URING).
+//
+// The loop's phases, in order (docs/reactors.md numbers them):
+//   1 timers  2 wait (submit + wait for CQEs)  3 completions, re-arms
+//   4 cross-thread work  5 flush writes (prep one send each)  6 recycle slots.
+// Read next: net/uring_reactor.cpp.
+#pragma once
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/reactor_base.hpp"
+
+namespace wsring::net {
+
+class uring_reactor final : public reactor_base {
+public:
+    // Whether this kernel (and its sysctls, seccomp filter) gives us what
+    // this backend needs; if not, `why` says what is missing, for the one
+    // fallback log line (net/reactor.cpp). WSRING_DISABLE_URING=1 says no.
+    static bool available(std::string& why);
+
+    // Aborts with a message if the ring cannot be set up: ask available() first.
+    // `buffers` (a power of two) sizes the provided-buffer ring (tests make
+    // it tiny to run it dry).
+    uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
+                  session_shared& shared, std::unique_ptr<message_handler> handler,
+                  unsigned buffers = buffer_count);
+    ~uring_reactor() override;
+
+    void run() override;  // reactor_base's loop, between arming and quiesce()
+    std::string_view backend_name() const override { return "uring"; }
+
+    // The provided-buffer ring: count (a power of two) × size bytes, 4 MiB
+    // of address space per reactor, touched only as deep as the busiest
+    // moment needed (a 16-byte message still takes a whole buffer).
+    static constexpr unsigned buffer_count = 1024;
+    static constexpr unsigned buffer_size = 4096;
+
+private:
+    struct send_msg;  // msghdr + iovecs of a gather send in flight
+
+    // transport: what the session asks of us (flush_soon is reactor_base's).
+    void read_soon(connection& c) override;
+    void shutdown_write(connection& c) override;
+    void close(connection& c) override;
+
+    // The loop phases, in order (the names of net/epoll_reactor.cpp).
+    void wait_and_dispatch(int timeout) override;  // 2 + 3
+    void dispatch();                               // 3: every CQE there is
+    void on_cqe(const io_uring_cqe& cqe);          // 3
+    void on_accept_cqe(const io_uring_cqe& cqe);   // 3: the listener
+    bool watch(connection& c) override;            // 3: adopt()'s part
+    void on_recv_cqe(connection& c, const io_uring_cqe& cqe);  // 3: one connection
+    void read_queued() override;                   // 3: re-arms
+    void flush(connection& c) override;            // 5
+    void on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uint16_t msg);
+
+    void close_listener() override;
+    void mute_listener() override {}  // the multishot accept already ended
+    void resume_accepting() override { prep_accept(); }
+
+    // One prep_* per SQE kind (lifecycles in uring_reactor.cpp).
+    io_uring_sqe* get_sqe();
+    void prep_accept();
+    void prep_wakeup_poll();
+    void prep_recv(connection& c);
+    void prep_send(connection& c, const iovec* iov, std::size_t n);
+    void prep_cancel_recv(connection& c);
+    void prep_close(int fd, bool cancel_first);
+    void give_back_buffer(std::uint16_t bid);
+
+    std::uint16_t take_send_msg();
+    void quiesce();  // after the loop: end the listener's and wakeup's ops
+
+    io_uring ring_{};
+    io_uring_buf_ring* bufs_ = nullptr;  // the provided-buffer ring (mmap'ed)
+    std::byte* buf_mem_ = nullptr;       // buffers_ × buffer_size (mmap'ed)
+    unsigned buffers_;
+    std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data
+    std::vector<std::uint16_t> free_msgs_;
+    bool accept_armed_ = false;  // the multishot accept may still post a CQE
+    bool wakeup_armed_ = false;  // the multishot poll on the eventfd
+    bool quiescing_ = false;     // run() is over: re-arm nothing
+};
+
+}  // namespace wsring::net
