@@ -25,7 +25,8 @@ void pubsub_handler::attach(reactor& r) {
     r.set_wakeup_hook({.pending = [this] { return pending(); }, .drain = [this] { drain(); }});
 }
 
-void pubsub_handler::on_upgrade(session&, connection& c, std::string_view path) {
+void pubsub_handler::on_upgrade(session& s, connection& c, std::string_view path) {
+    session_ = &s;  // the same one every time (attach sets it too); tests need no reactor
     topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(path) : std::string_view());
 }
 

@@ -1,0 +1,215 @@
+// Tests for net/pubsub_handler and net/broadcast_hub without sockets or
+// threads: two "reactors" (a session, a fake transport and a handler each)
+// share one hub, and the test plays phase 4 (drain) by hand. Checks topic
+// routing across reactors, one shared encoding per message (a reference in
+// every queue, never a copy), --no-echo-self, per-publisher order, the two
+// slow-consumer policies, and a full ring that a publisher drains itself.
+#include "net/pubsub_handler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/session.hpp"
+#include "proto/client_handshake.hpp"
+#include "proto/encoder.hpp"
+
+namespace wsring::net {
+namespace {
+
+using namespace std::chrono_literals;
+using proto::opcode;
+
+struct fake_transport final : transport {
+    core::timer_wheel wheel{256};
+    segment_pool blocks;
+    void flush_soon(connection& c) override { c.io |= io_dirty; }
+    void read_soon(connection&) override {}
+    void shutdown_write(connection&) override {}
+    void close(connection&) override {}
+    core::timer_wheel& timers() override { return wheel; }
+    segment_pool& pool() override { return blocks; }
+};
+
+std::string client_frame(opcode op, std::string_view payload) {
+    std::string out(proto::frame_size(payload.size(), true), '\0');
+    proto::frame_options fo{.mask = 0x11223344};
+    out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
+                                   std::as_bytes(std::span(payload.data(), payload.size())), fo));
+    return out;
+}
+
+// One reactor's worth of state, driven by hand.
+struct fake_reactor {
+    fake_reactor(broadcast_hub& hub, std::uint32_t index, const fanout_options& fo)
+        : handler(hub, index, fo), s(session_options{}, 10ms, t, handler, shared) {}
+    ~fake_reactor() {
+        for (connection* c : conns) {
+            s.abort(*c);
+            c->io = 0;
+            pool.release(c);
+        }
+    }
+
+    connection& open(std::string_view path) {
+        connection* c = pool.acquire();
+        conns.push_back(c);
+        s.on_accept(*c);
+        feed(*c, proto::make_client_request({.host = "h", .path = std::string(path)},
+                                            "dGhlIHNhbXBsZSBub25jZQ=="));
+        EXPECT_EQ(c->state, conn_state::open);
+        c->out.consume(t.blocks, c->out.bytes());  // the 101 is not what we test
+        return *c;
+    }
+    void feed(connection& c, std::string bytes) {
+        s.on_data(c, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));
+    }
+    void send(connection& c, std::string_view text) { feed(c, client_frame(opcode::text, text)); }
+
+    // The payloads queued to `c` (server frames, unmasked, short), and the
+    // address of each frame's bytes.
+    std::vector<std::string> received(connection& c, std::vector<const std::byte*>* where = nullptr) {
+        std::vector<std::string> out;
+        iovec iov[write_queue::max_iov];
+        std::size_t n = c.out.gather(iov, write_queue::max_iov);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto* p = static_cast<const char*>(iov[i].iov_base);
+            std::string bytes(p, iov[i].iov_len);
+            std::size_t at = 0;
+            while (at + 2 <= bytes.size()) {
+                std::size_t len = static_cast<unsigned char>(bytes[at + 1]) & 0x7f;
+                if (where) where->push_back(reinterpret_cast<const std::byte*>(p + at));
+                out.push_back(bytes.substr(at + 2, len));
+                at += 2 + len;
+            }
+        }
+        c.out.consume(t.blocks, c.out.bytes());
+        return out;
+    }
+
+    fake_transport t;
+    session_shared shared;
+    pubsub_handler handler;
+    session s;
+    connection_pool pool{proto::decoder_limits{}};
+    std::vector<connection*> conns;
+};
+
+TEST(PubsubHandler, RoutesByTopicAcrossReactorsWithOneSharedEncoding) {
+    broadcast_hub hub(64, 2);
+    fanout_options fo;
+    fake_reactor r0(hub, 0, fo), r1(hub, 1, fo);
+    connection& a = r0.open("/chat/x?me=a");
+    connection& b = r0.open("/chat/y");
+    connection& c = r1.open("/chat/x");
+    r0.send(a, "hello");
+    r0.handler.drain();
+    EXPECT_TRUE(r1.handler.pending());
+    r1.handler.drain();
+    EXPECT_FALSE(r1.handler.pending());
+    std::vector<const std::byte*> at_a, at_c;
+    EXPECT_EQ(r0.received(a, &at_a), std::vector<std::string>{"hello"});
+    EXPECT_EQ(r1.received(c, &at_c), std::vector<std::string>{"hello"});
+    EXPECT_TRUE(r0.received(b).empty()) << "another topic";
+    ASSERT_EQ(at_a.size(), 1u);
+    ASSERT_EQ(at_c.size(), 1u);
+    EXPECT_EQ(at_a[0], at_c[0]) << "both queues reference the one encoding";
+    EXPECT_EQ(r0.handler.stats().published, 1u);
+    EXPECT_EQ(r0.handler.stats().delivered + r1.handler.stats().delivered, 2u);
+}
+
+TEST(PubsubHandler, BroadcastIgnoresThePath) {
+    broadcast_hub hub(64, 1);
+    fanout_options fo{.per_path_topics = false};
+    fake_reactor r(hub, 0, fo);
+    connection& a = r.open("/one");
+    connection& b = r.open("/two");
+    r.send(b, "all");
+    r.handler.drain();
+    EXPECT_EQ(r.received(a), std::vector<std::string>{"all"});
+    EXPECT_EQ(r.received(b), std::vector<std::string>{"all"});
+}
+
+TEST(PubsubHandler, NoEchoSelfLeavesOnlyTheSenderOut) {
+    broadcast_hub hub(64, 2);
+    fanout_options fo{.echo_self = false};
+    fake_reactor r0(hub, 0, fo), r1(hub, 1, fo);
+    connection& a = r0.open("/t");
+    connection& b = r0.open("/t");
+    connection& c = r1.open("/t");
+    r0.send(a, "from a");
+    r0.handler.drain();
+    r1.handler.drain();
+    EXPECT_TRUE(r0.received(a).empty());
+    EXPECT_EQ(r0.received(b), std::vector<std::string>{"from a"});
+    EXPECT_EQ(r1.received(c), std::vector<std::string>{"from a"});
+}
+
+TEST(PubsubHandler, UnsubscribedOnClose) {
+    broadcast_hub hub(64, 1);
+    fake_reactor r(hub, 0, fanout_options{});
+    connection& a = r.open("/t");
+    connection& b = r.open("/t");
+    r.s.abort(b);
+    EXPECT_EQ(b.topic, topic_table::none);
+    EXPECT_EQ(r.handler.topics().subscribers(a.topic).size(), 1u);
+    r.send(a, "x");
+    r.handler.drain();
+    EXPECT_EQ(r.received(a), std::vector<std::string>{"x"});
+}
+
+// A ring of 4 entries; consumer 1 has left (detached), so r0's own cursor
+// is the only one: r0 publishes 50 messages with no drain in between, and
+// each publish past the 4th returns only because on_stall drains r0's own
+// cursor (rule 1 of core/broadcast_ring.hpp). Without it: a self-deadlock.
+TEST(PubsubHandler, FullRingPublisherDrainsItsOwnCursor) {
+    broadcast_hub hub(4, 2);
+    fake_reactor r0(hub, 0, fanout_options{});
+    hub.entries().detach(1);
+    connection& a = r0.open("/t");
+    std::vector<std::string> want;
+    for (int i = 0; i < 50; ++i) {
+        want.push_back("m" + std::to_string(i));
+        r0.send(a, want.back());
+    }
+    r0.handler.drain();
+    EXPECT_EQ(r0.received(a), want) << "every message, in publish order";
+    EXPECT_GT(r0.handler.stats().stalls, 0u);
+}
+
+TEST(PubsubHandler, SlowConsumerClosedWith1008) {
+    broadcast_hub hub(64, 1);
+    fake_reactor r(hub, 0, fanout_options{.echo_self = false, .max_backpressure = 100});
+    connection& pub = r.open("/t");
+    connection& slow = r.open("/t");
+    for (int i = 0; i < 10; ++i) r.send(pub, std::string(30, 'a' + i));  // 32-byte frames
+    r.handler.drain();
+    EXPECT_EQ(slow.state, conn_state::closing);
+    EXPECT_EQ(r.handler.stats().slow_closed, 1u);
+    auto got = r.received(slow);
+    ASSERT_EQ(got.size(), 4u) << "three messages fit under 100 bytes, then the close";
+    EXPECT_EQ(got.back().substr(0, 2), std::string("\x03\xf0", 2)) << "1008";
+    EXPECT_EQ(got.back().substr(2), "slow consumer");
+}
+
+TEST(PubsubHandler, SlowConsumerSkippedKeepsConnection) {
+    broadcast_hub hub(64, 1);
+    fake_reactor r(hub, 0,
+                   fanout_options{.echo_self = false, .slow = slow_consumer_policy::skip,
+                                  .max_backpressure = 100});
+    connection& pub = r.open("/t");
+    connection& slow = r.open("/t");
+    for (int i = 0; i < 10; ++i) r.send(pub, std::string(30, 'a' + i));
+    r.handler.drain();
+    EXPECT_EQ(slow.state, conn_state::open);
+    EXPECT_EQ(r.received(slow).size(), 3u);
+    EXPECT_EQ(r.handler.stats().skipped, 7u);
+    r.send(pub, "after");  // the queue drained: delivered again
+    r.handler.drain();
+    EXPECT_EQ(r.received(slow), std::vector<std::string>{"after"});
+}
+
+}  // namespace
+}  // namespace wsring::net
