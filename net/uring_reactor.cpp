@@ -16,7 +16,6 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace wsring::net {
 
@@ -72,14 +72,13 @@ constexpr std::uint16_t buf_group = 0;
     std::abort();
 }
 
-// The ring as this backend needs it; R_DISABLED because it is built on the
-// main thread and enabled by the loop thread (SINGLE_ISSUER binds it to the
-// thread that enables it). 6.1+ (DEFER_TASKRUN), so multishot accept and
-// recv (5.19, 6.0) and provided-buffer rings (5.19) are there too.
+// The ring as this backend needs it: 6.1+ (DEFER_TASKRUN), so multishot
+// accept and recv (5.19, 6.0) and provided-buffer rings (5.19) are there
+// too. SINGLE_ISSUER: only the thread that made it submits.
 int setup_ring(io_uring& ring) {
     io_uring_params p{};
     p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
-              IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
+              IORING_SETUP_DEFER_TASKRUN;
     p.cq_entries = cq_entries;
     return io_uring_queue_init_params(sq_entries, &ring, &p);
 }
@@ -115,22 +114,36 @@ struct uring_reactor::send_msg {
     iovec iov[write_queue::max_iov];
 };
 
+// The kernel probe, once per process, on a thread of its own: a ring's
+// teardown interrupts the threads that touched it (EINTR in a blocking
+// call with a timeout), and the caller's thread should not be one of them.
+namespace {
+std::string probe_kernel() {
+    std::string why;
+    std::thread([&why] {
+        io_uring ring{};
+        if (int rc = setup_ring(ring); rc < 0) {
+            why = describe(rc);
+            return;
+        }
+        io_uring_buf_ring* br = nullptr;
+        int rc = setup_buf_ring(ring, 1, br);
+        io_uring_queue_exit(&ring);
+        if (br) ::munmap(br, sizeof(io_uring_buf));
+        if (rc < 0) why = "no provided-buffer rings: " + describe(rc);
+    }).join();
+    return why;
+}
+}  // namespace
+
 bool uring_reactor::available(std::string& why) {
     if (const char* v = std::getenv("WSRING_DISABLE_URING"); v && *v && std::strcmp(v, "0") != 0) {
         why = "disabled by WSRING_DISABLE_URING";
         return false;
     }
-    io_uring ring{};
-    if (int rc = setup_ring(ring); rc < 0) {
-        why = describe(rc);
-        return false;
-    }
-    io_uring_buf_ring* br = nullptr;
-    int rc = setup_buf_ring(ring, 1, br);
-    io_uring_queue_exit(&ring);
-    if (br) ::munmap(br, sizeof(io_uring_buf));
-    if (rc < 0) why = "no provided-buffer rings: " + describe(rc);
-    return rc >= 0;
+    static const std::string missing = probe_kernel();  // empty: all there
+    why = missing;
+    return missing.empty();
 }
 
 uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
@@ -140,38 +153,38 @@ uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const ses
     if (buffers_ == 0 || (buffers_ & (buffers_ - 1)) != 0 || buffers_ > 32768)
         die("provided buffers (a power of two up to 2^15)", EINVAL);
     io_busy_ = io_read_queued | io_recv_armed | io_send_busy;
-    if (int rc = setup_ring(ring_); rc < 0) die("io_uring_queue_init", -rc);
-    if (int rc = setup_buf_ring(ring_, buffers_, bufs_); rc < 0)
-        die("io_uring_register_buf_ring", -rc);
-    // Untouched pages cost no RSS: the ring hands buffers out in order, so
-    // a quiet reactor touches only the first few.
+    // Untouched pages cost no RSS: a quiet reactor touches few buffers.
     void* mem = ::mmap(nullptr, std::size_t{buffers_} * buffer_size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) die("mmap", errno);
     buf_mem_ = static_cast<std::byte*>(mem);
-    for (unsigned i = 0; i < buffers_; ++i)
-        io_uring_buf_ring_add(bufs_, buf_mem_ + std::size_t{i} * buffer_size, buffer_size,
-                              static_cast<unsigned short>(i),
-                              io_uring_buf_ring_mask(buffers_), static_cast<int>(i));
-    io_uring_buf_ring_advance(bufs_, static_cast<int>(buffers_));
 }
 
 uring_reactor::~uring_reactor() {
-    // After run() nothing is in flight (quiesce()); without run() nothing was.
-    io_uring_queue_exit(&ring_);
+    // The ring lived and died inside run(), on the loop thread.
     if (listen_fd_ >= 0) ::close(listen_fd_);
-    if (bufs_) ::munmap(bufs_, buffers_ * sizeof(io_uring_buf));
     if (buf_mem_) ::munmap(buf_mem_, std::size_t{buffers_} * buffer_size);
 }
 
+// The ring exists only while the loop runs, on the loop thread: it is made
+// here (SINGLE_ISSUER binds it to this thread) and torn down once quiesce()
+// saw every operation end.
 void uring_reactor::run() {
-    // liburing 2.3 declares io_uring_enable_rings() but does not export it.
-    if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
-        die("io_uring_register(ENABLE_RINGS)", errno);
+    if (int rc = setup_ring(ring_); rc < 0) die("io_uring_queue_init", -rc);
+    if (int rc = setup_buf_ring(ring_, buffers_, bufs_); rc < 0)
+        die("io_uring_register_buf_ring", -rc);
+    for (unsigned i = 0; i < buffers_; ++i)
+        io_uring_buf_ring_add(bufs_, buf_mem_ + std::size_t{i} * buffer_size, buffer_size,
+                              static_cast<unsigned short>(i), io_uring_buf_ring_mask(buffers_),
+                              static_cast<int>(i));
+    io_uring_buf_ring_advance(bufs_, static_cast<int>(buffers_));
     prep_accept();
     prep_wakeup_poll();
     reactor_base::run();
     quiesce();
+    io_uring_queue_exit(&ring_);
+    ::munmap(bufs_, buffers_ * sizeof(io_uring_buf));
+    bufs_ = nullptr;
 }
 
 // ---- the loop (reactor_base::run calls these) -------------------------------------
@@ -220,8 +233,8 @@ void uring_reactor::on_cqe(const io_uring_cqe& cqe) {
         return wakeup_.drain();  // the work itself runs in phase 4
     case op::recv: return on_recv_cqe(*d.conn, cqe);
     case op::send: return on_send_cqe(*d.conn, cqe, d.msg);
-    case op::cancel:
-    case op::close: return;  // the outcome shows in the cancelled ops' own CQEs
+    case op::close: --closes_in_flight_; return;
+    case op::cancel: return;  // the outcome shows in the cancelled ops' own CQEs
     }
 }
 
@@ -316,20 +329,21 @@ void uring_reactor::close_listener() {
 
 void uring_reactor::quiesce() {
     // Every connection is gone; end the listener's and the wakeup's
-    // operations too, so no CQE is left to land after run().
+    // operations too, and see every close done: a close left to the ring's
+    // teardown would run later, on a kernel thread, against an fd number
+    // this process may have given to a new socket by then.
     quiescing_ = true;
     if (accept_armed_ || wakeup_armed_) {
         io_uring_sqe* s = get_sqe();
         io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
         io_uring_sqe_set_data64(s, op_data{nullptr, op::cancel}.pack());
     }
-    while (accept_armed_ || wakeup_armed_) {
+    while (accept_armed_ || wakeup_armed_ || closes_in_flight_ > 0) {
         int rc = io_uring_submit_and_wait(&ring_, 1);
         if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EAGAIN && rc != -EBUSY)
             die("io_uring_enter", -rc);
         dispatch();
     }
-    io_uring_submit(&ring_);  // the last cancel's CQE is not waited for: it names nothing
 }
 
 // ---- transport -----------------------------------------------------------------
@@ -442,6 +456,7 @@ void uring_reactor::prep_close(int fd, bool cancel_first) {
     io_uring_sqe* s = get_sqe();
     io_uring_prep_close(s, fd);
     io_uring_sqe_set_data64(s, op_data{nullptr, op::close}.pack());
+    ++closes_in_flight_;
 }
 
 void uring_reactor::give_back_buffer(std::uint16_t bid) {

@@ -93,6 +93,7 @@ private:
     bool accept_armed_ = false;  // the multishot accept may still post a CQE
     bool wakeup_armed_ = false;  // the multishot poll on the eventfd
     bool quiescing_ = false;     // run() is over: re-arm nothing
+    std::size_t closes_in_flight_ = 0;  // IORING_OP_CLOSEs not completed yet
 };
 
 }  // namespace wsring::net

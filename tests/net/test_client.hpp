@@ -50,6 +50,7 @@ public:
         if (fd_ >= 0) ::close(fd_);
     }
     bool connected() const { return connected_; }
+    int last_error = 0;  // errno of the last failed read (0: EOF)
     int fd() const { return fd_; }
 
     bool send_all(std::string_view s) {
@@ -63,8 +64,13 @@ public:
     // Reads some bytes into the buffer; false on EOF, error or timeout.
     bool fill() {
         char tmp[65536];
-        ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-        if (n <= 0) return false;
+        ssize_t n;
+        do n = ::recv(fd_, tmp, sizeof tmp, 0);
+        while (n < 0 && errno == EINTR);  // with SO_RCVTIMEO a signal is not restarted
+        if (n <= 0) {
+            last_error = n == 0 ? 0 : errno;  // 0: EOF; EAGAIN: the 5 s timeout
+            return false;
+        }
         buf_.append(tmp, static_cast<std::size_t>(n));
         return true;
     }

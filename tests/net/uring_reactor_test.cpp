@@ -87,8 +87,9 @@ TEST_F(UringReactor, TwoBuffersRunDryWithoutLosingBytes) {
             senders.emplace_back([&, i] { clients[i]->send_frame(opcode::binary, sent[i]); });
         for (std::size_t i = 0; i < clients.size(); ++i) {
             message m = clients[i]->recv();
-            EXPECT_EQ(m.kind, proto::event_kind::binary);
-            EXPECT_TRUE(m.payload == sent[i]) << "client " << i << " got " << m.payload.size();
+            ASSERT_EQ(m.kind, proto::event_kind::binary) << "client " << i << " read error " << clients[i]->last_error;
+            EXPECT_TRUE(m.payload == sent[i]) << "client " << i << " got " << m.payload.size()
+                                              << " (read error " << clients[i]->last_error << ")";
         }
         for (auto& t : senders) t.join();
     }
