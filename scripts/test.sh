@@ -23,9 +23,16 @@ stage() {  # stage NAME COMMAND...: run one step, count it, keep going on failur
   fi
 }
 
-integration() {  # integration BUILD_DIR [FILTER]: the Python and Node suites against that build
+integration() {  # integration BUILD_DIR [FILTER]: the Python and Node suites against that build, per backend
   local dir=$1 filter=${2:-}
-  WSRING_BUILD=$PWD/$dir WSRING_FILTER=$filter scripts/integration.sh
+  WSRING_BUILD=$PWD/$dir WSRING_FILTER=$filter WSRING_BACKENDS="$(backends "$dir")" scripts/integration.sh
+}
+
+backends() {  # the backends this machine can run: epoll always, uring where the kernel allows it
+  local out
+  out=$(timeout 1 "$1/ws-server" --backend uring --host 127.0.0.1 --port 0 --threads 1 2>&1)
+  if grep -q "backend=uring" <<<"$out"; then echo "epoll uring"
+  else echo "note: io_uring unavailable here, integration tests run on epoll only" >&2; echo "epoll"; fi
 }
 
 scripts/setup.sh || exit 1
