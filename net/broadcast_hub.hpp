@@ -26,12 +26,17 @@ struct broadcast_origin {
     const connection* conn = nullptr;  // meaningful only on `reactor`'s thread
 };
 
-// One ring entry. Both buffers are immutable and shared: the frame by every
+// One ring entry. Both buffers are immutable and shared: the frames by every
 // receiver's write queue, the topic name by every entry of that topic.
+// `frames` is one or more complete, unmasked server frames of one topic, in
+// publish order: a reactor packs what its clients sent to a topic in one
+// loop turn into one entry, so a receiver's queue takes one reference (one
+// iovec) per turn instead of one per message.
 struct broadcast_message {
-    core::shared_buffer frame;  // one complete, unmasked server frame
+    core::shared_buffer frames;
     core::shared_buffer topic;  // the topic's name (bytes, not NUL-terminated)
-    broadcast_origin origin;
+    broadcast_origin origin;    // with several frames: all from this origin
+    std::uint32_t messages = 1;  // frames in `frames` (stats)
 };
 
 class broadcast_hub {

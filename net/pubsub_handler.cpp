@@ -30,29 +30,74 @@ void pubsub_handler::on_upgrade(session& s, connection& c, std::string_view path
     topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(path) : std::string_view());
 }
 
-void pubsub_handler::on_close(session&, connection& c) { topics_.unsubscribe(c); }
+void pubsub_handler::on_close(session&, connection& c) {
+    // The last local subscriber leaving frees the topic's index for another
+    // name: what it sent this turn goes out under its own name first.
+    if (c.topic != topic_table::none && topics_.subscribers(c.topic).size() == 1 &&
+        c.topic < batches_.size())
+        flush_batch(c.topic);
+    topics_.unsubscribe(c);
+}
 
 // Encode once (a server frame is unmasked: the same bytes serve every
-// receiver), then publish. The payload points into the receive buffer, so
-// the encoding is also the one copy this message ever gets.
+// receiver). The payload points into the receive buffer, so this encoding is
+// also the one copy the message gets before the kernel's. Small frames join
+// their topic's batch for this turn; a large one goes alone, after it.
 void pubsub_handler::on_message(session&, connection& c, proto::opcode op,
                                 std::span<const std::byte> payload) {
-    auto frame = core::shared_buffer::make(proto::frame_size(payload.size(), false),
-                                           [&](std::span<std::byte> out) {
-                                               proto::encode_frame(out, op, payload);
-                                           });
-    broadcast_message m{std::move(frame), topics_.name(c.topic), {index_, &c}};
+    ++stats_.published;
+    const std::size_t n = proto::frame_size(payload.size(), false);
+    if (batches_.size() <= c.topic) batches_.resize(c.topic + 1);
+    batch& b = batches_[c.topic];
+    // --no-echo-self needs each entry's sender: one origin per batch.
+    const connection* origin = opts_.echo_self ? nullptr : &c;
+    if (b.messages && (b.origin != origin || b.frames.size() + n > batch_max)) flush_batch(c.topic);
+    if (n > batch_max) {
+        auto frame = core::shared_buffer::make(
+            n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
+        return publish({std::move(frame), topics_.name(c.topic), {index_, &c}, 1});
+    }
+    if (b.messages == 0) {
+        b.topic = topics_.name(c.topic);
+        b.origin = origin;
+        pending_.push_back(c.topic);
+    }
+    std::size_t at = b.frames.size();
+    b.frames.resize(at + n);
+    proto::encode_frame(std::span(b.frames).subspan(at), op, payload);
+    ++b.messages;
+}
+
+// The one place this reactor puts an entry in the ring.
+void pubsub_handler::publish(broadcast_message m) {
+    ++stats_.entries;
     hub_.publish(producer_, std::move(m), [this] {
-        wake_others();         // rule 2: they may sleep on entries we published
+        wake_others();             // rule 2: they may sleep on entries we published
         consume(opts_.drain_max);  // rule 1: we may be the slowest consumer
     });
-    ++stats_.published;
     unwoken_ = true;
+}
+
+void pubsub_handler::flush_batch(std::uint32_t topic) {
+    batch& b = batches_[topic];
+    if (b.messages == 0) return;
+    broadcast_message m{core::shared_buffer::copy_of(b.frames), std::move(b.topic),
+                        {b.origin ? index_ : broadcast_origin::no_reactor, b.origin}, b.messages};
+    b.frames.clear();  // keeps its capacity for the next turn
+    b.messages = 0;
+    b.origin = nullptr;
+    publish(std::move(m));
+}
+
+void pubsub_handler::flush_batches() {
+    for (std::uint32_t t : pending_) flush_batch(t);
+    pending_.clear();
 }
 
 bool pubsub_handler::pending() const { return hub_.entries().has_pending(index_); }
 
 void pubsub_handler::drain() {
+    flush_batches();
     if (unwoken_) wake_others();
     consume(opts_.drain_max);
 }
@@ -83,21 +128,21 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     std::uint32_t t = topics_.find(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()));
     if (t == topic_table::none) return;  // no local subscriber
     const connection* skip_self = (!opts_.echo_self && m.origin.reactor == index_) ? m.origin.conn : nullptr;
-    const std::size_t size = m.frame.size();
+    const std::size_t size = m.frames.size();
     for (connection* c : topics_.subscribers(t)) {
         if (c == skip_self || c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
         if (c->out.bytes() + size > opts_.max_backpressure) {
-            slow_consumer(*c);
+            slow_consumer(*c, m.messages);
             continue;
         }
-        session_->send_encoded(*c, m.frame);
-        ++stats_.delivered;
+        session_->send_encoded(*c, m.frames);
+        stats_.delivered += m.messages;
     }
 }
 
-void pubsub_handler::slow_consumer(connection& c) {
+void pubsub_handler::slow_consumer(connection& c, std::uint32_t messages) {
     if (opts_.slow == slow_consumer_policy::skip) {
-        ++stats_.skipped;
+        stats_.skipped += messages;
         return;
     }
     ++stats_.slow_closed;

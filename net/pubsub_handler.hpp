@@ -1,16 +1,17 @@
 // Broadcast and pub/sub modes: one handler per reactor. A message from a
-// client is encoded once into a shared frame and published to the hub's
-// ring; each reactor, once per loop turn (phase 4), reads the ring with its
-// own cursor and hands each frame to its local subscribers of that topic by
-// reference (session::send_encoded). Broadcast mode is pub/sub where every
-// connection subscribes to the one topic "".
-// Slow consumers: a receiver whose queued output would pass the cap is
-// closed 1008 or skipped, so it never slows the others or the publisher.
+// client is encoded once into a shared buffer (with whatever else its topic
+// got in the same loop turn) and published to the hub's ring; each reactor,
+// once per loop turn (phase 4), reads the ring with its own cursor and hands
+// each entry to its local subscribers of that topic by reference
+// (session::send_encoded). Broadcast mode is pub/sub where every connection
+// subscribes to the one topic "". Slow consumers: a receiver whose queued
+// output would pass the cap is closed 1008 or skipped, never waited for.
 // Read next: net/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "net/broadcast_hub.hpp"
 #include "net/message_handler.hpp"
@@ -37,8 +38,9 @@ struct fanout_options {
 // Per reactor; exact once the reactor has stopped.
 struct fanout_stats {
     std::uint64_t published = 0;    // messages this reactor's clients published
-    std::uint64_t delivered = 0;    // frames queued to receivers
-    std::uint64_t skipped = 0;      // deliveries left out (skip policy)
+    std::uint64_t entries = 0;      // ring entries they went out in
+    std::uint64_t delivered = 0;    // messages queued to receivers
+    std::uint64_t skipped = 0;      // messages left out (skip policy)
     std::uint64_t slow_closed = 0;  // receivers closed 1008 (close policy)
     std::uint64_t stalls = 0;       // publishes that found the ring full
 };
@@ -65,10 +67,24 @@ public:
     const topic_table& topics() const { return topics_; }
 
 private:
+    // What this reactor's clients sent to one topic in this loop turn, not
+    // yet in the ring (published as one entry in phase 4, or earlier when
+    // it would grow past batch_max or another origin must be told apart).
+    struct batch {
+        core::shared_buffer topic;
+        const connection* origin = nullptr;
+        std::vector<std::byte> frames;
+        std::uint32_t messages = 0;
+    };
+    static constexpr std::size_t batch_max = 16u << 10;  // larger frames go alone
+
+    void publish(broadcast_message m);
+    void flush_batch(std::uint32_t topic);
+    void flush_batches();
     void wake_others();
     std::size_t consume(std::size_t max);
     void deliver(const broadcast_message& m);
-    void slow_consumer(connection& c);
+    void slow_consumer(connection& c, std::uint32_t messages);
 
     broadcast_hub& hub_;
     broadcast_hub::ring::producer producer_;
@@ -76,6 +92,8 @@ private:
     fanout_options opts_;
     session* session_ = nullptr;
     topic_table topics_;
+    std::vector<batch> batches_;          // by local topic index
+    std::vector<std::uint32_t> pending_;  // topics whose batch is not empty
     bool unwoken_ = false;  // published since others were last woken
     fanout_stats stats_;
 };

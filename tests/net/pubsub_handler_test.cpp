@@ -161,22 +161,58 @@ TEST(PubsubHandler, UnsubscribedOnClose) {
 }
 
 // A ring of 4 entries; consumer 1 has left (detached), so r0's own cursor
-// is the only one: r0 publishes 50 messages with no drain in between, and
-// each publish past the 4th returns only because on_stall drains r0's own
-// cursor (rule 1 of core/broadcast_ring.hpp). Without it: a self-deadlock.
+// is the only one. Two senders alternate under --no-echo-self, so each
+// message is its own entry (a batch has one origin): 50 entries with no
+// drain in between, and each publish past the 4th returns only because
+// on_stall drains r0's own cursor (rule 1 of core/broadcast_ring.hpp).
 TEST(PubsubHandler, FullRingPublisherDrainsItsOwnCursor) {
     broadcast_hub hub(4, 2);
-    fake_reactor r0(hub, 0, fanout_options{});
+    fake_reactor r0(hub, 0, fanout_options{.echo_self = false});
     hub.entries().detach(1);
     connection& a = r0.open("/t");
+    connection& b = r0.open("/t");
+    connection& c = r0.open("/t");
     std::vector<std::string> want;
     for (int i = 0; i < 50; ++i) {
         want.push_back("m" + std::to_string(i));
-        r0.send(a, want.back());
+        r0.send(i % 2 ? b : a, want.back());
     }
     r0.handler.drain();
-    EXPECT_EQ(r0.received(a), want) << "every message, in publish order";
+    EXPECT_EQ(r0.received(c), want) << "every message, in publish order";
     EXPECT_GT(r0.handler.stats().stalls, 0u);
+    EXPECT_EQ(r0.handler.stats().entries, 50u);
+}
+
+// Messages to one topic in one loop turn travel as one entry (one shared
+// buffer, one reference per receiver), still in order.
+TEST(PubsubHandler, OneTurnOneEntryPerTopic) {
+    broadcast_hub hub(64, 1);
+    fake_reactor r(hub, 0, fanout_options{});
+    connection& a = r.open("/t");
+    connection& b = r.open("/t");
+    connection& other = r.open("/u");
+    r.send(a, "1");
+    r.send(b, "2");
+    r.send(other, "x");
+    r.send(a, "3");
+    r.handler.drain();
+    EXPECT_EQ(r.handler.stats().entries, 2u);
+    EXPECT_EQ(r.received(b), (std::vector<std::string>{"1", "2", "3"}));
+    EXPECT_EQ(r.received(other), std::vector<std::string>{"x"});
+    EXPECT_EQ(r.handler.stats().delivered, 7u);
+}
+
+// A frame over the batch limit goes alone, after what its topic had batched.
+TEST(PubsubHandler, LargeMessageKeepsOrder) {
+    broadcast_hub hub(64, 1);
+    fake_reactor r(hub, 0, fanout_options{.max_backpressure = 1u << 20});
+    connection& a = r.open("/t");
+    r.send(a, "small");
+    r.send(a, std::string(40000, 'L'));
+    r.send(a, "after");
+    r.handler.drain();
+    EXPECT_EQ(r.handler.stats().entries, 3u);
+    EXPECT_EQ(a.out.bytes(), 7u + (40000 + 4) + 7u);
 }
 
 TEST(PubsubHandler, SlowConsumerClosedWith1008) {
@@ -184,8 +220,10 @@ TEST(PubsubHandler, SlowConsumerClosedWith1008) {
     fake_reactor r(hub, 0, fanout_options{.echo_self = false, .max_backpressure = 100});
     connection& pub = r.open("/t");
     connection& slow = r.open("/t");
-    for (int i = 0; i < 10; ++i) r.send(pub, std::string(30, 'a' + i));  // 32-byte frames
-    r.handler.drain();
+    for (int i = 0; i < 10; ++i) {  // 32-byte frames, one per loop turn
+        r.send(pub, std::string(30, 'a' + i));
+        r.handler.drain();
+    }
     EXPECT_EQ(slow.state, conn_state::closing);
     EXPECT_EQ(r.handler.stats().slow_closed, 1u);
     auto got = r.received(slow);
@@ -201,8 +239,10 @@ TEST(PubsubHandler, SlowConsumerSkippedKeepsConnection) {
                                   .max_backpressure = 100});
     connection& pub = r.open("/t");
     connection& slow = r.open("/t");
-    for (int i = 0; i < 10; ++i) r.send(pub, std::string(30, 'a' + i));
-    r.handler.drain();
+    for (int i = 0; i < 10; ++i) {
+        r.send(pub, std::string(30, 'a' + i));
+        r.handler.drain();
+    }
     EXPECT_EQ(slow.state, conn_state::open);
     EXPECT_EQ(r.received(slow).size(), 3u);
     EXPECT_EQ(r.handler.stats().skipped, 7u);
