@@ -177,13 +177,6 @@ void epoll_reactor::resume_accepting() {
 
 // ---- transport ---------------------------------------------------------------------
 
-void epoll_reactor::read_soon(connection& c) {
-    if (c.io & io_read_queued) return;
-    c.io |= io_read_queued;
-    c.next_read = reads_;
-    reads_ = &c;
-}
-
 void epoll_reactor::shutdown_write(connection& c) { ::shutdown(c.fd, SHUT_WR); }
 
 void epoll_reactor::close(connection& c) {

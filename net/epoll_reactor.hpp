@@ -28,8 +28,8 @@ public:
     std::string_view backend_name() const override { return "epoll"; }
 
 private:
-    // transport: what the session asks of us (flush_soon is reactor_base's).
-    void read_soon(connection& c) override;
+    // transport: what the session asks of us (flush_soon and read_soon are
+    // reactor_base's).
     void shutdown_write(connection& c) override;
     void close(connection& c) override;
 

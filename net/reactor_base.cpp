@@ -181,4 +181,12 @@ void reactor_base::flush_soon(connection& c) {
     dirty_ = &c;
 }
 
+// Phase 3 of the next turn reads it (the backend's read_queued()).
+void reactor_base::read_soon(connection& c) {
+    if (c.io & io_read_queued) return;
+    c.io |= io_read_queued;
+    c.next_read = reads_;
+    reads_ = &c;
+}
+
 }  // namespace wsring::net

@@ -36,8 +36,9 @@ public:
     reactor_stats stats() const override { return {accepted_, session_.stats()}; }
 
 protected:
-    // transport, the part every backend shares (the flush list, the clock).
+    // transport, the part every backend shares (the flush and read lists, the clock).
     void flush_soon(connection& c) override;
+    void read_soon(connection& c) override;
     core::timer_wheel& timers() override { return wheel_; }
     segment_pool& pool() override { return pool_; }
 

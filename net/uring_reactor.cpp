@@ -348,13 +348,6 @@ void uring_reactor::quiesce() {
 
 // ---- transport -----------------------------------------------------------------
 
-void uring_reactor::read_soon(connection& c) {
-    if (c.io & io_read_queued) return;
-    c.io |= io_read_queued;
-    c.next_read = reads_;
-    reads_ = &c;
-}
-
 // Rare (an HTTP answer, a failed connection): a plain syscall, not an SQE.
 // No send is in flight then (the queue drained), and the fd is still open.
 void uring_reactor::shutdown_write(connection& c) { ::shutdown(c.fd, SHUT_WR); }

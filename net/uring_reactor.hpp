@@ -51,8 +51,8 @@ public:
 private:
     struct send_msg;  // msghdr + iovecs of a gather send in flight
 
-    // transport: what the session asks of us (flush_soon is reactor_base's).
-    void read_soon(connection& c) override;
+    // transport: what the session asks of us (flush_soon and read_soon are
+    // reactor_base's).
     void shutdown_write(connection& c) override;
     void close(connection& c) override;
 

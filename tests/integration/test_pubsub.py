@@ -9,13 +9,11 @@ import asyncio
 import os
 import re
 import socket
-import struct
 import unittest
 
-from wsring_harness import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, STOP_RE, Closed,
-                            RawClient, Server, aio_recv_frame, build_frame, check_101,
-                            close_payload, per_backend, skip_unless_unfiltered,
-                            upgrade_request)
+from wsring_harness import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, STOP_RE, RawClient,
+                            Server, aio_open, aio_recv_frame, build_frame, per_backend,
+                            skip_unless_unfiltered)
 
 FANOUT_CONNS = int(os.environ.get("WSRING_FANOUT_CONNS", "5000"))
 CONNECT_PARALLEL = 200
@@ -23,31 +21,12 @@ FANOUT_RE = re.compile(r"published (\d+), delivered (\d+), slow consumers closed
                        r"skipped (\d+)")
 
 
-async def aio_open_path(port, path, timeout=20.0):
-    """Open and upgrade a raw asyncio connection on `path` → (reader, writer)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
-    req, key = upgrade_request(path)
-    writer.write(req)
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
-    lines = head.decode("latin-1").split("\r\n")
-    if " 101 " not in lines[0] + " ":
-        writer.close()
-        raise AssertionError("expected 101, got %r" % lines[0])
-    hdrs = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name:
-            hdrs[name.strip().lower()] = value.strip()
-    check_101(hdrs, key)
-    return reader, writer
-
-
 async def open_many(port, paths):
     sem = asyncio.Semaphore(CONNECT_PARALLEL)
 
     async def one(p):
         async with sem:
-            return await aio_open_path(port, p)
+            return await aio_open(port, timeout=20.0, path=p)
     return await asyncio.gather(*(one(p) for p in paths))
 
 

@@ -577,10 +577,10 @@ def http_request(port, raw, timeout=5.0):
 
 # ---------------------------------------------------------------- asyncio raw client
 
-async def aio_open(port, timeout=10.0):
-    """Open and upgrade a raw asyncio connection; returns (reader, writer)."""
+async def aio_open(port, timeout=10.0, path="/"):
+    """Open and upgrade a raw asyncio connection on `path`; returns (reader, writer)."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
-    req, key = upgrade_request("/")
+    req, key = upgrade_request(path)
     writer.write(req)
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
     lines = head.decode("latin-1").split("\r\n")
