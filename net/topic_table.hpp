@@ -21,7 +21,8 @@ namespace wsring::net {
 struct connection;
 
 // "/chat/room42?x=1" → "chat/room42": the request path without its leading
-// '/' and query (DESIGN.md, "Topics"). "/" → "" (a topic like any other).
+// '/' and query (docs/broadcast-ring.md, "Topics"). "/" → "" (a topic like
+// any other).
 std::string_view topic_of_path(std::string_view path);
 
 class topic_table {
