@@ -5,7 +5,7 @@ Reads docs/**/*.md and README.md (outside fenced code blocks) and checks:
   - `path` in backticks whose first component is a source folder of the tree
     (proto/, core/, net/, apps/, base/, tests/, fuzz/, bench/, docs/, scripts/,
     .ci/): the file or folder exists. `a/b.{hpp,cpp}` and `a/b.*` work too.
-    A command in backticks has each such word checked.
+    A command in backticks has each such word checked; `net/...` is skipped.
   - `path:name` or `path: name` (also `path:class::name`): the file exists and
     defines name: `name(`, `struct|class|enum|using|namespace name`, or a
     test `TEST(Suite, name)`.
@@ -77,7 +77,8 @@ def span_refs(span):
     for w in words:
         w = w.strip("(),;'\"")
         m = REF.match(w)
-        if m and m.group("path").split("/")[0] in SOURCE_DIRS and "/" in m.group("path"):
+        if (m and m.group("path").split("/")[0] in SOURCE_DIRS and "/" in m.group("path")
+                and "..." not in w):  # `net/...` is a placeholder, not a path
             out.append((m.group("path"), m.group("name")))
     return out
 
