@@ -149,15 +149,23 @@ def self_test():
                     "bad: `net/a.cpp: missing`\n"
                     "bad: `net/a.cpp:good`, `gone`\n"
                     "bad: [b](../net/b.hpp)\n"
-                    "```\n`net/fenced.cpp` is not checked\n```\n")
+                    "```\n`net/fenced.cpp` is not checked\n```\n"
+                    "placeholder: `#include \"net/...\"`\n")
         _, errors = check_tree(root)
+        with open(os.devnull, "w") as quiet:
+            saved, sys.stdout = sys.stdout, quiet
+            try:
+                status = main(["--root", root])
+            finally:
+                sys.stdout = saved
     want = ["docs/x.md:2: net/b.cpp: no such file or folder",
             "docs/x.md:2: net/a.{cpp,h}: no such file or folder",
             "docs/x.md:3: net/a.cpp:missing: defines no 'missing'",
             "docs/x.md:4: net/a.cpp:gone (continued): defines no 'gone'",
             "docs/x.md:5: link ../net/b.hpp: no such file or folder"]
-    if errors != want:
-        print("check_docs self-test FAILED\n  expected:", *want, "  got:", *errors, sep="\n    ")
+    if errors != want or status != 1:
+        print(f"check_docs self-test FAILED (exit status {status}, want 1)\n  expected:", *want,
+              "  got:", *errors, sep="\n    ")
         return 1
     print(f"check_docs self-test: ok ({len(want)} bad references caught, the good ones passed)")
     return 0

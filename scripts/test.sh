@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: builds every tree and runs every test.
+#   0. Docs: every file and file:function the docs name exists (check_docs.py).
 #   1. Release build (g++): unit tests (ctest) + integration tests driving the
 #      real binaries with Python `websockets` and Node `ws`.
 #   2. ASan+UBSan build: unit tests + integration tests again.
@@ -36,6 +37,8 @@ backends() {  # the backends this machine can run: epoll always, uring where the
 }
 
 scripts/setup.sh || exit 1
+
+stage "docs references"    bash -c 'scripts/check_docs.py --self-test && scripts/check_docs.py'
 
 stage "build release"      make --no-print-directory release
 stage "unit tests"         ctest --test-dir build/release --output-on-failure
