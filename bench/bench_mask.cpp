@@ -10,6 +10,7 @@
 #include "proto/mask.hpp"
 
 namespace {
+using namespace wsring::base;
 using namespace wsring::proto;
 
 // Realistic inputs: the payload sits right after its frame header in a

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/cpu_features.hpp"
+#include "base/cpu_features.hpp"
 #include "proto/utf8.hpp"
 
 #ifdef WSRING_HAVE_SIMDJSON
@@ -17,6 +17,7 @@
 #endif
 
 namespace {
+using namespace wsring::base;
 using namespace wsring::proto;
 
 // Realistic inputs. ASCII: chat-style JSON messages. Mixed: phrases in Latin

@@ -19,11 +19,9 @@
 #include <thread>
 #include <utility>
 
-namespace wsring::core {
+#include "base/cache_line.hpp"
 
-// One x86-64 / arm64 cache line. (std::hardware_destructive_interference_size
-// makes g++ warn when used in a header, since it may change between flags.)
-inline constexpr std::size_t cache_line = 64;
+namespace wsring::core {
 
 // A cheap "I am spinning" hint to the CPU (PAUSE on x86: saves power, and
 // frees the sibling hyper-thread that may be the one we wait for).
@@ -102,11 +100,11 @@ public:
 private:
     // Each slot on its own cache line: producers of adjacent sequences write
     // adjacent slots at the same time, and must not invalidate each other.
-    struct alignas(cache_line) slot {
+    struct alignas(base::cache_line) slot {
         std::atomic<std::uint64_t> seq{0};  // the sequence whose payload this holds
         T value{};
     };
-    struct alignas(cache_line) cursor {
+    struct alignas(base::cache_line) cursor {
         std::atomic<std::uint64_t> next{0};  // the next sequence this consumer reads
     };
     static constexpr std::uint64_t detached = std::numeric_limits<std::uint64_t>::max();
@@ -122,7 +120,7 @@ private:
 
     // The claim counter: the one line all producers write. alignas also pads
     // the class to a whole line, so nothing placed after the ring shares it.
-    alignas(cache_line) std::atomic<std::uint64_t> head_{0};
+    alignas(base::cache_line) std::atomic<std::uint64_t> head_{0};
 };
 
 // A producer handle: one per thread that publishes. Holds `gate_`, a cached

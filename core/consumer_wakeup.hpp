@@ -10,7 +10,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "core/broadcast_ring.hpp"  // cache_line
+#include "base/cache_line.hpp"
 
 namespace wsring::core {
 
@@ -53,8 +53,8 @@ private:
 
     // Written by the consumer on every sleep and by producers that wake it:
     // its own line, away from fd_ (read-only) and the stats counter.
-    alignas(cache_line) std::atomic<bool> sleeping_{false};
-    alignas(cache_line) std::atomic<std::uint64_t> kicks_{0};
+    alignas(base::cache_line) std::atomic<bool> sleeping_{false};
+    alignas(base::cache_line) std::atomic<std::uint64_t> kicks_{0};
     int fd_ = -1;
 };
 

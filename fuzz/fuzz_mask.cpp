@@ -12,6 +12,7 @@
 
 #include "proto/mask.hpp"
 
+using namespace wsring::base;
 using namespace wsring::proto;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -9,9 +9,10 @@
 #include <cstdlib>
 #include <span>
 
-#include "proto/cpu_features.hpp"
+#include "base/cpu_features.hpp"
 #include "proto/utf8.hpp"
 
+using namespace wsring::base;
 using namespace wsring::proto;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

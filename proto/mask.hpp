@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <span>
 
-#include "proto/cpu_features.hpp"
+#include "base/cpu_features.hpp"
 
 namespace wsring::proto {
 
@@ -29,7 +29,7 @@ std::size_t apply_mask_scalar(std::span<std::byte> data, mask_key key, std::size
 
 // Runs the path for `level` (clamped to what this CPU supports), ignoring
 // the dispatcher: lets tests, fuzzers and benchmarks compare every path.
-std::size_t apply_mask_at(simd_level level, std::span<std::byte> data, mask_key key,
+std::size_t apply_mask_at(base::simd_level level, std::span<std::byte> data, mask_key key,
                           std::size_t phase = 0);
 
 // Rotates a key so that octet `phase` comes first (what a wide loop uses).

@@ -1,7 +1,7 @@
 // The wide masking paths (RFC 6455 §5.3) and the run-time choice between
 // them: 8-byte words (portable), SSE2 (x86-64 baseline), AVX2 and AVX-512BW,
 // each compiled for its target with __attribute__((target)) so one binary
-// runs on any x86-64 and picks the widest path once (cpu_features.hpp).
+// runs on any x86-64 and picks the widest path once (base/cpu_features.hpp).
 // Every path must agree with apply_mask_scalar in mask.cpp; the tests and
 // fuzz/fuzz_mask.cpp compare them at every size and phase.
 #include <cstdint>
@@ -149,13 +149,13 @@ std::size_t apply_mask(std::span<std::byte> data, mask_key key, std::size_t phas
     if (data.size() <= small_payload)
         mask_words(data.data(), data.size(), k);
     else
-        kernels[static_cast<int>(detail::current_level())](data.data(), data.size(), k);
+        kernels[static_cast<int>(base::detail::current_level())](data.data(), data.size(), k);
     return (phase + data.size()) & 3;
 }
 
-std::size_t apply_mask_at(simd_level level, std::span<std::byte> data, mask_key key,
+std::size_t apply_mask_at(base::simd_level level, std::span<std::byte> data, mask_key key,
                           std::size_t phase) {
-    if (level > detected_simd_level()) level = detected_simd_level();
+    if (level > base::detected_simd_level()) level = base::detected_simd_level();
     kernels[static_cast<int>(level)](data.data(), data.size(), rotate_key(key, phase));
     return (phase + data.size()) & 3;
 }

@@ -6,7 +6,7 @@
 // boundaries, and fails fast at the first byte that no valid text could have
 // there, even in the middle of a fragment. utf8.cpp holds the scalar DFA (the
 // reference); utf8_fast.cpp the bulk path chosen at run time (AVX-512 or
-// AVX2 kernels in utf8_simd.cpp; the level follows cpu_features.hpp).
+// AVX2 kernels in utf8_simd.cpp; the level follows base/cpu_features.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>

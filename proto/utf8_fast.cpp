@@ -7,7 +7,7 @@
 // Must agree with feed_scalar (tests, fuzz/fuzz_utf8.cpp).
 #include <cstring>
 
-#include "proto/cpu_features.hpp"
+#include "base/cpu_features.hpp"
 #include "proto/utf8.hpp"
 #include "proto/utf8_simd.hpp"
 
@@ -88,7 +88,8 @@ bool utf8_validator::feed(std::span<const std::byte> chunk) {
         state_ = step(state_, static_cast<std::uint8_t>(*p++));
     if (state_ == reject) return false;
 
-    const simd_level level = detail::current_level();
+    using base::simd_level;
+    const simd_level level = base::detail::current_level();
     if (level >= simd_level::avx2 && static_cast<std::size_t>(end - p) >= vector_min) {
         const std::size_t n = static_cast<std::size_t>(end - p);
         const bool ok = level == simd_level::avx512 ? detail::utf8_valid_prefix_avx512(p, n)

@@ -9,7 +9,7 @@ namespace wsring::proto::detail {
 // True when [p, p + n) could begin a valid UTF-8 text (RFC 3629 §4), given
 // that p is on a code point boundary. A sequence cut at p + n is accepted:
 // the caller finishes it with the DFA. Reads no byte outside [p, p + n).
-// Call only when the CPU has the instruction set (cpu_features.hpp).
+// Call only when the CPU has the instruction set (base/cpu_features.hpp).
 bool utf8_valid_prefix_avx2(const std::byte* p, std::size_t n);
 bool utf8_valid_prefix_avx512(const std::byte* p, std::size_t n);
 

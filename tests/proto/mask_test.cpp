@@ -15,6 +15,7 @@
 
 namespace wsring::proto {
 namespace {
+using namespace wsring::base;  // simd_level and its controls
 
 constexpr simd_level all_levels[] = {simd_level::scalar, simd_level::sse2, simd_level::avx2,
                                      simd_level::avx512};

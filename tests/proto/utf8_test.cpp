@@ -14,10 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "proto/cpu_features.hpp"
+#include "base/cpu_features.hpp"
 
 namespace wsring::proto {
 namespace {
+using namespace wsring::base;  // simd_level and its controls
 
 using bytes = std::vector<unsigned char>;
 

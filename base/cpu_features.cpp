@@ -1,9 +1,9 @@
 // Run-time CPU detection for the fast paths: __builtin_cpu_supports reads
 // CPUID (and the OS's XSAVE support for the wide registers) once; the
 // result lives in one atomic byte that the dispatchers read per call.
-#include "proto/cpu_features.hpp"
+#include "base/cpu_features.hpp"
 
-namespace wsring::proto {
+namespace wsring::base {
 
 namespace detail {
 std::atomic<std::uint8_t> active_level{level_unset};
@@ -54,4 +54,4 @@ std::string_view to_string(simd_level level) {
     return "?";
 }
 
-}  // namespace wsring::proto
+}  // namespace wsring::base

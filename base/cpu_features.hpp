@@ -1,14 +1,15 @@
 // Which vector instruction sets this x86-64 CPU offers, and which one the
-// fast paths (mask_simd.cpp, utf8_fast.cpp) use. The level is detected once,
-// on first use, with __builtin_cpu_supports; tests, fuzzers and benchmarks
-// may force a lower one to exercise every path on one machine.
-// Off x86-64 everything runs the scalar path. Read next: mask.hpp, utf8.hpp.
+// fast paths (proto/mask_simd.cpp, proto/utf8_fast.cpp) use. The level is
+// detected once, on first use, with __builtin_cpu_supports; tests, fuzzers
+// and benchmarks may force a lower one to exercise every path on one machine.
+// Off x86-64 everything runs the scalar path. It lives in base/ because it is
+// no protocol code: any layer may use it. Read next: proto/mask.hpp.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <string_view>
 
-namespace wsring::proto {
+namespace wsring::base {
 
 // Ordered: each level implies the ones before it.
 enum class simd_level : std::uint8_t {
@@ -51,4 +52,4 @@ inline simd_level current_level() {
 }
 }  // namespace detail
 
-}  // namespace wsring::proto
+}  // namespace wsring::base
