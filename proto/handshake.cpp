@@ -261,11 +261,10 @@ void request_parser::reset() {
 
 namespace {
 
-handshake_result reject(int status, std::string_view reason, std::string_view extra = {}) {
+handshake_result reject(error e) {
     handshake_result r;
-    r.status = status;
-    r.reason = std::string(reason);
-    r.response = http_response(status, r.reason + "\n", extra);
+    r.err = e;
+    r.response = error_response(e);
     return r;
 }
 
@@ -307,35 +306,40 @@ std::string switching_protocols(std::string_view key, std::string_view protocol)
 // version before the key, so a client speaking an older draft (which sends
 // other key headers) learns from the 426 which version to use.
 handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy) {
-    if (req.method != "GET")  // §4.2.1 item 1; RFC 9110 §15.5.6: 405 lists what is allowed
-        return reject(405, "method must be GET", "Allow: GET\r\n");
+    if (req.method != "GET") return reject(error::bad_method);  // §4.2.1 item 1
     if (req.version_minor < 1)  // §4.2.1 item 1: "HTTP/1.1 or higher"
-        return reject(400, "HTTP/1.1 or later required");
+        return reject(error::bad_http_version);
     const auto hosts = req.count("Host");
-    if (hosts == 0) return reject(400, "missing Host header");  // §4.2.1 item 2
-    if (hosts > 1) return reject(400, "more than one Host header");  // RFC 9112 §3.2
-    if (!req.has_token("Upgrade", "websocket"))  // §4.2.1 item 3
-        return reject(400, "Upgrade header must include websocket");
-    if (!req.has_token("Connection", "upgrade"))  // §4.2.1 item 4
-        return reject(400, "Connection header must include upgrade");
+    if (hosts == 0) return reject(error::no_host);         // §4.2.1 item 2
+    if (hosts > 1) return reject(error::duplicate_host);   // RFC 9112 §3.2
+    if (!req.has_token("Upgrade", "websocket"))            // §4.2.1 item 3
+        return reject(error::no_upgrade_websocket);
+    if (!req.has_token("Connection", "upgrade"))           // §4.2.1 item 4
+        return reject(error::no_connection_upgrade);
     // §4.2.1 item 6, §4.4: a version we do not speak (or none) earns a 426
     // naming the one we do.
     const auto version = req.header("Sec-WebSocket-Version");
     if (req.count("Sec-WebSocket-Version") != 1 || version != "13")
-        return reject(426, version.empty() ? "missing Sec-WebSocket-Version (this server speaks 13)"
-                                           : "unsupported Sec-WebSocket-Version (this server speaks 13)",
-                      "Sec-WebSocket-Version: 13\r\n");
-    const auto keys = req.count("Sec-WebSocket-Key");  // §4.2.1 item 5
-    if (keys == 0) return reject(400, "missing Sec-WebSocket-Key");
-    if (keys > 1) return reject(400, "more than one Sec-WebSocket-Key");
+        return reject(version.empty() ? error::no_sec_version : error::bad_sec_version);
+    const auto keys = req.count("Sec-WebSocket-Key");      // §4.2.1 item 5
+    if (keys == 0) return reject(error::no_sec_key);
+    if (keys > 1) return reject(error::duplicate_sec_key);
     const auto key = req.header("Sec-WebSocket-Key");
-    if (base64_decode(key) != 16) return reject(400, "Sec-WebSocket-Key must be base64 of 16 bytes");
+    if (base64_decode(key) != 16) return reject(error::bad_sec_key);
 
     handshake_result r;
-    r.status = 101;
     r.protocol = choose_subprotocol(req, policy);
     r.response = switching_protocols(key, r.protocol);
     return r;
+}
+
+std::string error_response(error e) {
+    std::string_view extra;
+    if (e == error::bad_method) extra = "Allow: GET\r\n";  // RFC 9110 §15.5.6: 405 lists what is allowed
+    if (http_status(e) == 426) extra = "Sec-WebSocket-Version: 13\r\n";  // RFC 6455 §4.4
+    std::string body(describe(e));
+    body += '\n';
+    return http_response(http_status(e), body, extra);
 }
 
 std::string http_response(int status, std::string_view body, std::string_view extra_headers) {

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/error.hpp"
+
 namespace wsring::proto {
 
 // base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2.
@@ -102,8 +104,8 @@ public:
     enum class status : std::uint8_t {
         need_more,  // feed more bytes
         complete,   // request() is ready; `consumed` marks its end
-        too_large,  // header block over the cap → 431
-        malformed,  // not an HTTP/1.x request (RFC 9112 syntax) → 400
+        too_large,  // header block over the cap: error::request_too_large → 431
+        malformed,  // not HTTP/1.x syntax (RFC 9112): error::malformed_request → 400
     };
 
     explicit request_parser(std::size_t max_header_bytes = 8192);
@@ -134,20 +136,24 @@ struct handshake_policy {
 
 // The server's answer to an upgrade request.
 struct handshake_result {
-    int status = 0;             // 101, or the HTTP error status
+    error err = error::none;    // the §4.2.1 rule the request broke, or none
     std::string response;       // the complete HTTP response bytes to send
     std::string_view protocol;  // chosen subprotocol (points into the request)
-    std::string reason;         // for errors: the one-line body, e.g. "missing Sec-WebSocket-Key"
-    bool accepted() const { return status == 101; }
+    bool accepted() const { return err == error::none; }
+    int status() const { return http_status(err); }  // 101, or the error's status
 };
 
 // Validates `req` per RFC 6455 §4.2.1 and builds the response: 101 with
-// Sec-WebSocket-Accept, or 400 (HTTP/1.0, missing/duplicate Host, no
-// websocket in Upgrade, no upgrade in Connection, missing/duplicate/bad
-// key), 405 with "Allow: GET" (not GET), 426 with "Sec-WebSocket-Version: 13"
-// (missing or other version; checked before the key). The body is the
-// one-line `reason`. docs/protocol.md §1.4 lists every rule.
+// Sec-WebSocket-Accept, or the first rule broken as a handshake error
+// (error.hpp: bad_method … bad_sec_key) answered by error_response().
+// The version is checked before the key. docs/protocol.md §1.4 lists every rule.
 handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy = {});
+
+// The complete HTTP response refusing a request with handshake error `e`:
+// http_status(e), the header its rule requires (405: "Allow: GET", 426:
+// "Sec-WebSocket-Version: 13"), Connection: close and describe(e) as the
+// one-line body.
+std::string error_response(error e);
 
 // A complete plain HTTP/1.1 response with a text body and Connection: close
 // (used for /healthz, 404, 431, 503 and the like). `extra_headers` is

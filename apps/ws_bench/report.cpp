@@ -55,15 +55,8 @@ derived derive(const bench_options& o, const bench_result& r) {
     return d;
 }
 
-// The enumerator names of proto::error, by value (the values never change meaning).
-const char* proto_error_name(std::size_t v) {
-    static const char* const names[] = {
-        "none", "reserved_bits", "reserved_opcode", "control_fragmented", "control_too_long",
-        "unmasked_client_frame", "masked_server_frame", "length_msb_set", "unexpected_continuation",
-        "expected_continuation", "message_too_big", "invalid_utf8", "close_payload_one_byte",
-        "invalid_close_code", "invalid_close_reason"};
-    return v < std::size(names) ? names[v] : "other";
-}
+// The enumerator's name for a protocol_errors index (the error's value).
+std::string_view proto_error_name(std::size_t v) { return proto::name(static_cast<proto::error>(v)); }
 
 double us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
@@ -111,7 +104,7 @@ void print_faults(const bench_result& r) {
     }
     for (std::size_t i = 1; i < r.total.protocol_errors.size(); ++i)
         if (r.total.protocol_errors[i])
-            std::printf("    protocol_error.%-20s %llu\n", proto_error_name(i),
+            std::printf("    protocol_error.%-20s %llu\n", std::string(proto_error_name(i)).c_str(),
                         static_cast<unsigned long long>(r.total.protocol_errors[i]));
 }
 

@@ -93,7 +93,7 @@ TEST(ClientServer, RequestAcceptedAndResponseChecked) {
         std::size_t consumed = 0;
         ASSERT_EQ(parser.feed(as_bytes(request), consumed), request_parser::status::complete);
         const auto result = accept_upgrade(parser.request(), {.subprotocols = {"chat", "y"}});
-        ASSERT_TRUE(result.accepted()) << result.reason;
+        ASSERT_TRUE(result.accepted()) << name(result.err);
         response_checker checker(key, offered);
         ASSERT_EQ(checker.feed(as_bytes(result.response), consumed), status::accepted) << checker.error();
         EXPECT_EQ(consumed, result.response.size());

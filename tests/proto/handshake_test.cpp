@@ -107,7 +107,7 @@ TEST(Handshake, AcceptKeyMatchesGoldenVector_1_3) {
 
 TEST(Handshake, RfcExampleRequestGetsTheRfcResponse_1_3) {
     const auto r = upgrade(rfc_request, {.subprotocols = {"chat"}});
-    ASSERT_TRUE(r.accepted()) << r.reason;
+    ASSERT_TRUE(r.accepted()) << name(r.err);
     EXPECT_EQ(r.protocol, "chat");
     EXPECT_EQ(r.response,
               "HTTP/1.1 101 Switching Protocols\r\n"
@@ -264,7 +264,7 @@ TEST(RequestParser, PlainGetIsNotAnUpgrade) {
     ASSERT_EQ(parse_whole(p, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").st, status::complete);
     EXPECT_EQ(p.request().path, "/healthz");
     EXPECT_FALSE(p.request().wants_websocket());
-    EXPECT_EQ(accept_upgrade(p.request()).status, 400);
+    EXPECT_EQ(accept_upgrade(p.request()).err, error::no_upgrade_websocket);
 }
 
 TEST(RequestParser, UpgradeRequestWantsWebsocket) {
@@ -380,7 +380,7 @@ TEST(RequestParser, NeverReadsPastTheInput) {
 
 TEST(AcceptUpgrade, GoodRequestGets101WithoutSubprotocol_4_2_2) {
     const auto r = upgrade(request_from(good_lines));
-    ASSERT_TRUE(r.accepted()) << r.reason;
+    ASSERT_TRUE(r.accepted()) << name(r.err);
     EXPECT_EQ(r.protocol, "");
     EXPECT_EQ(r.response.find("Sec-WebSocket-Protocol"), std::string::npos);
     EXPECT_NE(r.response.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
@@ -390,8 +390,9 @@ TEST(AcceptUpgrade, GoodRequestGets101WithoutSubprotocol_4_2_2) {
 struct rule_case {
     const char* name;
     std::string text;
+    error err;           // the named rule broken, none for a 101
     int status;
-    std::string reason;  // "" for a 101
+    std::string reason;  // the one-line body; "" for a 101
     std::string extra_header = {};
 };
 
@@ -402,9 +403,10 @@ class UpgradeRule : public testing::TestWithParam<rule_case> {};
 TEST_P(UpgradeRule, GetsItsStatusAndBody_4_2_1) {
     const auto& c = GetParam();
     const auto r = upgrade(c.text);
-    EXPECT_EQ(r.status, c.status);
-    EXPECT_EQ(r.reason, c.reason);
+    EXPECT_EQ(r.err, c.err) << name(r.err);
+    EXPECT_EQ(r.status(), c.status);
     if (c.status == 101) return;
+    EXPECT_EQ(describe(r.err), c.reason);
     const auto expected_start = "HTTP/1.1 " + std::to_string(c.status) + " ";
     EXPECT_EQ(r.response.substr(0, expected_start.size()), expected_start);
     EXPECT_EQ(r.response.substr(r.response.size() - c.reason.size() - 1), c.reason + "\n");
@@ -423,66 +425,80 @@ INSTANTIATE_TEST_SUITE_P(
     AcceptUpgrade, UpgradeRule,
     testing::Values(
         // item 1: GET, HTTP/1.1 or later
-        rule_case{"PostIs405WithAllow", request_from(good_lines, "POST /chat HTTP/1.1"), 405,
-                  "method must be GET", "Allow: GET"},
-        rule_case{"LowercaseGetIs405", request_from(good_lines, "get /chat HTTP/1.1"), 405,
-                  "method must be GET", "Allow: GET"},
-        rule_case{"Http10Is400", request_from(good_lines, "GET /chat HTTP/1.0"), 400,
-                  "HTTP/1.1 or later required"},
-        rule_case{"Http12IsAccepted", request_from(good_lines, "GET /chat HTTP/1.2"), 101, ""},
+        rule_case{"PostIs405WithAllow", request_from(good_lines, "POST /chat HTTP/1.1"),
+                  error::bad_method, 405, "method must be GET", "Allow: GET"},
+        rule_case{"LowercaseGetIs405", request_from(good_lines, "get /chat HTTP/1.1"),
+                  error::bad_method, 405, "method must be GET", "Allow: GET"},
+        rule_case{"Http10Is400", request_from(good_lines, "GET /chat HTTP/1.0"),
+                  error::bad_http_version, 400, "HTTP/1.1 or later required"},
+        rule_case{"Http12IsAccepted", request_from(good_lines, "GET /chat HTTP/1.2"), error::none, 101, ""},
         // item 2: Host
-        rule_case{"MissingHostIs400", request_from(with("Host", "")), 400, "missing Host header"},
-        rule_case{"TwoHostsIs400", request_from(with("Host", "Host: a\r\nHost: b")), 400,
-                  "more than one Host header"},
+        rule_case{"MissingHostIs400", request_from(with("Host", "")),
+                  error::no_host, 400, "missing Host header"},
+        rule_case{"TwoHostsIs400", request_from(with("Host", "Host: a\r\nHost: b")),
+                  error::duplicate_host, 400, "more than one Host header"},
         // item 3: Upgrade
-        rule_case{"MissingUpgradeIs400", request_from(with("Upgrade", "")), 400, no_upgrade},
-        rule_case{"OtherUpgradeIs400", request_from(with("Upgrade", "Upgrade: h2c")), 400, no_upgrade},
-        rule_case{"UpgradeIsCaseInsensitive", request_from(with("Upgrade", "upgrade: WebSocket")), 101, ""},
-        rule_case{"UpgradeListWithWebsocket", request_from(with("Upgrade", "Upgrade: foo/2, websocket")), 101, ""},
-        rule_case{"UpgradeTokenMustMatchWhole", request_from(with("Upgrade", "Upgrade: websockets")), 400,
-                  no_upgrade},
+        rule_case{"MissingUpgradeIs400", request_from(with("Upgrade", "")),
+                  error::no_upgrade_websocket, 400, no_upgrade},
+        rule_case{"OtherUpgradeIs400", request_from(with("Upgrade", "Upgrade: h2c")),
+                  error::no_upgrade_websocket, 400, no_upgrade},
+        rule_case{"UpgradeIsCaseInsensitive", request_from(with("Upgrade", "upgrade: WebSocket")),
+                  error::none, 101, ""},
+        rule_case{"UpgradeListWithWebsocket", request_from(with("Upgrade", "Upgrade: foo/2, websocket")),
+                  error::none, 101, ""},
+        rule_case{"UpgradeTokenMustMatchWhole", request_from(with("Upgrade", "Upgrade: websockets")),
+                  error::no_upgrade_websocket, 400, no_upgrade},
         // item 4: Connection
-        rule_case{"MissingConnectionIs400", request_from(with("Connection", "")), 400, no_connection},
-        rule_case{"KeepAliveOnlyIs400", request_from(with("Connection", "Connection: keep-alive")), 400,
-                  no_connection},
+        rule_case{"MissingConnectionIs400", request_from(with("Connection", "")),
+                  error::no_connection_upgrade, 400, no_connection},
+        rule_case{"KeepAliveOnlyIs400", request_from(with("Connection", "Connection: keep-alive")),
+                  error::no_connection_upgrade, 400, no_connection},
         rule_case{"ConnectionListWithUpgrade",
-                  request_from(with("Connection", "Connection: keep-alive, Upgrade")), 101, ""},
-        rule_case{"ConnectionCaseInsensitive", request_from(with("Connection", "CONNECTION: UPGRADE")), 101, ""},
+                  request_from(with("Connection", "Connection: keep-alive, Upgrade")), error::none, 101, ""},
+        rule_case{"ConnectionCaseInsensitive", request_from(with("Connection", "CONNECTION: UPGRADE")),
+                  error::none, 101, ""},
         rule_case{"ConnectionSpreadOverTwoHeaders",
-                  request_from(with("Connection", "Connection: keep-alive\r\nConnection: ,upgrade ,")), 101, ""},
+                  request_from(with("Connection", "Connection: keep-alive\r\nConnection: ,upgrade ,")),
+                  error::none, 101, ""},
         rule_case{"ConnectionSubstringIsNotAToken",
-                  request_from(with("Connection", "Connection: upgrade-insecure")), 400, no_connection},
+                  request_from(with("Connection", "Connection: upgrade-insecure")),
+                  error::no_connection_upgrade, 400, no_connection},
         // item 5: Sec-WebSocket-Key
-        rule_case{"MissingKeyIs400", request_from(with("Sec-WebSocket-Key", "")), 400, bad_key},
+        rule_case{"MissingKeyIs400", request_from(with("Sec-WebSocket-Key", "")),
+                  error::no_sec_key, 400, bad_key},
         rule_case{"TwoKeysIs400",
                   request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                                          "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==")),
-                  400, "more than one Sec-WebSocket-Key"},
+                  error::duplicate_sec_key, 400, "more than one Sec-WebSocket-Key"},
         rule_case{"UnpaddedKeyIs400",
-                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ")), 400,
-                  key_shape},
+                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ")),
+                  error::bad_sec_key, 400, key_shape},
         rule_case{"KeyOf15BytesIs400",
-                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA")), 400,
-                  key_shape},
+                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA")),
+                  error::bad_sec_key, 400, key_shape},
         rule_case{"KeyOf17BytesIs400",
-                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=")), 400,
-                  key_shape},
+                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=")),
+                  error::bad_sec_key, 400, key_shape},
         rule_case{"KeyWithBadCharIs400",
-                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZ!==")), 400,
-                  key_shape},
+                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZ!==")),
+                  error::bad_sec_key, 400, key_shape},
         rule_case{"KeyWithNonZeroPadBitsIs400",
-                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZR==")), 400,
-                  key_shape},
+                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZR==")),
+                  error::bad_sec_key, 400, key_shape},
         rule_case{"NotBase64KeyIs400",
-                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: hello")), 400, key_shape},
+                  request_from(with("Sec-WebSocket-Key", "Sec-WebSocket-Key: hello")),
+                  error::bad_sec_key, 400, key_shape},
         // item 6: Sec-WebSocket-Version (§4.4: 426 names the version we speak)
-        rule_case{"MissingVersionIs426", request_from(with("Sec-WebSocket-Version", "")), 426,
-                  "missing Sec-WebSocket-Version (this server speaks 13)", "Sec-WebSocket-Version: 13"},
-        rule_case{"Version8Is426", request_from(with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")), 426,
-                  "unsupported Sec-WebSocket-Version (this server speaks 13)", "Sec-WebSocket-Version: 13"},
+        rule_case{"MissingVersionIs426", request_from(with("Sec-WebSocket-Version", "")),
+                  error::no_sec_version, 426, "missing Sec-WebSocket-Version (this server speaks 13)",
+                  "Sec-WebSocket-Version: 13"},
+        rule_case{"Version8Is426", request_from(with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")),
+                  error::bad_sec_version, 426, "unsupported Sec-WebSocket-Version (this server speaks 13)",
+                  "Sec-WebSocket-Version: 13"},
         rule_case{"VersionListIs426",
-                  request_from(with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 13, 8")), 426,
-                  "unsupported Sec-WebSocket-Version (this server speaks 13)", "Sec-WebSocket-Version: 13"}),
+                  request_from(with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 13, 8")),
+                  error::bad_sec_version, 426, "unsupported Sec-WebSocket-Version (this server speaks 13)",
+                  "Sec-WebSocket-Version: 13"}),
     [](const testing::TestParamInfo<rule_case>& c) { return std::string(c.param.name); });
 
 // ---- subprotocols (RFC 6455 §4.2.2 item 5.4 /subprotocol/) ------------------------
