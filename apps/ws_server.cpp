@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     apps::cli cli;
     std::string error;
     if (!apps::parse_cli(argc, argv, cli, error)) {
-        std::fprintf(stderr, "ws-server: %s (try --help)\n", error.c_str());
+        std::fprintf(stderr, "ws-server: %s\n", error.c_str());
         return 2;
     }
     if (cli.help) {

@@ -1,16 +1,20 @@
 // One table of options: name, value kind, help line, and where the value
-// goes. Durations take fractional seconds ("0.5"), sizes take an optional
-// K/M/G suffix (binary: 1K = 1024). Both "--opt value" and "--opt=value".
+// goes. Values are parsed by apps/cmdline.hpp (shared with ws-bench):
+// durations take decimal seconds at millisecond resolution ("0.5"), sizes an
+// optional K/M/G suffix (binary: 1K = 1024), and nothing overflows, rounds
+// or trails garbage silently. Both "--opt value" and "--opt=value"; a flag
+// takes no value or "=true"/"=false".
 #include "apps/ws_server/options.hpp"
 
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdlib>
 #include <functional>
+#include <initializer_list>
+#include <limits>
 #include <sstream>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+#include "apps/cmdline.hpp"
 
 namespace wsring::apps {
 
@@ -18,158 +22,156 @@ namespace {
 
 using std::chrono::milliseconds;
 
-bool parse_u64(std::string_view s, std::uint64_t& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
+// Timeouts beyond about 115 days are surely a typo.
+constexpr milliseconds max_timeout{10'000'000'000};
 
-bool parse_size(std::string_view s, std::uint64_t& out) {
-    std::uint64_t scale = 1;
-    if (!s.empty()) {
-        switch (s.back()) {
-        case 'k': case 'K': scale = 1ull << 10; break;
-        case 'm': case 'M': scale = 1ull << 20; break;
-        case 'g': case 'G': scale = 1ull << 30; break;
-        default: break;
-        }
-        if (scale != 1) s.remove_suffix(1);
-    }
-    if (!parse_u64(s, out)) return false;
-    out *= scale;
-    return true;
-}
-
-bool parse_seconds(std::string_view s, milliseconds& out) {
-    std::string tmp(s);
-    char* end = nullptr;
-    errno = 0;
-    double v = std::strtod(tmp.c_str(), &end);
-    if (tmp.empty() || *end != '\0' || errno != 0 || !std::isfinite(v) || v < 0 || v > 1e7)
-        return false;
-    out = milliseconds(static_cast<std::int64_t>(std::llround(v * 1000)));
-    return true;
-}
-
-std::string seconds_text(milliseconds d) {
-    std::ostringstream o;
-    o << static_cast<double>(d.count()) / 1000.0;
-    return o.str();
-}
-
+// A setter parses its value and stores it; it returns "" or the reason the
+// value was refused. A flag's setter gets "true" when no "=value" was given.
 struct option {
     const char* name;
     const char* arg;   // nullptr: a flag
     const char* help;
     std::function<std::string(const cli&)> show_default;
-    std::function<bool(std::string_view, cli&)> set;
+    std::function<std::string(std::string_view, cli&)> set;
 };
 
+// The size options: bytes, at least 1 (0 would refuse every message or
+// header, or stop every connection reading at once).
+template <class Store>
+auto size_setter(Store store) {
+    return [store](std::string_view v, cli& c) {
+        std::uint64_t n = 0;
+        std::string err = cmdline::parse_size(v, 1, std::numeric_limits<std::size_t>::max(), n);
+        if (err.empty()) store(c, static_cast<std::size_t>(n));
+        return err;
+    };
+}
+
+// A timeout in seconds: `min` is 0 where 0 means "never" (or "at once" for
+// the shutdown drain), 1 ms where 0 would only mean "time out at once".
+auto time_setter(milliseconds net::session_options::*member, milliseconds min) {
+    return [member, min](std::string_view v, cli& c) {
+        return cmdline::parse_seconds(v, min, max_timeout, c.server.session.*member);
+    };
+}
+
+auto show_time(milliseconds net::session_options::*member) {
+    return [member](const cli& c) { return cmdline::seconds_text(c.server.session.*member); };
+}
+
+// One of a fixed set of words.
+std::string one_of(std::string_view v, std::initializer_list<std::string_view> words) {
+    std::string list;
+    for (std::string_view w : words) {
+        if (v == w) return {};
+        list += (list.empty() ? "" : ", ") + std::string(w);
+    }
+    return "'" + std::string(v) + "' is not one of " + list;
+}
+
 std::vector<option> table() {
-    auto size_opt = [](auto member) {
-        return [member](std::string_view v, cli& c) {
-            std::uint64_t n = 0;
-            if (!parse_size(v, n) || n == 0) return false;
-            c.server.session.*member = static_cast<std::size_t>(n);
-            return true;
-        };
-    };
-    auto time_opt = [](milliseconds net::session_options::*member) {
-        return [member](std::string_view v, cli& c) {
-            return parse_seconds(v, c.server.session.*member);
-        };
-    };
-    auto show_time = [](milliseconds net::session_options::*member) {
-        return [member](const cli& c) { return seconds_text(c.server.session.*member); };
-    };
     return {
         {"mode", "echo|broadcast|pubsub", "what the server does with a message",
          [](const cli& c) { return c.mode; },
          [](std::string_view v, cli& c) {
-             c.mode = v;
-             return v == "echo" || v == "broadcast" || v == "pubsub";
+             std::string err = one_of(v, {"echo", "broadcast", "pubsub"});
+             if (err.empty()) c.mode = v;
+             return err;
          }},
         {"host", "ADDR", "address to listen on", [](const cli& c) { return c.server.host; },
          [](std::string_view v, cli& c) {
              c.server.host = v;
-             return !v.empty();
+             return v.empty() ? std::string("needs a value") : std::string{};
          }},
         {"port", "PORT", "TCP port (0: any free port, printed at start)",
          [](const cli& c) { return std::to_string(c.server.port); },
          [](std::string_view v, cli& c) {
              std::uint64_t n = 0;
-             if (!parse_u64(v, n) || n > 65535) return false;
-             c.server.port = static_cast<std::uint16_t>(n);
-             return true;
+             std::string err = cmdline::parse_uint(v, 0, 65535, n);
+             if (err.empty()) c.server.port = static_cast<std::uint16_t>(n);
+             return err;
          }},
         {"threads", "N", "reactor threads, one listener each (0: one per core)",
-         [](const cli&) { return std::to_string(std::thread::hardware_concurrency()); },
+         [](const cli&) {
+             return "0 (one per core: " + std::to_string(std::thread::hardware_concurrency()) + " here)";
+         },
          [](std::string_view v, cli& c) {
              std::uint64_t n = 0;
-             if (!parse_u64(v, n) || n > 1024) return false;
-             c.server.threads = static_cast<unsigned>(n);
-             return true;
+             std::string err = cmdline::parse_uint(v, 0, 1024, n);
+             if (err.empty()) c.server.threads = static_cast<unsigned>(n);
+             return err;
          }},
         {"backend", "epoll|uring", "I/O backend", [](const cli& c) { return c.backend; },
          [](std::string_view v, cli& c) {
+             std::string err = one_of(v, {"epoll", "uring"});
+             if (!err.empty()) return err;
              c.backend = v;
              c.server.backend = v == "uring" ? net::backend_kind::uring : net::backend_kind::epoll;
-             return v == "epoll" || v == "uring";
+             return err;
          }},
         {"max-message", "BYTES", "largest message accepted (beyond: close 1009)",
          [](const cli& c) { return std::to_string(c.server.session.max_message); },
-         size_opt(&net::session_options::max_message)},
+         size_setter([](cli& c, std::size_t n) { c.server.session.max_message = n; })},
         {"max-connections", "N", "open WebSockets, all threads (beyond: 503)",
          [](const cli& c) { return std::to_string(c.server.session.max_connections); },
-         [](std::string_view v, cli& c) { return parse_u64(v, c.server.session.max_connections); }},
+         [](std::string_view v, cli& c) {
+             return cmdline::parse_uint(v, 1, cmdline::no_limit, c.server.session.max_connections);
+         }},
         {"max-header", "BYTES", "HTTP request header block (beyond: 431)",
          [](const cli& c) { return std::to_string(c.server.session.max_header); },
-         size_opt(&net::session_options::max_header)},
+         size_setter([](cli& c, std::size_t n) { c.server.session.max_header = n; })},
         {"max-backpressure", "BYTES",
          "queued output per connection: echo stops reading it (resumes at 1/4); "
          "broadcast/pubsub treat the receiver as a slow consumer",
          [](const cli& c) { return std::to_string(c.server.session.high_water); },
-         [](std::string_view v, cli& c) {
-             std::uint64_t n = 0;
-             if (!parse_size(v, n) || n == 0) return false;
-             c.server.session.high_water = static_cast<std::size_t>(n);
-             c.server.session.low_water = static_cast<std::size_t>(n / 4);
-             c.fanout.max_backpressure = static_cast<std::size_t>(n);
-             return true;
-         }},
+         size_setter([](cli& c, std::size_t n) {
+             c.server.session.high_water = n;
+             c.server.session.low_water = n / 4;
+             c.fanout.max_backpressure = n;
+         })},
         {"slow-consumer", "close|skip",
          "broadcast/pubsub receiver past --max-backpressure: close 1008, or skip messages",
          [](const cli& c) { return c.fanout.slow == net::slow_consumer_policy::skip ? "skip" : "close"; },
          [](std::string_view v, cli& c) {
-             c.fanout.slow = v == "skip" ? net::slow_consumer_policy::skip : net::slow_consumer_policy::close;
-             return v == "close" || v == "skip";
+             std::string err = one_of(v, {"close", "skip"});
+             if (err.empty())
+                 c.fanout.slow = v == "skip" ? net::slow_consumer_policy::skip : net::slow_consumer_policy::close;
+             return err;
          }},
-        {"no-echo-self", nullptr, "broadcast/pubsub: do not send a message back to its sender",
-         nullptr,
-         [](std::string_view, cli& c) {
-             c.fanout.echo_self = false;
-             return true;
+        {"no-echo-self", nullptr,
+         "broadcast/pubsub: do not send a message back to its sender (=false: do send it)", nullptr,
+         [](std::string_view v, cli& c) {
+             bool on = false;
+             std::string err = cmdline::parse_bool(v, on);
+             if (err.empty()) c.fanout.echo_self = !on;
+             return err;
          }},
         {"handshake-timeout", "S", "seconds to send a complete HTTP request",
          show_time(&net::session_options::handshake_timeout),
-         time_opt(&net::session_options::handshake_timeout)},
+         time_setter(&net::session_options::handshake_timeout, milliseconds(1))},
         {"idle-timeout", "S", "seconds of silence before close 1001 (0: never)",
          show_time(&net::session_options::idle_timeout),
-         time_opt(&net::session_options::idle_timeout)},
+         time_setter(&net::session_options::idle_timeout, milliseconds(0))},
         {"ping-interval", "S", "seconds of silence before a ping; no pong in as long: close (0: never)",
          show_time(&net::session_options::ping_interval),
-         time_opt(&net::session_options::ping_interval)},
+         time_setter(&net::session_options::ping_interval, milliseconds(0))},
         {"close-timeout", "S", "seconds to wait for the peer's close frame / EOF",
          show_time(&net::session_options::close_timeout),
-         time_opt(&net::session_options::close_timeout)},
-        {"shutdown-timeout", "S", "seconds SIGINT/SIGTERM waits for connections to close",
-         [](const cli& c) { return seconds_text(c.server.reactor.shutdown_timeout); },
-         [](std::string_view v, cli& c) { return parse_seconds(v, c.server.reactor.shutdown_timeout); }},
-        {"help", nullptr, "print this help and exit", nullptr,
-         [](std::string_view, cli& c) {
-             c.help = true;
-             return true;
+         time_setter(&net::session_options::close_timeout, milliseconds(1))},
+        {"shutdown-timeout", "S", "seconds SIGINT/SIGTERM waits for connections to close (0: none)",
+         [](const cli& c) { return cmdline::seconds_text(c.server.reactor.shutdown_timeout); },
+         [](std::string_view v, cli& c) {
+             return cmdline::parse_seconds(v, milliseconds(0), max_timeout, c.server.reactor.shutdown_timeout);
          }},
+        {"help", nullptr, "print this help and exit", nullptr,
+         [](std::string_view v, cli& c) { return cmdline::parse_bool(v, c.help); }},
     };
+}
+
+const option* find_option(const std::vector<option>& opts, std::string_view name) {
+    for (const auto& o : opts)
+        if (name == o.name) return &o;
+    return nullptr;
 }
 
 }  // namespace
@@ -180,39 +182,33 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
         std::string_view arg = argv[i];
         if (arg == "-h") arg = "--help";
         if (arg.substr(0, 2) != "--") {
-            error = "unexpected argument '" + std::string(arg) + "'";
+            error = "unexpected argument '" + std::string(arg) + "' (ws-server takes only options; see --help)";
             return false;
         }
         arg.remove_prefix(2);
-        std::string_view value;
-        bool inline_value = false;
-        if (auto eq = arg.find('='); eq != std::string_view::npos) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-            inline_value = true;
-        }
-        const option* o = nullptr;
-        for (auto& cand : opts)
-            if (arg == cand.name) o = &cand;
+        std::size_t eq = arg.find('=');
+        std::string_view name = arg.substr(0, eq);
+        bool inline_value = eq != std::string_view::npos;
+        std::string_view value = inline_value ? arg.substr(eq + 1) : std::string_view{};
+        const option* o = find_option(opts, name);
         if (!o) {
-            error = "unknown option --" + std::string(arg);
+            error = "unknown option '--" + std::string(name) + "' (see --help)";
             return false;
         }
-        if (o->arg && !inline_value) {
+        if (!o->arg && !inline_value) {
+            value = "true";  // a bare flag
+        } else if (o->arg && !inline_value) {
             if (i + 1 >= argc) {
-                error = "--" + std::string(arg) + " needs a value (" + o->arg + ")";
+                error = "--" + std::string(name) + " needs a value (" + o->arg + ")";
                 return false;
             }
             value = argv[++i];
         }
-        if (!o->set(value, out)) {
-            error = "bad value '" + std::string(value) + "' for --" + std::string(arg) +
-                    (o->arg ? std::string(" (") + o->arg + ")" : "");
+        if (std::string why = o->set(value, out); !why.empty()) {
+            error = "--" + std::string(name) + ": " + why;
             return false;
         }
     }
-    if (out.server.session.low_water > out.server.session.high_water)
-        out.server.session.low_water = out.server.session.high_water / 4;
     return true;
 }
 
@@ -221,7 +217,10 @@ std::string help_text() {
     std::ostringstream o;
     o << "usage: ws-server [options]\n"
          "A WebSocket (RFC 6455) server: one reactor per thread; GET /healthz answers 200.\n"
-         "SIGINT/SIGTERM: close every connection with 1001, wait, exit 0.\n\noptions:\n";
+         "SIGINT/SIGTERM: close every connection with 1001, wait, exit 0.\n"
+         "Sizes take K, M or G (1K = 1024); seconds take up to 3 decimals. A flag may be\n"
+         "written --flag=true or --flag=false. A bad option or value: one line on stderr, exit 2.\n"
+         "\noptions:\n";
     for (const auto& opt : table()) {
         std::string left = std::string("  --") + opt.name + (opt.arg ? std::string(" ") + opt.arg : "");
         o << left;

@@ -16,7 +16,8 @@ struct cli {
     bool help = false;
 };
 
-// Parses argv. On an error returns false with a one-line message in `error`.
+// Parses argv. On an error returns false with a one-line message in `error`
+// ("--port: 70000 is out of range [0, 65535]"); the caller prints it and exits 2.
 bool parse_cli(int argc, char** argv, cli& out, std::string& error);
 std::string help_text();
 
