@@ -1,12 +1,13 @@
 // Parsing ws-bench's arguments: "--name VALUE", "--name=VALUE" and the short
-// forms -c -s -k -d. Every numeric value is range-checked here, so the rest
-// of the program can trust bench_options.
+// forms -c -s -k -d; flags take no value or "=true"/"=false". Values are
+// parsed by apps/cmdline.hpp (shared with ws-server), so every numeric value
+// is range-checked here and the rest of the program can trust bench_options.
 #include "apps/ws_bench/options.hpp"
 
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string_view>
+
+#include "apps/cmdline.hpp"
 
 namespace wsring::bench {
 
@@ -54,34 +55,45 @@ void print_help(const char* argv0) {
         "                      as the -k window allows)\n"
         "  --server-pid PID    sample the server's CPU time and memory from /proc and\n"
         "                      report messages per server-CPU-second\n"
-        "  --json FILE         write every figure as JSON\n"
+        "  --json FILE         write every figure as JSON to FILE (checked before the\n"
+        "                      run: a FILE that cannot be written is a set-up failure);\n"
+        "                      FILE '-' is stdout, and the summary table then goes to\n"
+        "                      stderr so stdout holds only the JSON\n"
         "  --progress | --no-progress   live line each second (default: on a tty)\n"
         "  --connect-timeout S seconds allowed to open all connections (default 10)\n"
         "  --quiet             no summary table\n"
         "  -h, --help          this text\n"
         "\n"
-        "exit status: 0 clean run, 1 errors were counted, 2 bad usage or set-up.\n",
+        "Sizes take K, M or G (1K = 1024); seconds take up to 3 decimals. A flag may be\n"
+        "written --flag=true or --flag=false.\n"
+        "\n"
+        "exit status:\n"
+        "  0  clean run\n"
+        "  1  errors were counted, or not every connection opened\n"
+        "  2  bad usage or set-up, before any load: an unknown option or bad value,\n"
+        "     a --json FILE that cannot be written, too few file descriptors, no\n"
+        "     --server-pid process, or no server accepting TCP connections at --url\n",
         argv0);
 }
 
 namespace {
 
-// One flag's value, parsed as a number within [lo, hi].
-bool number(std::string_view text, double lo, double hi, double& out) {
-    std::string s(text);
-    char* end = nullptr;
-    out = std::strtod(s.c_str(), &end);
-    return !s.empty() && *end == '\0' && out >= lo && out <= hi;
+// A whole number in [lo, hi] into any integer field.
+template <class T>
+std::string count(std::string_view v, std::uint64_t lo, std::uint64_t hi, T& field) {
+    std::uint64_t n = 0;
+    std::string err = cmdline::parse_uint(v, lo, hi, n);
+    if (err.empty()) field = static_cast<T>(n);
+    return err;
 }
 
-template <class T>
-std::string set_number(std::string_view name, std::string_view v, double lo, double hi, T& field) {
-    double d = 0;
-    if (!number(v, lo, hi, d))
-        return std::string(name) + " wants a number in [" + std::to_string(static_cast<long long>(lo)) + ", " +
-               std::to_string(static_cast<long long>(hi)) + "], got '" + std::string(v) + "'";
-    field = static_cast<T>(d);
-    return {};
+// Decimal seconds (or a rate) with at most three places, bounds in
+// thousandths, into a double.
+std::string decimal(std::string_view v, std::uint64_t lo, std::uint64_t hi, double& field) {
+    std::uint64_t thousandths = 0;
+    std::string err = cmdline::parse_thousandths(v, lo, hi, thousandths);
+    if (err.empty()) field = static_cast<double>(thousandths) / 1000.0;
+    return err;
 }
 
 std::string set_mode(std::string_view v, bench_mode& m) {
@@ -90,37 +102,70 @@ std::string set_mode(std::string_view v, bench_mode& m) {
             m = c;
             return {};
         }
-    return "--mode wants echo, broadcast, connect or idle, got '" + std::string(v) + "'";
+    return "wants echo, broadcast, connect or idle, got '" + std::string(v) + "'";
 }
 
-// Applies one option that takes a value.
-std::string apply(std::string_view name, std::string_view v, bench_options& o) {
-    if (name == "--url") return o.url_text = std::string(v), std::string{};
-    if (name == "--mode") return set_mode(v, o.mode);
-    if (name == "-c" || name == "--conns") return set_number(name, v, 1, 1e6, o.conns);
-    if (name == "-s" || name == "--size") return set_number(name, v, 0, 1 << 30, o.size);
-    if (name == "-k" || name == "--inflight") return set_number(name, v, 1, 65536, o.inflight);
-    if (name == "-d" || name == "--duration") return set_number(name, v, 0.1, 86400, o.duration);
-    if (name == "--warmup") return set_number(name, v, 0, 3600, o.warmup);
-    if (name == "--threads") return set_number(name, v, 1, 256, o.threads);
-    if (name == "--publishers") return set_number(name, v, 1, 4096, o.publishers);
-    if (name == "--rate") return set_number(name, v, 0, 1e9, o.rate);
-    if (name == "--server-pid") return set_number(name, v, 1, 1 << 30, o.server_pid);
-    if (name == "--json") return o.json_path = std::string(v), std::string{};
-    if (name == "--connect-timeout") return set_number(name, v, 0.1, 3600, o.connect_timeout);
-    return "unknown option '" + std::string(name) + "' (see --help)";
+// Every option that takes a value: its spellings and where it goes.
+struct value_option {
+    std::string_view short_name;  // "" when it has none
+    std::string_view name;
+    std::string (*set)(std::string_view, bench_options&);
+};
+
+constexpr value_option value_options[] = {
+    {"", "--url", [](std::string_view v, bench_options& o) {
+         o.url_text = v;
+         return std::string{};
+     }},
+    {"", "--mode", [](std::string_view v, bench_options& o) { return set_mode(v, o.mode); }},
+    {"-c", "--conns", [](std::string_view v, bench_options& o) { return count(v, 1, 1'000'000, o.conns); }},
+    {"-s", "--size", [](std::string_view v, bench_options& o) {
+         std::uint64_t n = 0;
+         std::string err = cmdline::parse_size(v, 0, 1u << 30, n);
+         if (err.empty()) o.size = static_cast<std::size_t>(n);
+         return err;
+     }},
+    {"-k", "--inflight", [](std::string_view v, bench_options& o) { return count(v, 1, 65536, o.inflight); }},
+    {"-d", "--duration", [](std::string_view v, bench_options& o) { return decimal(v, 100, 86'400'000, o.duration); }},
+    {"", "--warmup", [](std::string_view v, bench_options& o) { return decimal(v, 0, 3'600'000, o.warmup); }},
+    {"", "--threads", [](std::string_view v, bench_options& o) { return count(v, 1, 256, o.threads); }},
+    {"", "--publishers", [](std::string_view v, bench_options& o) { return count(v, 1, 4096, o.publishers); }},
+    {"", "--rate", [](std::string_view v, bench_options& o) { return decimal(v, 0, 1'000'000'000'000, o.rate); }},
+    {"", "--server-pid", [](std::string_view v, bench_options& o) { return count(v, 1, 1u << 30, o.server_pid); }},
+    {"", "--json", [](std::string_view v, bench_options& o) {
+         o.json_path = v;
+         return v.empty() ? std::string("needs a value (a file, or - for stdout)") : std::string{};
+     }},
+    {"", "--connect-timeout",
+     [](std::string_view v, bench_options& o) { return decimal(v, 100, 3'600'000, o.connect_timeout); }},
+};
+
+// Every flag: `on` is true for a bare flag, else its "=value".
+struct flag_option {
+    std::string_view name;
+    void (*set)(bench_options&, bool on);
+};
+
+constexpr flag_option flag_options[] = {
+    {"--text", [](bench_options& o, bool on) { o.text = on; }},
+    {"--binary", [](bench_options& o, bool on) { o.text = !on; }},
+    {"--raw", [](bench_options& o, bool on) { o.raw = on; }},
+    {"--verify", [](bench_options& o, bool on) { o.verify = on; }},
+    {"--progress", [](bench_options& o, bool on) { o.progress = on ? 1 : 0; }},
+    {"--no-progress", [](bench_options& o, bool on) { o.progress = on ? 0 : 1; }},
+    {"--quiet", [](bench_options& o, bool on) { o.quiet = on; }},
+};
+
+const value_option* find_value_option(std::string_view name) {
+    for (const auto& v : value_options)
+        if (name == v.name || (!v.short_name.empty() && name == v.short_name)) return &v;
+    return nullptr;
 }
 
-bool apply_flag(std::string_view a, bench_options& o) {
-    if (a == "--text") o.text = true;
-    else if (a == "--binary") o.text = false;
-    else if (a == "--raw") o.raw = true;
-    else if (a == "--verify") o.verify = true;
-    else if (a == "--progress") o.progress = 1;
-    else if (a == "--no-progress") o.progress = 0;
-    else if (a == "--quiet") o.quiet = true;
-    else return false;
-    return true;
+const flag_option* find_flag(std::string_view name) {
+    for (const auto& f : flag_options)
+        if (name == f.name) return &f;
+    return nullptr;
 }
 
 // Checks that need several options together.
@@ -138,19 +183,29 @@ std::string check(bench_options& o) {
 
 std::string parse_options(int argc, char** argv, bench_options& o) {
     for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "-h" || a == "--help") return "help";
-        if (apply_flag(a, o)) continue;
-        std::string_view value;
-        if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string_view::npos) {
-            value = a.substr(eq + 1);
-            a = a.substr(0, eq);
-        } else if (i + 1 < argc) {
-            value = argv[++i];
+        std::string_view arg = argv[i];
+        if (arg.size() < 2 || arg[0] != '-')
+            return "unexpected argument '" + std::string(arg) + "' (ws-bench takes only options; see --help)";
+        // "--name=value"; short options take their value as the next argument.
+        std::size_t eq = arg.rfind("--", 0) == 0 ? arg.find('=') : std::string_view::npos;
+        std::string_view name = arg.substr(0, eq);
+        bool inline_value = eq != std::string_view::npos;
+        std::string_view value = inline_value ? arg.substr(eq + 1) : std::string_view{};
+        std::string err;
+        bool is_help = name == "-h" || name == "--help";
+        const flag_option* flag = find_flag(name);
+        if (is_help || flag) {
+            bool on = true;
+            if (inline_value) err = cmdline::parse_bool(value, on);
+            if (err.empty() && is_help && on) return "help";
+            if (err.empty() && flag) flag->set(o, on);
+        } else if (const value_option* opt = find_value_option(name)) {
+            if (!inline_value && i + 1 >= argc) return std::string(name) + " needs a value (see --help)";
+            err = opt->set(inline_value ? value : std::string_view(argv[++i]), o);
         } else {
-            return "option '" + std::string(a) + "' needs a value (see --help)";
+            return "unknown option '" + std::string(name) + "' (see --help)";
         }
-        if (auto err = apply(a, value, o); !err.empty()) return err;
+        if (!err.empty()) return std::string(name) + ": " + err;
     }
     return check(o);
 }
