@@ -3,7 +3,8 @@
 // reads, with no framing at all: whatever a WebSocket server does beyond
 // this costs the difference. A short write parks the rest and stops reading
 // that connection until EPOLLOUT drains it (TCP then pushes back on the
-// client). Usage: tcp-echo-server [--host 127.0.0.1] [--port 9002] (0 = ephemeral).
+// client). Usage: tcp-echo-server [--host 127.0.0.1] [--port 9002] (0 = ephemeral);
+// a bad option prints one line and exits 2 (apps/cmdline.hpp parses the port).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,9 +17,59 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
+// Relative: this one-file binary gets no include root of ours (it links none
+// of our libraries), and the shared option parsing is header-only.
+#include "../apps/cmdline.hpp"
+
 namespace {
+
+constexpr const char* usage =
+    "usage: tcp-echo-server [--host ADDR] [--port PORT]\n"
+    "A plain TCP echo server (no WebSocket framing): the baseline for ws-bench --raw.\n"
+    "  --host ADDR   IPv4 address to listen on [default: 127.0.0.1]\n"
+    "  --port PORT   TCP port, 0: any free port (printed at start) [default: 9002]\n"
+    "  -h, --help    print this help and exit\n";
+
+struct options {
+    std::string host = "127.0.0.1";
+    int port = 9002;
+    bool help = false;
+};
+
+// "--name value" or "--name=value". Returns "" or the one line to print.
+std::string parse_options(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            o.help = true;
+            continue;
+        }
+        std::size_t eq = arg.find('=');
+        std::string_view name = arg.substr(0, eq);
+        if (name != "--host" && name != "--port") {
+            if (arg.empty() || arg[0] != '-') return "unexpected argument '" + std::string(arg) + "' (see --help)";
+            return "unknown option '" + std::string(name) + "' (see --help)";
+        }
+        std::string_view value;
+        if (eq != std::string_view::npos) value = arg.substr(eq + 1);
+        else if (i + 1 < argc) value = argv[++i];
+        else return std::string(name) + " needs a value (see --help)";
+        if (name == "--host") {
+            in_addr a{};
+            if (inet_pton(AF_INET, std::string(value).c_str(), &a) != 1)
+                return "--host: '" + std::string(value) + "' is not an IPv4 address";
+            o.host = value;
+        } else {
+            std::uint64_t port = 0;
+            if (auto err = wsring::cmdline::parse_uint(value, 0, 65535, port); !err.empty()) return "--port: " + err;
+            o.port = static_cast<int>(port);
+        }
+    }
+    return {};
+}
 
 struct conn {
     std::vector<char> pending;  // bytes read but not yet written back
@@ -71,13 +122,16 @@ bool pump(int fd, conn& c, std::vector<char>& buf, bool hup) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    int port = 9002;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (std::strcmp(argv[i], "--host") == 0) host = argv[i + 1];
-        else if (std::strcmp(argv[i], "--port") == 0) port = std::atoi(argv[i + 1]);
+    options opts;
+    if (std::string err = parse_options(argc, argv, opts); !err.empty()) {
+        std::fprintf(stderr, "tcp-echo-server: %s\n", err.c_str());
+        return 2;
     }
-    int lfd = listen_on(host.c_str(), port);
+    if (opts.help) {
+        std::fputs(usage, stdout);
+        return 0;
+    }
+    int lfd = listen_on(opts.host.c_str(), opts.port);
     int ep = epoll_create1(0);
     epoll_event ev{EPOLLIN, {.fd = lfd}};
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
