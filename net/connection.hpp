@@ -1,6 +1,7 @@
 // One client connection: the per-connection state that both halves share —
 // the session logic (net/session.cpp: state, decoder, flags) and the backend
-// that moves its bytes (net/epoll_reactor.cpp: fd, list links, io flags).
+// that moves its bytes (net/reactor_base.cpp and its backends,
+// net/epoll_reactor.cpp and net/uring_reactor.cpp: fd, list links, io flags).
 //
 // Memory per idle connection is a design target (≤ 256 bytes of RSS), so this
 // struct is plain data, laid out largest first, and holds no heap while idle:

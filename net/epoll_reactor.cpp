@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "net/log.hpp"
 #include "net/socket.hpp"
 
 namespace wsring::net {
@@ -29,7 +29,7 @@ constexpr std::uint64_t tag_wakeup = 2;
 
 [[noreturn]] void die(const char* what) {
     // A poller that fails for real leaves nothing to serve with.
-    std::fprintf(stderr, "ws-server: %s: %s\n", what, std::strerror(errno));
+    log_line("%s: %s", what, std::strerror(errno));
     std::abort();
 }
 
@@ -61,14 +61,17 @@ void epoll_reactor::epoll_add(int fd, std::uint32_t events, std::uint64_t data) 
 
 // ---- the loop (reactor_base::run calls these) -------------------------------------
 
-// Phases 2 and 3: sleep in epoll_wait, then dispatch every event.
+// Phases 1 to 3: sleep in epoll_wait, take the time (and run the timers),
+// then dispatch every event.
 void epoll_reactor::wait_and_dispatch(int timeout) {
     bool sleeps = timeout != 0;
     if (sleeps && !sleep_ok()) timeout = 0;
     int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout);
-    if (sleeps) end_sleep();
+    int err = errno;
+    after_wait(sleeps);
     if (n < 0) {
-        if (errno == EINTR) return;
+        if (err == EINTR) return;
+        errno = err;
         die("epoll_wait");
     }
     for (int i = 0; i < n; ++i) on_event(events_[static_cast<std::size_t>(i)]);

@@ -5,7 +5,7 @@
 // what they mean is net/session.cpp's business.
 //
 // The loop's phases, in order (docs/reactors.md numbers them):
-//   1 timers  2 wait (epoll_wait)  3 reads (and accepts)  4 cross-thread work
+//   1 wait (epoll_wait)  2 clock + timers  3 reads (and accepts)  4 cross-thread work
 //   5 flush writes (one gather write per dirty connection)  6 recycle slots.
 // Read next: net/epoll_reactor.cpp.
 #pragma once
@@ -34,7 +34,7 @@ private:
     void close(connection& c) override;
 
     // The loop phases, in order (the names of net/uring_reactor.cpp).
-    void wait_and_dispatch(int timeout) override;  // 2 + 3
+    void wait_and_dispatch(int timeout) override;  // 1 + 2 + 3
     void on_event(const epoll_event& ev);          // 3
     void accept_some();                            // 3: the listener
     bool watch(connection& c) override;            // 3: adopt()'s part

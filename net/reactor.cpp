@@ -6,10 +6,10 @@
 #include "net/reactor.hpp"
 
 #include <atomic>
-#include <cstdio>
 #include <string>
 
 #include "net/epoll_reactor.hpp"
+#include "net/log.hpp"
 #ifdef WSRING_HAVE_URING
 #include "net/uring_reactor.hpp"
 #endif
@@ -25,8 +25,7 @@ bool uring_usable() {
 #endif
     static std::atomic<bool> logged{false};
     if (!logged.exchange(true))
-        std::fprintf(stderr, "ws-server: io_uring unavailable (%s): using the epoll backend\n",
-                     why.c_str());
+        log_line("io_uring unavailable (%s): using the epoll backend", why.c_str());
     return false;
 }
 

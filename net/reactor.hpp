@@ -1,9 +1,9 @@
 // The reactor interface: one event loop per thread, owning its listener,
-// connections, timers and buffers. A backend (epoll today, io_uring next)
-// implements these few members and the transport seam (net/transport.hpp);
+// connections, timers and buffers. A backend (epoll or io_uring, both on
+// net/reactor_base.hpp) implements these few members and the transport seam (net/transport.hpp);
 // the connection logic itself is net/session.cpp, shared by all backends.
 // Loop phases and the readiness/completion seam: docs/reactors.md.
-// Read next: net/epoll_reactor.hpp.
+// Read next: net/reactor_base.hpp.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -17,16 +17,23 @@
 
 namespace wsring::net {
 
+// Where a reactor reads the time: once per loop turn, right after the wait,
+// so every timer armed while handling the turn's events counts from when
+// those events happened (not from before a sleep of unknown length).
+// Tests inject a clock they move by hand; empty means steady_clock::now.
+using clock_source = std::function<std::chrono::steady_clock::time_point()>;
+
 struct reactor_options {
+    clock_source clock;                 // empty: std::chrono::steady_clock::now
     milliseconds tick{50};              // timer wheel resolution
     std::size_t wheel_slots = 1024;     // one revolution = slots × tick (51 s)
-    std::size_t recv_buffer = 128u << 10;  // the one receive buffer of the reactor
+    std::size_t recv_buffer = 128u << 10;  // epoll: the one receive buffer of the reactor
     int accept_batch = 64;              // accepts per loop turn before serving others
-    int max_events = 256;               // epoll_wait batch
+    int max_events = 256;               // epoll: the epoll_wait batch
     milliseconds shutdown_timeout{5000};  // stop() → force-close stragglers
 };
 
-// Cross-thread work (the broadcast ring of issue 5 plugs in here): `pending`
+// Cross-thread work (the broadcast ring, net/broadcast_hub.hpp): `pending`
 // is asked, from the loop thread, right before the reactor would sleep (the
 // announce-sleep re-check); `drain` runs once per loop turn in phase 4.
 // Producers call reactor::wake() after publishing.
@@ -61,7 +68,7 @@ public:
 };
 
 // A reactor serving `listen_fd` (it takes ownership). kind == uring falls
-// back to epoll until the io_uring backend exists (the caller logs it).
+// back to epoll where io_uring is unavailable, with one log line per process.
 std::unique_ptr<reactor> make_reactor(backend_kind kind, int listen_fd, const reactor_options& ro,
                                       const session_options& so, session_shared& shared,
                                       std::unique_ptr<message_handler> handler);

@@ -1,15 +1,22 @@
 // The loop and its backend-independent phases. The order of a turn:
-//   1 timers  2 wait  3 reads (and accepts)  4 cross-thread work
+//   1 wait  2 clock + timers  3 reads (and accepts)  4 cross-thread work
 //   5 flush writes  6 recycle slots
-// Phases 2 and 3 (wait_and_dispatch, read_queued) and the send of phase 5
+// Phases 1 and 3 (wait_and_dispatch, read_queued) and the send of phase 5
 // (flush) are the backend's; everything else is here, so both backends run
 // the same timers, the same wake-up protocol and the same shutdown.
+//
+// Why the clock is read after the wait and not before it: a wait can last
+// any time (forever when no timer is armed). A timer armed while handling
+// what woke us must count from when we woke; counted from before the sleep,
+// a 10 s handshake deadline armed after 12 s of quiet was already overdue,
+// and every connection accepted after a quiet spell was dropped.
 #include "net/reactor_base.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
+
+#include "net/log.hpp"
 
 namespace wsring::net {
 
@@ -29,7 +36,7 @@ reactor_base::reactor_base(int listen_fd, const reactor_options& ro, const sessi
       conns_(proto::decoder_limits{.max_message = so.max_message}),
       handler_(std::move(handler)),
       session_(so, ro.tick, *this, *handler_, shared),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(now()) {}
 
 void reactor_base::stop() {
     // seq_cst store, partner: the load in sleep_ok(); notify() kicks the
@@ -51,8 +58,7 @@ void reactor_base::wake() {
 
 void reactor_base::run() {
     while (!(draining_ && conns_.live() == 0)) {
-        run_timers();                        // 1
-        wait_and_dispatch(wait_timeout());   // 2, 3
+        wait_and_dispatch(wait_timeout());   // 1, 2 (after_wait), 3
         read_queued();                       // 3 (reads carried over)
         run_cross_thread();                  // 4
         flush_all();                         // 5
@@ -66,9 +72,10 @@ void reactor_base::run() {
     }
 }
 
-// Phase 1: advance the wheel to the current tick and fire what is due.
+// Phase 2: advance the wheel to the current tick and fire what is due. The
+// one clock read of the turn: wheel_.now() is "now" until the next wait.
 void reactor_base::run_timers() {
-    auto elapsed = std::chrono::steady_clock::now() - start_;
+    auto elapsed = now() - start_;
     auto now = static_cast<core::tick_t>(elapsed / ro_.tick);
     wheel_.advance(now, [this](core::timer_node& n) { on_reactor_timer(n); });
 }
@@ -86,24 +93,29 @@ void reactor_base::on_reactor_timer(core::timer_node& n) {
     session_.on_timer(static_cast<connection&>(n));
 }
 
-// Phase 2's budget: no sleep with work carried over; else until the next
+// Phase 1's budget: no sleep with work carried over; else until the next
 // non-empty timer slot; else forever (a wake() or an event ends it).
 int reactor_base::wait_timeout() const {
     if (reads_ || dirty_ || drain_expired_) return 0;
     auto next = wheel_.ticks_to_next();
     if (!next) return -1;
     auto due = start_ + ro_.tick * static_cast<std::int64_t>(wheel_.now() + *next);
-    auto left = std::chrono::ceil<milliseconds>(due - std::chrono::steady_clock::now());
+    auto left = std::chrono::ceil<milliseconds>(due - now());
     return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60000));
 }
 
-// Phase 2, before a sleep: announce it, then re-check for cross-thread work:
+// Phase 1, before a sleep: announce it, then re-check for cross-thread work:
 // a producer either sees the flag and kicks the eventfd, or we see its work
-// here. After the wait, whatever ended it, the backend calls end_sleep().
+// here. After the wait, whatever ended it, the backend calls after_wait().
 bool reactor_base::sleep_ok() {
     wakeup_.announce_sleep();
     return !(stop_requested_.load() || woken_.load(std::memory_order_relaxed) ||
              (hook_.pending && hook_.pending()));
+}
+
+void reactor_base::after_wait(bool slept) {
+    if (slept) wakeup_.end_sleep();
+    run_timers();
 }
 
 // Phase 3, the listener's part shared by the backends.
@@ -125,8 +137,7 @@ void reactor_base::pause_accepting() {
     // Out of descriptors: the pending connection stays in the backlog, and
     // the listener would report it again at once. Mute it for ~100 ms.
     if (!accept_error_logged_) {
-        std::fprintf(stderr, "ws-server: accept: out of file descriptors (raise ulimit -n); "
-                             "pausing accepts\n");
+        log_line("accept: out of file descriptors (raise ulimit -n); pausing accepts");
         accept_error_logged_ = true;
     }
     mute_listener();

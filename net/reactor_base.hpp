@@ -4,7 +4,7 @@
 // the connection slab, the stats. A backend derives from it and supplies
 // only the byte-moving: how to wait, how to read, how to send, how to close
 // (epoll: net/epoll_reactor.cpp, io_uring: net/uring_reactor.cpp).
-// Read next: net/uring_reactor.hpp.
+// Read next: net/epoll_reactor.hpp, then net/uring_reactor.hpp.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -43,7 +43,8 @@ protected:
     segment_pool& pool() override { return pool_; }
 
     // ---- the backend's byte-moving, called by the loop ------------------------
-    virtual void wait_and_dispatch(int timeout_ms) = 0;  // 2 + 3 (sleep_ok() first)
+    // 1 + 3: sleep_ok() before a sleep, after_wait() (phase 2) right after it.
+    virtual void wait_and_dispatch(int timeout_ms) = 0;
     virtual void read_queued() = 0;                      // 3: the read_soon list
     virtual void flush(connection& c) = 0;               // 5: send c's queue
     virtual bool watch(connection& c) = 0;               // adopt(): start moving c's bytes
@@ -52,10 +53,14 @@ protected:
     virtual void resume_accepting() = 0;                 // ... the pause is over
 
     // ---- shared pieces of the phases, for the backend ------------------------
-    int wait_timeout() const;  // 2: ms phase 2 may sleep (0: work carried over, -1: forever)
-    // 2: announces the sleep and re-checks cross-thread work; false: do not sleep.
+    int wait_timeout() const;  // 1: ms phase 1 may sleep (0: work carried over, -1: forever)
+    // 1: announces the sleep and re-checks cross-thread work; false: do not sleep.
     bool sleep_ok();
-    void end_sleep() { wakeup_.end_sleep(); }
+    // 2: right after the wait returns, whatever ended it, and before the
+    // first event is dispatched: ends the announced sleep (slept: sleep_ok()
+    // said yes), reads the clock and runs the timers due by now. Every timer
+    // armed while dispatching this turn's events counts from this time.
+    void after_wait(bool slept);
     void adopt(int fd);        // 3: a new connection (closes fd if watch() refuses)
     void pause_accepting();    // 3: out of descriptors
 
@@ -77,14 +82,17 @@ protected:
     std::uint8_t io_busy_ = io_read_queued;
 
 private:
-    void run_timers();  // 1
+    void run_timers();  // 2: read the clock, fire what is due
     void on_reactor_timer(core::timer_node& n);
     void run_cross_thread();  // 4
     void begin_drain();
     void flush_all();       // 5
     void recycle_closed();  // 6
 
-    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point now() const {
+        return ro_.clock ? ro_.clock() : std::chrono::steady_clock::now();
+    }
+    std::chrono::steady_clock::time_point start_;  // tick 0 of the wheel
     wakeup_hook hook_;
     std::atomic<bool> stop_requested_{false};
     // Set by wake(): "run the hook", seen even if we were not asleep yet.

@@ -1,7 +1,8 @@
 // Start-up order matters for --port 0: the first listener binds an
 // ephemeral port, the others bind that same port with SO_REUSEPORT. All
 // listeners exist before the first thread starts, so a bind error leaves
-// nothing half-running.
+// nothing half-running. A fixed port is claimed first (net/port_claim.hpp):
+// the reactors of this process share it, another process cannot join them.
 #include "net/server.hpp"
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 
 #include "net/echo_handler.hpp"
+#include "net/port_claim.hpp"
 #include "net/socket.hpp"
 #include "proto/handshake.hpp"
 
@@ -33,6 +35,9 @@ void server::start() {
     (void)proto::accept_key("dGhlIHNhbXBsZSBub25jZQ==");
     std::vector<int> fds;
     listen_options lo{.host = opts_.host, .port = opts_.port};
+    port_claim claim;  // a fixed port: nobody else may be listening there
+    if (std::string why; lo.port != 0 && !claim.take(lo, why))
+        throw std::runtime_error("cannot listen on " + format_address(lo.host, lo.port) + ": " + why);
     for (unsigned i = 0; i < opts_.threads; ++i) {
         std::string why;
         int fd = listen_tcp(lo, why);

@@ -1,6 +1,6 @@
 // The io_uring loop. Every operation is an SQE whose user_data names what
 // it is for (op_data below); every CQE is dispatched by that name. A turn
-// submits what it prepared and waits in one io_uring_enter (phase 2).
+// submits what it prepared and waits in one io_uring_enter (phase 1).
 //
 // Lifetimes: a connection's slot is recycled only once no CQE can name it —
 // its multishot recv has ended (io_recv_armed clear) and its send has
@@ -21,10 +21,11 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+
+#include "net/log.hpp"
 
 namespace wsring::net {
 
@@ -68,7 +69,7 @@ constexpr unsigned cq_entries = 4096;  // multishot ops post many CQEs per SQE
 constexpr std::uint16_t buf_group = 0;
 
 [[noreturn]] void die(const char* what, int err) {
-    std::fprintf(stderr, "ws-server: %s: %s\n", what, std::strerror(err));
+    log_line("%s: %s", what, std::strerror(err));
     std::abort();
 }
 
@@ -189,9 +190,9 @@ void uring_reactor::run() {
 
 // ---- the loop (reactor_base::run calls these) -------------------------------------
 
-// Phases 2 and 3: submit this turn's SQEs and wait for completions in one
-// io_uring_enter (with DEFER_TASKRUN it also runs the completions), then
-// dispatch every CQE.
+// Phases 1 to 3: submit this turn's SQEs and wait for completions in one
+// io_uring_enter (with DEFER_TASKRUN it also runs the completions), take the
+// time (and run the timers), then dispatch every CQE.
 void uring_reactor::wait_and_dispatch(int timeout) {
     bool sleeps = timeout != 0;
     if (sleeps && !sleep_ok()) timeout = 0;
@@ -205,7 +206,7 @@ void uring_reactor::wait_and_dispatch(int timeout) {
         io_uring_cqe* first = nullptr;
         rc = io_uring_submit_and_wait_timeout(&ring_, &first, 1, &ts, nullptr);
     }
-    if (sleeps) end_sleep();
+    after_wait(sleeps);  // the time of these completions; timers due by now
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         die("io_uring_enter", -rc);
     dispatch();

@@ -8,7 +8,7 @@
 // net/session.cpp's. Only built where liburing is (WSRING_HAVE_URING).
 //
 // The loop's phases, in order (docs/reactors.md numbers them):
-//   1 timers  2 wait (submit + wait for CQEs)  3 completions, re-arms
+//   1 wait (submit + wait for CQEs)  2 clock + timers  3 completions, re-arms
 //   4 cross-thread work  5 flush writes (prep one send each)  6 recycle slots.
 // Read next: net/uring_reactor.cpp.
 #pragma once
@@ -57,7 +57,7 @@ private:
     void close(connection& c) override;
 
     // The loop phases, in order (the names of net/epoll_reactor.cpp).
-    void wait_and_dispatch(int timeout) override;  // 2 + 3
+    void wait_and_dispatch(int timeout) override;  // 1 + 2 + 3
     void dispatch();                               // 3: every CQE there is
     void on_cqe(const io_uring_cqe& cqe);          // 3
     void on_accept_cqe(const io_uring_cqe& cqe);   // 3: the listener
