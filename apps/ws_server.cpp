@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apps/ws_server/options.hpp"
+#include "net/log.hpp"
 #include "net/pubsub_handler.hpp"
 #include "net/server.hpp"
 #include "net/socket.hpp"
@@ -33,6 +34,7 @@ static void keep_message_buffers_warm() {
 }
 
 int main(int argc, char** argv) {
+    net::set_program_name("ws-server");  // the library's log lines say who speaks
     keep_message_buffers_warm();
     apps::cli cli;
     std::string error;
