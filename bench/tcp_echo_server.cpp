@@ -22,7 +22,7 @@
 
 // Relative: this one-file binary gets no include root of ours (it links none
 // of our libraries), and the shared option parsing is header-only.
-#include "../apps/cmdline.hpp"
+#include "apps/cmdline.hpp"
 
 namespace {
 

@@ -269,8 +269,9 @@ handshake_result reject(error e) {
 }
 
 // The first subprotocol in server preference order that the client offered
-// in any Sec-WebSocket-Protocol header (RFC 6455 §4.2.2 item 5.4,
-// /subprotocol/). Values are compared exactly: they are case-sensitive.
+// in any Sec-WebSocket-Protocol header: /subprotocol/ of RFC 6455 §4.2.2
+// step 4, answered by item 5.5. Values are compared exactly: they are
+// case-sensitive.
 std::string_view choose_subprotocol(const http_request& req, const handshake_policy& policy) {
     for (const auto& wanted : policy.subprotocols) {
         std::string_view found;

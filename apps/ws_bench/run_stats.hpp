@@ -47,7 +47,10 @@ struct worker_stats {
     // The whole run:
     std::array<std::uint64_t, fault_count> faults{};
     std::array<std::string, fault_count> first_detail;  // what the first one looked like
-    std::array<std::uint64_t, 32> protocol_errors{};  // by proto::error value
+    // By proto::error value: one slot for each value the enum's std::uint8_t
+    // can hold, so no two errors ever share a counter.
+    std::array<std::uint64_t, 256> protocol_errors{};
+    static_assert(sizeof(proto::error) == 1, "one counter per possible proto::error value");
     std::array<std::uint64_t, 16> close_codes{};      // 1000-1014 by code-1000, [15] = other
     std::uint64_t opened = 0, open_failed = 0, closed_clean = 0, closed_unclean = 0;
     // Fairness: messages completed in the window by each counted connection.

@@ -533,7 +533,7 @@ void worker::count_fault(fault f, std::string_view detail, proto::error e) {
     auto i = static_cast<std::size_t>(f);
     ++stats_.faults[i];
     if (stats_.first_detail[i].empty()) stats_.first_detail[i] = std::string(detail);
-    if (f == fault::protocol_error) ++stats_.protocol_errors[static_cast<std::size_t>(e) % 32];
+    if (f == fault::protocol_error) ++stats_.protocol_errors[static_cast<std::uint8_t>(e)];
 }
 
 void worker::fail(client_conn& c, fault f, std::string_view detail, proto::error e) {
