@@ -312,10 +312,25 @@ void session::finish(connection& c) {
     if (c.flags & sf_counted) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
         c.flags &= ~sf_counted;
+        handler_.on_close_code(*this, c, close_code_of(c));
         handler_.on_close(*this, c);
     }
     c.state = conn_state::closed;
     t_.close(c);
+}
+
+// RFC 6455 §7.1.5 *The WebSocket Connection Close Code*: "the status code
+// contained in the first Close control frame received", and "If ... no Close
+// control frame was received ..., the close code is considered to be 1006."
+// After a protocol error the handler is told the code we failed with. The
+// decoder replays its last event after a close or an error (and says
+// need_more otherwise), so the code needs no field in the connection.
+close_code session::close_code_of(connection& c) {
+    std::span<std::byte> nothing;
+    proto::event ev = c.rx.next(nothing);
+    if (ev.kind == proto::event_kind::close || ev.kind == proto::event_kind::protocol_error)
+        return ev.code;
+    return close_code::abnormal;
 }
 
 // ---- output ----------------------------------------------------------------------

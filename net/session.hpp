@@ -94,6 +94,7 @@ private:
     void arm_idle(connection& c);
     void enter_draining(connection& c, bool linger);
     void finish(connection& c);
+    proto::close_code close_code_of(connection& c);
 
     // Output helpers.
     void queue_frame(connection& c, proto::opcode op, std::span<const std::byte> payload);

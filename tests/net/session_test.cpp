@@ -39,13 +39,18 @@ struct fake_transport final : transport {
     segment_pool& pool() override { return blocks; }
 };
 
-// Echo, counting the mode seam's calls.
+// Echo, counting the mode seam's calls and recording each close code.
 struct counting_echo final : message_handler {
     int opens = 0, closes = 0, messages = 0;
+    std::vector<int> codes;  // on_close_code's, in order
     void on_open(session&, connection&) override { ++opens; }
     void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
         ++messages;
         s.send_message(c, op, p);
+    }
+    void on_close_code(session&, connection&, proto::close_code code) override {
+        EXPECT_EQ(codes.size(), static_cast<std::size_t>(closes)) << "on_close_code comes before on_close";
+        codes.push_back(static_cast<int>(code));
     }
     void on_close(session&, connection&) override { ++closes; }
 };
@@ -184,6 +189,7 @@ public:
         EXPECT_FALSE(c->armed());
         EXPECT_EQ(shared_.open.load(), 0u);
         EXPECT_EQ(h.opens, h.closes);
+        EXPECT_EQ(h.codes.size(), static_cast<std::size_t>(h.opens)) << "one close code per open";
         EXPECT_EQ(t.blocks.blocks_in_use(), 0u);
     }
 
@@ -391,6 +397,7 @@ TEST(Session, UnmaskedClientFrameFailsWith1002_5_1) {
     EXPECT_EQ(x.c->state, conn_state::lingering);
     x.s.on_peer_closed(*x.c, 0);
     x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{1002}) << "the handler hears the code we failed with";
 }
 
 TEST(Session, InvalidUtf8FailsWith1007_8_1) {
@@ -426,6 +433,7 @@ TEST(Session, ClientCloseIsEchoedThenServerClosesTcpFirst_7_1_1) {
     EXPECT_EQ(f[0].close_code(), 4001);
     EXPECT_EQ(x.t.fins, 0) << "a clean close needs no linger";
     x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{4001}) << "the code received (RFC 6455 §7.1.5)";
 }
 
 TEST(Session, EmptyCloseIsAnsweredWithEmptyClose_5_5_1) {
@@ -438,6 +446,7 @@ TEST(Session, EmptyCloseIsAnsweredWithEmptyClose_5_5_1) {
     EXPECT_EQ(f[0].op, opcode::close);
     EXPECT_TRUE(f[0].payload.empty());
     x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{1005}) << "RFC 6455 §7.1.5: a close frame without a code";
 }
 
 TEST(Session, NothingIsSentAfterOurClose_5_5_1) {
@@ -450,10 +459,11 @@ TEST(Session, NothingIsSentAfterOurClose_5_5_1) {
     ASSERT_EQ(f.size(), 1u) << "no echo, no pong after the close";
     EXPECT_EQ(f[0].close_code(), 1001);
     EXPECT_EQ(x.c->state, conn_state::closing);
-    x.feed(client_close(1001));  // the peer's answer completes the handshake
+    x.feed(client_close(4002));  // the peer's answer completes the handshake
     x.flush();
     EXPECT_EQ(x.frames().size(), 1u);
     x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{4002}) << "RFC 6455 §7.1.5: the code received, not ours";
 }
 
 TEST(Session, ServerCloseTimesOutWithoutAnAnswer_7_1_1) {
@@ -465,6 +475,7 @@ TEST(Session, ServerCloseTimesOutWithoutAnAnswer_7_1_1) {
     EXPECT_EQ(x.c->state, conn_state::closing);
     x.advance(200ms);  // close_timeout = 500 ms
     x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{1006}) << "RFC 6455 §7.1.5: no close frame received";
 }
 
 TEST(Session, ShutdownSends1001) {
@@ -486,10 +497,23 @@ TEST(Session, ShutdownDuringHandshakeJustCloses) {
 }
 
 TEST(Session, EofWithoutCloseFrameCloses_7_1_5) {
+    // RFC 6455 §7.1.5: "If _The WebSocket Connection is Closed_ and no Close
+    // control frame was received by the endpoint ..., _The WebSocket
+    // Connection Close Code_ is considered to be 1006."
     harness x;
     x.open();
     x.s.on_peer_closed(*x.c, 0);
     x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{1006});
+}
+
+TEST(Session, ResetWithoutCloseFrameIs1006_7_1_5) {
+    harness x;
+    x.open();
+    x.feed(client_frame(opcode::text, "half a mess", false));  // mid-message
+    x.s.on_peer_closed(*x.c, -ECONNRESET);
+    x.expect_clean_close();
+    EXPECT_EQ(x.h.codes, std::vector<int>{1006});
 }
 
 // ---- keep-alive and idle ---------------------------------------------------------------------
@@ -624,6 +648,10 @@ TEST(SessionFailLoop, ResetAtEveryStepClosesCleanly) {
             steps[i](x);
         }
         x.expect_clean_close();  // the full conversation ends closed too (n == size)
+        // RFC 6455 §7.1.5: 1006 unless the peer's close frame (step 13) arrived first.
+        if (!x.h.codes.empty()) {
+            EXPECT_EQ(x.h.codes.front(), n > 13 ? 1000 : 1006);
+        }
     }
 }
 
