@@ -9,8 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,15 +84,19 @@ TEST_P(Reactor, EchoesAcrossReactors) {
 TEST_P(Reactor, LargeReplyToALateReaderResumesOnWritable) {
     server srv(test_server(1));
     srv.start();
-    client c(srv.port());
+    client c(srv.port(), true, 64 << 10);  // a small, fixed receive window
     ASSERT_TRUE(c.handshake());
-    // 8 MiB is more than a socket send buffer holds (tcp_wmem max 4 MiB),
-    // so the reply's first send is short and the rest waits for room
-    // (an EPOLLOUT edge; a send completion with io_uring).
-    std::string big(8u << 20, '\0');
+    // The reply is more than can be in flight at once (the server socket's
+    // send buffer at its largest, plus our receive buffer), so while we read
+    // nothing its send is short and the rest must wait for room (an EPOLLOUT
+    // edge; a send completion with io_uring).
+    const std::size_t in_flight_max = kernel_send_buffer_max() + c.receive_buffer();
+    std::string big(std::max<std::size_t>(8u << 20, in_flight_max + (1u << 20)), '\0');
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
     std::thread sender([&] { c.send_frame(opcode::binary, big); });
-    std::this_thread::sleep_for(300ms);  // read nothing for a while
+    // The late reader: nothing is read until the reply has begun to arrive
+    // (the server has the whole message and sent what the socket took).
+    ASSERT_TRUE(wait_until([&] { return c.bytes_waiting() > 0; })) << "no reply began";
     message m = c.recv();
     sender.join();
     EXPECT_EQ(m.kind, proto::event_kind::binary);
@@ -162,11 +168,12 @@ TEST_P(Reactor, ShutdownDeadlineEndsSilentPeers) {
     o.session.close_timeout = 10000ms;  // longer than the shutdown deadline
     server srv(o);
     srv.start();
-    client c(srv.port());
-    ASSERT_TRUE(c.handshake());
     client half(srv.port());
     ASSERT_TRUE(half.send_all("GET / HTTP/1.1\r\n"));  // mid-handshake
-    std::this_thread::sleep_for(50ms);
+    // One reactor accepts in backlog order: once `c` (connected after
+    // `half`) has its 101, `half` was accepted too.
+    client c(srv.port());
+    ASSERT_TRUE(c.handshake());
     auto t0 = std::chrono::steady_clock::now();
     srv.stop();
     srv.wait();
@@ -175,6 +182,8 @@ TEST_P(Reactor, ShutdownDeadlineEndsSilentPeers) {
     EXPECT_LT(took, 2000ms);
     EXPECT_EQ(c.recv().code, 1001);  // it was told, it just never answered
     EXPECT_TRUE(c.wait_eof());
+    EXPECT_TRUE(half.wait_eof()) << "the half-made connection is closed too";
+    EXPECT_EQ(srv.stats().accepted, 2u);
 }
 
 TEST_P(Reactor, WakeRunsTheHookOnTheLoopThread) {
@@ -197,8 +206,7 @@ TEST_P(Reactor, WakeRunsTheHookOnTheLoopThread) {
     for (int i = 1; i <= 50; ++i) {
         posted.store(i);
         r.wake();
-        for (int spin = 0; spin < 2000 && drained.load() != i; ++spin) std::this_thread::sleep_for(1ms);
-        ASSERT_EQ(drained.load(), i) << "a wake-up was lost";
+        ASSERT_TRUE(wait_until([&] { return drained.load() == i; })) << "wake-up " << i << " was lost";
     }
     r.stop();
     t.join();
@@ -206,23 +214,35 @@ TEST_P(Reactor, WakeRunsTheHookOnTheLoopThread) {
 }
 
 TEST_P(Reactor, ServerHandsEachReactorToSetupBeforeItRuns) {
-    auto o = test_server(3);
-    std::atomic<int> drains{0};
+    // Each reactor gets its own hook (marked with its index); every index's
+    // hook must run, each on a thread of its own: one reactor running its
+    // hook many times, or three setups of the same reactor, fail.
+    constexpr unsigned n = 3;
+    auto o = test_server(n);
     std::vector<unsigned> seen;
     std::vector<reactor*> reactors;
+    std::atomic<bool> ran[n] = {};
+    std::thread::id runner[n];  // written by reactor i's loop, read after wait()
     o.setup_reactor = [&](reactor& r, unsigned i) {
         seen.push_back(i);
         reactors.push_back(&r);
-        r.set_wakeup_hook({.pending = nullptr, .drain = [&] { drains.fetch_add(1); }});
+        r.set_wakeup_hook({.pending = nullptr, .drain = [&ran, &runner, i] {
+                               if (ran[i].load(std::memory_order_relaxed)) return;
+                               runner[i] = std::this_thread::get_id();
+                               ran[i].store(true, std::memory_order_release);
+                           }});
     };
     server srv(o);
     srv.start();
     EXPECT_EQ(seen, (std::vector<unsigned>{0, 1, 2}));
+    EXPECT_EQ(std::set<reactor*>(reactors.begin(), reactors.end()).size(), n) << "one setup per reactor";
     for (auto* r : reactors) r->wake();
-    for (int i = 0; i < 2000 && drains.load() < 3; ++i) std::this_thread::sleep_for(1ms);
-    EXPECT_GE(drains.load(), 3) << "every reactor runs its hook";
+    for (unsigned i = 0; i < n; ++i)
+        EXPECT_TRUE(wait_until([&] { return ran[i].load(std::memory_order_acquire); }))
+            << "reactor " << i << " never ran the hook its setup installed";
     srv.stop();
     srv.wait();
+    EXPECT_EQ(std::set<std::thread::id>(runner, runner + n).size(), n) << "each hook on its own loop";
 }
 
 }  // namespace

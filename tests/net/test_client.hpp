@@ -1,16 +1,19 @@
 // A small blocking WebSocket client over 127.0.0.1, built from the proto/
 // client side, and a test server's options, for the reactor tests of every
 // backend (tests/net/epoll_reactor_test.cpp, tests/net/uring_reactor_test.cpp).
-// Every blocking call has a timeout (SO_RCVTIMEO), so a bug fails, not hangs.
+// Every blocking call has a timeout (SO_RCVTIMEO), so a bug fails, not hangs;
+// waits for the server's side use wait_until (tests/net/wait_until.hpp).
 #pragma once
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -18,6 +21,7 @@
 #include "proto/client_handshake.hpp"
 #include "proto/decoder.hpp"
 #include "proto/encoder.hpp"
+#include "tests/net/wait_until.hpp"
 
 namespace wsring::net::test {
 
@@ -33,8 +37,11 @@ struct message {
 // A small blocking WebSocket client built from the proto/ client side.
 class client {
 public:
-    explicit client(int port, bool nodelay = true) {
+    // `rcvbuf` > 0 fixes SO_RCVBUF before connecting (so it bounds the
+    // window, and autotuning cannot grow it): a reader that can hold little.
+    explicit client(int port, bool nodelay = true, int rcvbuf = 0) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -52,6 +59,24 @@ public:
     bool connected() const { return connected_; }
     int last_error = 0;  // errno of the last failed read (0: EOF)
     int fd() const { return fd_; }
+    // Bytes the server sent that wait in our socket, unread (FIONREAD).
+    std::size_t bytes_waiting() const {
+        int n = 0;
+        return ::ioctl(fd_, FIONREAD, &n) == 0 && n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    // Bytes we sent that the server's TCP has not taken yet (SIOCOUTQ): they
+    // pile up here once its receive window is closed (it stopped reading).
+    std::size_t bytes_unsent() const {
+        int n = 0;
+        return ::ioctl(fd_, TIOCOUTQ, &n) == 0 && n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    // Our receive buffer as the kernel sized it (it doubles what was asked).
+    std::size_t receive_buffer() const {
+        int n = 0;
+        socklen_t len = sizeof n;
+        ::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &n, &len);
+        return static_cast<std::size_t>(n);
+    }
 
     bool send_all(std::string_view s) {
         while (!s.empty()) {
@@ -130,6 +155,19 @@ private:
     std::string buf_;
     proto::decoder dec_{proto::role::client, {.max_message = 64u << 20}};
 };
+
+// The most a TCP send buffer grows to (net.ipv4.tcp_wmem's maximum). With
+// our receive buffer, this bounds how much of a reply can be in flight: a
+// server with more to send than that must wait for room. 4 MiB (the
+// kernel's default) when the sysctl cannot be read.
+inline std::size_t kernel_send_buffer_max() {
+    std::size_t least = 0, initial = 0, most = 4u << 20;
+    if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_wmem", "r")) {
+        if (std::fscanf(f, "%zu %zu %zu", &least, &initial, &most) != 3) most = 4u << 20;
+        std::fclose(f);
+    }
+    return most;
+}
 
 inline server_options test_server(backend_kind backend, unsigned threads = 2) {
     server_options o;

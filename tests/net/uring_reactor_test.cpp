@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,13 +33,14 @@ using proto::opcode;
 // A uring reactor on its own thread with a chosen number of provided buffers.
 class tiny_ring {
 public:
-    explicit tiny_ring(unsigned buffers, session_options so = {}) {
+    explicit tiny_ring(unsigned buffers, session_options so = {},
+                       std::unique_ptr<message_handler> handler = std::make_unique<echo_handler>()) {
         std::string why;
         int fd = listen_tcp({.host = "127.0.0.1", .port = 0}, why);
         EXPECT_GE(fd, 0) << why;
         port_ = local_port(fd);
         r_ = std::make_unique<uring_reactor>(fd, reactor_options{}, so, shared_,
-                                             std::make_unique<echo_handler>(), buffers);
+                                             std::move(handler), buffers);
         t_ = std::thread([this] { r_->run(); });
     }
     ~tiny_ring() { stop(); }
@@ -101,43 +104,89 @@ TEST_F(UringReactor, TwoBuffersRunDryWithoutLosingBytes) {
     EXPECT_EQ(r.get().stats().session.failed, 0u);
 }
 
+// Echo that watches the backpressure rule from inside the loop (its
+// members are the loop thread's; read them once the loop has stopped, but
+// `passed_high_water`, which the test waits for).
+struct watching_echo final : message_handler {
+    explicit watching_echo(std::size_t mark) : high_water(mark) {}
+    void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
+        most_queued_on_arrival = std::max(most_queued_on_arrival, c.out.bytes());
+        s.send_message(c, op, p);
+        if (c.out.bytes() > high_water) passed_high_water.store(true, std::memory_order_release);
+    }
+    const std::size_t high_water;
+    std::atomic<bool> passed_high_water{false};  // a pause is due
+    std::size_t most_queued_on_arrival = 0;      // output queued when a message came in
+};
+
 TEST_F(UringReactor, BackpressureCancelsAndRearmsTheRecv) {
-    // A low high-water mark: the client sends 400 messages without reading,
-    // so the server pauses (cancels its recv), then resumes as we read.
+    // A low high-water mark: the client sends without reading, more than
+    // the kernel can hold towards it, so the server's queue passes high
+    // water and it must stop reading (cancel its recv), then resume (re-arm)
+    // as we read. Paused, it still sees what the 8 buffers held when the
+    // cancel landed, and not a byte more: no message may arrive with more
+    // output queued than high water + those buffers + the message cut across.
     session_options so;
     so.high_water = 16u << 10;
     so.low_water = 4u << 10;
-    tiny_ring r(8, so);
-    client c(r.port());
+    auto handler = std::make_unique<watching_echo>(so.high_water);
+    watching_echo& h = *handler;
+    tiny_ring r(8, so, std::move(handler));
+    client c(r.port(), true, 64 << 10);
+    int sndbuf = 256 << 10;  // fixed (the kernel doubles it): see the wait below
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     ASSERT_TRUE(c.handshake());
+    const std::size_t in_flight_max = kernel_send_buffer_max() + c.receive_buffer();
     std::vector<std::string> sent;
-    for (int i = 0; i < 400; ++i) sent.push_back(pattern(3000 + static_cast<std::size_t>(i), static_cast<unsigned>(i)));
+    for (std::size_t total = 0; total < in_flight_max + (1u << 20);) {
+        sent.push_back(pattern(3000 + sent.size() % 512, static_cast<unsigned>(sent.size())));
+        total += sent.back().size();
+    }
+    std::atomic<bool> sent_all{true}, sender_done{false};
     std::thread sender([&] {
-        for (auto& p : sent) c.send_frame(opcode::binary, p);
+        for (auto& p : sent)
+            if (!c.send_frame(opcode::binary, p)) sent_all = false;
+        sender_done = true;
     });
-    std::this_thread::sleep_for(200ms);  // read nothing for a while
+    // Read nothing until the server, over its high-water mark, stopped
+    // reading (its receive window closed: our unsent bytes pile up to half
+    // our send buffer, more than a server merely lagging behind leaves), or
+    // took everything we sent (a server that never stops reading does that).
+    ASSERT_TRUE(wait_until([&] {
+        return sender_done || (h.passed_high_water.load(std::memory_order_acquire) &&
+                               c.bytes_unsent() >= static_cast<std::size_t>(sndbuf));
+    })) << "the server neither paused nor read on";
+    EXPECT_TRUE(h.passed_high_water) << "the queue never passed high water: the test sends too little";
     for (std::size_t i = 0; i < sent.size(); ++i) {
         message m = c.recv();
         ASSERT_TRUE(m.payload == sent[i]) << "message " << i << " came back wrong or not at all";
     }
     sender.join();
+    EXPECT_TRUE(sent_all);
+    ASSERT_TRUE(c.send_frame(opcode::close, "\x03\xE8"));  // 1000: no shutdown wait for us
+    EXPECT_EQ(c.recv().code, 1000);
+    EXPECT_TRUE(c.wait_eof());
+    r.stop();
+    const std::size_t paused_max = so.high_water + 8 * uring_reactor::buffer_size + 2 * (3000 + 512 + 8);
+    EXPECT_LE(h.most_queued_on_arrival, paused_max)
+        << "messages kept arriving above high water: the recv was not paused";
 }
 
 TEST_F(UringReactor, ResetsWithRecvAndSendInFlight) {
-    // Each bad client asks for a 2 MiB echo and resets without reading it:
-    // its close cancels a send in flight and the armed recv. A good client
-    // is served throughout.
+    // Each bad client asks for an echo larger than can be in flight (a few
+    // MiB) and resets without reading it: its close cancels a send in
+    // flight and the armed recv. A good client is served throughout.
     tiny_ring r(16);
     client good(r.port());
     ASSERT_TRUE(good.handshake());
-    std::string big = pattern(2u << 20, 7);
+    std::string big = pattern(kernel_send_buffer_max() + (1u << 20), 7);
     for (int i = 0; i < 10; ++i) {
-        client bad(r.port(), true);
+        client bad(r.port(), true, 4096);
         ASSERT_TRUE(bad.handshake());
-        int small = 4096;
-        ::setsockopt(bad.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
         ASSERT_TRUE(bad.send_frame(opcode::binary, big));
-        std::this_thread::sleep_for(20ms);
+        // The echo has begun, and more of it than can be in flight (`big`
+        // was sized for that): a send is in flight when we reset.
+        ASSERT_TRUE(wait_until([&] { return bad.bytes_waiting() > 0; })) << "no echo began";
         linger lg{1, 0};  // close with RST
         ::setsockopt(bad.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
