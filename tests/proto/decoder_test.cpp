@@ -19,7 +19,12 @@ using namespace test;
 
 recorded ok(event_kind k, std::string_view payload) { return {k, text_bytes(payload)}; }
 recorded ok(event_kind k, const bytes& payload) { return {k, payload}; }
-recorded failed(error e) { return {event_kind::protocol_error, {}, to_close_code(e), e}; }
+// The expected close code is written at each use, from RFC 6455 §7.4.1
+// (1002 protocol error, 1007 inconsistent data, 1009 too big), never taken
+// from to_close_code, the function under test.
+recorded failed(error e, int code) {
+    return {event_kind::protocol_error, {}, static_cast<close_code>(code), e};
+}
 
 // The only event of a stream that must end in one.
 recorded only(role self, const bytes& stream, decoder_limits lim = {}) {
@@ -74,12 +79,11 @@ TEST(Decoder, Rfc_5_7_Binary64KiBWith64BitLength) {
 TEST(Decoder, RejectsReservedBits_5_2) {
     for (role r : both_roles) {
         EXPECT_EQ(only(r, from_peer(r, {.payload = text_bytes("a"), .rsv1 = true})),
-                  failed(error::reserved_bits));
+                  failed(error::reserved_bits, 1002));
         EXPECT_EQ(only(r, from_peer(r, {.payload = text_bytes("a"), .rsv2 = true})),
-                  failed(error::reserved_bits));
+                  failed(error::reserved_bits, 1002));
         EXPECT_EQ(only(r, from_peer(r, {.payload = text_bytes("a"), .rsv3 = true})),
-                  failed(error::reserved_bits));
-        EXPECT_EQ(failed(error::reserved_bits).code, close_code::protocol_error);
+                  failed(error::reserved_bits, 1002));
     }
 }
 
@@ -100,9 +104,9 @@ TEST(Decoder, RejectsRsv1OnContinuationOrControl_Rfc7692_6) {
     for (role r : both_roles) {
         bytes cont = from_peer(r, {.op = 0x1, .payload = text_bytes("a"), .fin = false}) +
                      from_peer(r, {.op = 0x0, .payload = text_bytes("b"), .rsv1 = true});
-        EXPECT_EQ(only(r, cont, lim), failed(error::reserved_bits));
-        EXPECT_EQ(only(r, from_peer(r, {.op = 0x9, .rsv1 = true}), lim), failed(error::reserved_bits));
-        EXPECT_EQ(only(r, from_peer(r, {.op = 0x1, .rsv2 = true}), lim), failed(error::reserved_bits));
+        EXPECT_EQ(only(r, cont, lim), failed(error::reserved_bits, 1002));
+        EXPECT_EQ(only(r, from_peer(r, {.op = 0x9, .rsv1 = true}), lim), failed(error::reserved_bits, 1002));
+        EXPECT_EQ(only(r, from_peer(r, {.op = 0x1, .rsv2 = true}), lim), failed(error::reserved_bits, 1002));
     }
 }
 
@@ -110,7 +114,7 @@ TEST(Decoder, RejectsReservedOpcodes_5_2) {
     for (role r : both_roles) {
         for (std::uint8_t op : {3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF}) {
             SCOPED_TRACE(op);
-            EXPECT_EQ(only(r, from_peer(r, {.op = op})), failed(error::reserved_opcode));
+            EXPECT_EQ(only(r, from_peer(r, {.op = op})), failed(error::reserved_opcode, 1002));
         }
     }
 }
@@ -118,9 +122,9 @@ TEST(Decoder, RejectsReservedOpcodes_5_2) {
 TEST(Decoder, RejectsLengthWithMostSignificantBitSet_5_2) {
     // The header alone: the error comes before any payload.
     EXPECT_EQ(only(role::client, hex("82 7F 80 00 00 00 00 00 00 01")),
-              failed(error::length_msb_set));
+              failed(error::length_msb_set, 1002));
     EXPECT_EQ(only(role::server, hex("82 FF 80 00 00 00 00 00 00 01 37 fa 21 3d")),
-              failed(error::length_msb_set));
+              failed(error::length_msb_set, 1002));
 }
 
 // ---- §5.5 control frames -----------------------------------------------------
@@ -129,7 +133,7 @@ TEST(Decoder, RejectsFragmentedControlFrame_5_5) {
     for (role r : both_roles)
         for (std::uint8_t op : {0x8, 0x9, 0xA})
             EXPECT_EQ(only(r, from_peer(r, {.op = op, .fin = false})),
-                      failed(error::control_fragmented));
+                      failed(error::control_fragmented, 1002));
 }
 
 TEST(Decoder, AcceptsControlPayloadOf125_5_5) {
@@ -142,23 +146,23 @@ TEST(Decoder, AcceptsControlPayloadOf125_5_5) {
 TEST(Decoder, RejectsControlPayloadOver125_5_5) {
     for (role r : both_roles) {
         EXPECT_EQ(only(r, from_peer(r, {.op = 0xA, .payload = filled(126)})),
-                  failed(error::control_too_long));
+                  failed(error::control_too_long, 1002));
     }
     // From the header alone (16-bit length 126, no payload sent).
-    EXPECT_EQ(only(role::client, hex("89 7E 00 7E")), failed(error::control_too_long));
+    EXPECT_EQ(only(role::client, hex("89 7E 00 7E")), failed(error::control_too_long, 1002));
 }
 
 // ---- §5.1 masking -----------------------------------------------------------
 
 TEST(Decoder, ServerRejectsUnmaskedClientFrame_5_1) {
-    EXPECT_EQ(only(role::server, hex("81 05 48 65 6c 6c 6f")), failed(error::unmasked_client_frame));
-    EXPECT_EQ(only(role::server, hex("89 00")), failed(error::unmasked_client_frame));
+    EXPECT_EQ(only(role::server, hex("81 05 48 65 6c 6c 6f")), failed(error::unmasked_client_frame, 1002));
+    EXPECT_EQ(only(role::server, hex("89 00")), failed(error::unmasked_client_frame, 1002));
 }
 
 TEST(Decoder, ClientRejectsMaskedServerFrame_5_1) {
     EXPECT_EQ(only(role::client, hex("81 85 37 fa 21 3d 7f 9f 4d 51 58")),
-              failed(error::masked_server_frame));
-    EXPECT_EQ(only(role::client, hex("8a 80 37 fa 21 3d")), failed(error::masked_server_frame));
+              failed(error::masked_server_frame, 1002));
+    EXPECT_EQ(only(role::client, hex("8a 80 37 fa 21 3d")), failed(error::masked_server_frame, 1002));
 }
 
 // ---- §5.4 fragmentation ----------------------------------------------------
@@ -166,7 +170,7 @@ TEST(Decoder, ClientRejectsMaskedServerFrame_5_1) {
 TEST(Decoder, RejectsContinuationWithoutMessage_5_4) {
     for (role r : both_roles)
         EXPECT_EQ(only(r, from_peer(r, {.op = 0x0, .payload = text_bytes("x")})),
-                  failed(error::unexpected_continuation));
+                  failed(error::unexpected_continuation, 1002));
 }
 
 TEST(Decoder, RejectsNewDataFrameInsideFragmentedMessage_5_4) {
@@ -174,7 +178,7 @@ TEST(Decoder, RejectsNewDataFrameInsideFragmentedMessage_5_4) {
         for (std::uint8_t op : {0x1, 0x2}) {
             bytes s = from_peer(r, {.op = 0x2, .payload = text_bytes("a"), .fin = false}) +
                       from_peer(r, {.op = op, .payload = text_bytes("b")});
-            EXPECT_EQ(only(r, s), failed(error::expected_continuation));
+            EXPECT_EQ(only(r, s), failed(error::expected_continuation, 1002));
         }
     }
 }
@@ -227,7 +231,7 @@ TEST(Decoder, RejectsMessageTooBigFromHeaderBeforeBuffering_7_4_1) {
         decoder d(r, lim);
         std::span<std::byte> in(big);
         event ev = d.next(in);
-        EXPECT_EQ(record(ev), failed(error::message_too_big));
+        EXPECT_EQ(record(ev), failed(error::message_too_big, 1009));
         EXPECT_EQ(ev.code, close_code::message_too_big);
         EXPECT_EQ(d.buffered_bytes(), 0u);
     }
@@ -238,7 +242,7 @@ TEST(Decoder, RejectsFragmentsAddingUpOverMaxSize_7_4_1) {
     for (role r : both_roles) {
         bytes s = from_peer(r, {.op = 0x1, .payload = bytes(200, std::byte{'a'}), .fin = false}) +
                   from_peer(r, {.op = 0x0, .payload = bytes(101, std::byte{'a'})});
-        EXPECT_EQ(only(r, s, lim), failed(error::message_too_big));
+        EXPECT_EQ(only(r, s, lim), failed(error::message_too_big, 1009));
         expect_same_at_every_split(r, s, lim);
     }
 }
@@ -248,7 +252,7 @@ TEST(Decoder, RejectsFragmentsAddingUpOverMaxSize_7_4_1) {
 TEST(Decoder, RejectsInvalidUtf8Text_8_1) {
     for (role r : both_roles) {
         recorded got = only(r, from_peer(r, {.op = 0x1, .payload = hex("48 c0 af")}));
-        EXPECT_EQ(got, failed(error::invalid_utf8));
+        EXPECT_EQ(got, failed(error::invalid_utf8, 1007));
         EXPECT_EQ(got.code, close_code::invalid_payload);
     }
 }
@@ -267,10 +271,10 @@ TEST(Decoder, AcceptsCodePointSplitAcrossFragments_8_1) {
 TEST(Decoder, RejectsTextEndingMidCodePoint_8_1) {
     for (role r : both_roles) {
         EXPECT_EQ(only(r, from_peer(r, {.op = 0x1, .payload = hex("41 e2 82")})),
-                  failed(error::invalid_utf8));
+                  failed(error::invalid_utf8, 1007));
         bytes s = from_peer(r, {.op = 0x1, .payload = hex("41 e2"), .fin = false}) +
                   from_peer(r, {.op = 0x0, .payload = hex("82")});
-        EXPECT_EQ(only(r, s), failed(error::invalid_utf8));
+        EXPECT_EQ(only(r, s), failed(error::invalid_utf8, 1007));
     }
 }
 
@@ -284,14 +288,14 @@ TEST(Decoder, FailsFastOnInvalidUtf8MidFrame_8_1) {
         bytes part(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(head + 3));
         decoder d(r);
         std::span<std::byte> in(part);
-        EXPECT_EQ(record(d.next(in)), failed(error::invalid_utf8));
+        EXPECT_EQ(record(d.next(in)), failed(error::invalid_utf8, 1007));
     }
 }
 
 TEST(Decoder, FailsFastOnInvalidUtf8InEarlyFragment_8_1) {
     for (role r : both_roles) {
         bytes s = from_peer(r, {.op = 0x1, .payload = hex("ff"), .fin = false});
-        EXPECT_EQ(only(r, s), failed(error::invalid_utf8));  // no FIN needed
+        EXPECT_EQ(only(r, s), failed(error::invalid_utf8, 1007));  // no FIN needed
     }
 }
 
@@ -315,7 +319,7 @@ TEST(Decoder, EmptyCloseMeansNoStatus_7_1_5) {
 TEST(Decoder, RejectsOneByteClosePayload_5_5_1) {
     for (role r : both_roles)
         EXPECT_EQ(only(r, from_peer(r, {.op = 0x8, .payload = hex("03")})),
-                  failed(error::close_payload_one_byte));
+                  failed(error::close_payload_one_byte, 1002));
 }
 
 TEST(Decoder, AcceptsValidCloseCodesWithReason_7_4) {
@@ -336,7 +340,7 @@ TEST(Decoder, RejectsInvalidCloseCodes_7_4) {
             SCOPED_TRACE(c);
             bytes body{std::byte(c >> 8), std::byte(c & 0xFF)};
             EXPECT_EQ(only(r, from_peer(r, {.op = 0x8, .payload = body})),
-                      failed(error::invalid_close_code));
+                      failed(error::invalid_close_code, 1002));
         }
     }
 }
@@ -344,7 +348,7 @@ TEST(Decoder, RejectsInvalidCloseCodes_7_4) {
 TEST(Decoder, RejectsInvalidUtf8CloseReason_5_5_1) {
     for (role r : both_roles) {
         recorded got = only(r, from_peer(r, {.op = 0x8, .payload = hex("03 e8 ce")}));
-        EXPECT_EQ(got, failed(error::invalid_close_reason));
+        EXPECT_EQ(got, failed(error::invalid_close_reason, 1007));
         EXPECT_EQ(got.code, close_code::invalid_payload);
     }
 }
@@ -355,9 +359,9 @@ TEST(Decoder, StaysFailedAfterProtocolError) {
     bytes s = hex("83 00") + hex("81 01 61");  // reserved opcode, then a valid frame
     decoder d(role::client);
     std::span<std::byte> in(s);
-    EXPECT_EQ(record(d.next(in)), failed(error::reserved_opcode));
+    EXPECT_EQ(record(d.next(in)), failed(error::reserved_opcode, 1002));
     std::size_t left = in.size();
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(record(d.next(in)), failed(error::reserved_opcode));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(record(d.next(in)), failed(error::reserved_opcode, 1002));
     EXPECT_EQ(in.size(), left);  // nothing more consumed
     EXPECT_EQ(d.buffered_bytes(), 0u);
 }
@@ -502,11 +506,25 @@ TEST(Decoder, NeverReadsPastTheInput) {
                   from_peer(r, {.op = 0x9, .payload = text_bytes("p")}) +
                   from_peer(r, {.op = 0x0, .payload = filled(70000 - 300)}) +
                   from_peer(r, {.op = 0x8, .payload = hex("03 e8")});
-        for (std::size_t n = 0; n <= s.size(); n += n < 400 ? 1 : 997) {
+        // The whole stream, and so the last prefix, must yield these: proof
+        // that the prefixes were parsed, not merely survived.
+        const std::vector<event_kind> whole{event_kind::text, event_kind::ping, event_kind::binary,
+                                            event_kind::close};
+        for (std::size_t n = 0;; n = std::min(s.size(), n + (n < 400 ? 1 : 997))) {
             decoder d(r);
             std::span<std::byte> in = guard.place(std::span(s).first(n));
-            for (event ev = d.next(in); ev.kind != event_kind::need_more; ev = d.next(in))
+            std::vector<event_kind> got;
+            for (event ev = d.next(in); ev.kind != event_kind::need_more; ev = d.next(in)) {
+                got.push_back(ev.kind);
                 if (terminal(ev.kind)) break;
+            }
+            EXPECT_TRUE(in.empty()) << "prefix " << n << " not consumed";
+            ASSERT_LE(got.size(), whole.size());
+            EXPECT_TRUE(std::equal(got.begin(), got.end(), whole.begin())) << "prefix " << n;
+            if (n == s.size()) {
+                EXPECT_EQ(got, whole);
+                break;
+            }
         }
     }
 }
