@@ -101,6 +101,7 @@ class IdleBase(ServerTestMixin):
         async def run():
             async with websockets.connect(self.server.url(), ping_interval=None,
                                           open_timeout=10, close_timeout=5) as ws:
+                # The point: silent (the library answers pings) past the idle timeout.
                 await asyncio.sleep(IDLE_TIMEOUT * 2.5)
                 await ws.send("alive?")
                 self.assertEqual(await asyncio.wait_for(ws.recv(), 5), "alive?")
@@ -119,7 +120,7 @@ class IdleBase(ServerTestMixin):
                     continue
                 self.assertEqual((f.opcode, f.payload), (OP_TEXT, b"tick"))
                 break
-            time.sleep(0.2)
+            time.sleep(0.2)  # the point: paced traffic, never silent for a ping interval
 
 
 @skip_unless_unfiltered

@@ -8,7 +8,8 @@ import time
 import unittest
 
 from wsring_harness import (OP_BINARY, OP_TEXT, RawClient, ServerTestMixin, build_frame,
-                            log, per_backend, skip_unless_unfiltered, upgrade_request)
+                            log, per_backend, skip_unless_unfiltered, upgrade_request,
+                            wait_until)
 
 MiB = 1 << 20
 
@@ -46,7 +47,7 @@ class HandshakeDeadlineBase(ServerTestMixin):
         c.send(b"GET / HTTP/1.1\r\n")
         closed = False
         for i in range(40):
-            time.sleep(0.1)
+            time.sleep(0.1)  # the point: a header line every 0.1 s, past the 1 s deadline
             try:
                 c.send(b"X-%d: y\r\n" % i)
             except OSError:
@@ -64,7 +65,7 @@ class HandshakeDeadlineBase(ServerTestMixin):
     def test_upgraded_connection_outlives_the_deadline(self):
         c = self.client()
         c.handshake()
-        time.sleep(1.8)
+        time.sleep(1.8)  # the point: stay silent past the 1 s handshake deadline
         c.echo(OP_TEXT, b"past the handshake deadline")
 
     def test_healthz_before_the_deadline(self):
@@ -112,7 +113,7 @@ class MaxConnectionsBase(ServerTestMixin):
             self.assertEqual(status, 503)
             self.assertLess(time.monotonic(), deadline, "slot never freed")
             c.close()
-            time.sleep(0.1)
+            time.sleep(0.1)  # between tries of a poll bounded by `deadline`
 
 
 class BackpressureBase(ServerTestMixin):
@@ -122,6 +123,7 @@ class BackpressureBase(ServerTestMixin):
     LIMIT = 64 * MiB
 
     def test_client_that_never_reads(self):
+        fds0 = self.server.open_fds()  # no client yet
         c = RawClient(self.server.port, timeout=5)
         self.addCleanup(c.close)
         c.handshake()
@@ -152,7 +154,7 @@ class BackpressureBase(ServerTestMixin):
                 next_sample = now + 0.1
             if now - last_progress > self.STALL:
                 break
-        for _ in range(5):
+        for _ in range(5):  # the point: RSS a few more times, as the last reads land
             max_rss = max(max_rss, self.server.rss_bytes())
             time.sleep(0.1)
         growth = max_rss - rss0
@@ -167,7 +169,10 @@ class BackpressureBase(ServerTestMixin):
             other.echo(OP_TEXT, b"not starved")
             other.echo(OP_BINARY, os.urandom(100000))
         c.close()
-        time.sleep(0.2)
+        # The stuck client (its input still queued at the server) is gone when
+        # the server has closed its descriptor, and the first `other`'s.
+        wait_until(lambda: self.server.open_fds() <= fds0, timeout=10,
+                   what="the server closing the stuck client's connection")
         with RawClient(self.server.port, timeout=5) as other:
             other.handshake()
             other.echo(OP_TEXT, b"after the stuck client left")

@@ -116,7 +116,7 @@ class ProtocolBase(ServerTestMixin):
         for i in range(len(req)):
             c.send(req[i:i + 1])
             if i % 8 == 0:
-                time.sleep(0.001)
+                time.sleep(0.001)  # the point: pacing, so the server sees many short reads
         status, hdrs, _ = c.read_response(body=False)
         self.assertEqual(status, 101)
         check_101(hdrs, key)
@@ -184,7 +184,7 @@ class ProtocolBase(ServerTestMixin):
             c.send(stream[pos:pos + step])
             pos += step
             if rng.random() < 0.2:
-                time.sleep(0.002)
+                time.sleep(0.002)  # the point: pacing, so the cuts reach the server as separate reads
         for i, want in enumerate(msgs):
             self.assertEqual(c.recv_message(), want, "message %d" % i)
 

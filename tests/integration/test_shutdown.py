@@ -19,11 +19,14 @@ RAW_CLIENTS = 10
 SHUTDOWN_TIMEOUT = 2
 
 
+# Echoes each client completes before it counts as busy (releases `started`).
+BUSY_AFTER = 3
+
+
 async def websockets_client(url, started):
     """Echo until the server closes; returns the close code it received."""
     async with websockets.connect(url, ping_interval=None, open_timeout=20,
                                   close_timeout=5) as ws:
-        started.release()
         i = 0
         try:
             while True:
@@ -33,6 +36,8 @@ async def websockets_client(url, started):
                 if got != msg:
                     raise AssertionError("echo mismatch during shutdown")
                 i += 1
+                if i == BUSY_AFTER:
+                    started.release()
         except websockets.ConnectionClosed:
             pass
         await asyncio.wait_for(ws.wait_closed(), 10)
@@ -42,7 +47,6 @@ async def websockets_client(url, started):
 async def raw_client(port, started):
     """Echo until a close frame arrives; never answer it. Returns its code."""
     reader, writer = await aio_open(port, timeout=20)
-    started.release()
     try:
         i = 0
         while True:
@@ -69,6 +73,8 @@ async def raw_client(port, started):
             if f.payload != payload:
                 raise AssertionError("raw echo mismatch during shutdown")
             i += 1
+            if i == BUSY_AFTER:
+                started.release()
     finally:
         writer.close()
 
@@ -104,9 +110,16 @@ class ShutdownBase:
                      for _ in range(WS_CLIENTS)]
             tasks += [asyncio.create_task(raw_client(srv.port, started))
                       for _ in range(RAW_CLIENTS)]
+            # Every connection has echoed and goes on echoing: the signal
+            # lands mid-traffic on all of them.
             for _ in tasks:
-                await asyncio.wait_for(started.acquire(), 30)
-            await asyncio.sleep(0.5)  # real traffic in flight on every connection
+                try:
+                    await asyncio.wait_for(started.acquire(), 30)
+                except asyncio.TimeoutError:
+                    for t in tasks:
+                        if t.done():
+                            t.result()  # surface a client that failed early
+                    raise AssertionError("not every client got busy within 30 s")
             for t in tasks:
                 if t.done():
                     t.result()  # surface a client that failed early

@@ -248,6 +248,11 @@ class Server:
                     return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
 
+    def open_fds(self):
+        """Descriptors the server holds now (/proc/PID/fd): one per connection
+        it has not yet closed, on top of its fixed ones."""
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
     def url(self, path="/"):
         return "ws://%s:%d%s" % (HOST, self.port, path)
 
@@ -615,6 +620,17 @@ async def aio_recv_frame(reader, timeout=10.0):
             payload = apply_mask(payload, key)
         return Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0xF, masked, payload)
     return await asyncio.wait_for(read(), timeout)
+
+
+def wait_until(pred, timeout=5.0, what="the condition"):
+    """Polls `pred` until it is true; fails the test when `timeout` seconds
+    pass first. For state on the server's side that a client cannot be told
+    of: wait for the effect itself, never for a guessed time."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() >= deadline:
+            raise AssertionError("%s did not happen within %.1f s" % (what, timeout))
+        time.sleep(0.01)
 
 
 def log(*args):
