@@ -1,0 +1,48 @@
+// The server's TLS configuration: one SSL_CTX built once from PEM files and
+// shared by every reactor (SSL_new on a shared SSL_CTX is thread-safe; we
+// never change the context after load()). It owns the policy — TLS 1.2 and
+// 1.3 only, ALPN http/1.1, stateless tickets, no renegotiation, released
+// buffers — and nothing per connection: that is net/tls_stream.hpp, the
+// record layer over memory, which the reactors put between their byte
+// movers and net/session.cpp. Read next: net/tls_stream.hpp.
+#pragma once
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace wsring::net {
+
+class tls_context {
+public:
+    // TLS 1.3 tickets sent after a full handshake (RFC 8446 §4.6.1). OpenSSL
+    // sends at most one after a resumed handshake whatever this says, so a
+    // client that reconnects one connection at a time always holds a fresh
+    // one; RFC 8446 §C.4 asks clients not to reuse a ticket, and a WebSocket
+    // client rarely opens parallel connections to one server. The default
+    // (2) would double the ticket work (an AEAD seal and ~250 bytes on the
+    // wire) on every full handshake for little use.
+    static constexpr std::size_t tickets_per_handshake = 1;
+
+    // Reads the certificate chain (PEM: the server certificate first, then
+    // its intermediates) and the private key (PEM, unencrypted). On failure
+    // returns nothing and sets `why` to one line a user can act on (names
+    // the file and what is wrong with it). Setup code, may allocate freely.
+    static std::optional<tls_context> load(const std::string& cert_chain_file,
+                                           const std::string& key_file, std::string& why);
+
+    tls_context(tls_context&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+    tls_context& operator=(tls_context&& o) noexcept;
+    tls_context(const tls_context&) = delete;
+    tls_context& operator=(const tls_context&) = delete;
+    ~tls_context();
+
+    SSL_CTX* native() const { return ctx_; }
+
+private:
+    explicit tls_context(SSL_CTX* ctx) : ctx_(ctx) {}
+    SSL_CTX* ctx_;
+};
+
+}  // namespace wsring::net
