@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <cerrno>
 
+#include "tests/net/wait_until.hpp"
+
 namespace wsring::net {
 namespace {
 
@@ -67,10 +69,7 @@ TEST(Socket, AcceptIsNonBlocking) {
     int c = connect_to(local_port(l));
     ASSERT_GE(c, 0);
     int s = -EAGAIN;
-    for (int i = 0; i < 100 && s == -EAGAIN; ++i) {
-        s = accept_nonblocking(l);
-        if (s == -EAGAIN) ::usleep(1000);
-    }
+    ASSERT_TRUE(net::test::wait_until([&] { return (s = accept_nonblocking(l)) != -EAGAIN; }));
     ASSERT_GE(s, 0);
     // The reactor relies on this: no setsockopt per accepted connection.
     int nodelay = 0;
@@ -82,10 +81,7 @@ TEST(Socket, AcceptIsNonBlocking) {
     EXPECT_EQ(recv_some(s, buf, sizeof buf), -EAGAIN);  // non-blocking: nothing yet
     ::close(c);
     ssize_t n = -EAGAIN;
-    for (int i = 0; i < 100 && n == -EAGAIN; ++i) {
-        n = recv_some(s, buf, sizeof buf);
-        if (n == -EAGAIN) ::usleep(1000);
-    }
+    EXPECT_TRUE(net::test::wait_until([&] { return (n = recv_some(s, buf, sizeof buf)) != -EAGAIN; }));
     EXPECT_EQ(n, 0);  // EOF
     ::close(s);
     ::close(l);
