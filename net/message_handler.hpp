@@ -27,17 +27,15 @@ public:
     // may point into the reactor's receive buffer, reused right after.
     virtual void on_message(session& s, connection& c, proto::opcode op,
                             std::span<const std::byte> payload) = 0;
-    // Why it ended, for a connection that got on_upgrade: called exactly once,
-    // right before on_close. `code` is RFC 6455 §7.1.5 *The WebSocket
-    // Connection Close Code*: the code of the peer's close frame (1005 when
-    // it carried none), whoever closed first; after the peer broke a rule,
-    // the code we failed it with (1002, 1007, 1009, ...); and 1006
-    // (close_code::abnormal) when no close frame came back: EOF, a reset, a
-    // send error, or a timeout — our own close unanswered included. No cost
-    // per message: the session computes it once, at the end.
-    virtual void on_close_code(session&, connection&, proto::close_code /*code*/) {}
-    // The connection is gone (any reason); called once, before the slot is reused.
-    virtual void on_close(session&, connection&) {}
+    // The connection is gone, for a connection that got on_upgrade: called
+    // exactly once, before the slot is reused. `code` says why, as RFC 6455
+    // §7.1.5 defines *The WebSocket Connection Close Code*: the code of the
+    // peer's close frame (1005 when it carried none), whoever closed first;
+    // after the peer broke a rule, the code we failed it with (1002, 1007,
+    // 1009, ...); and 1006 (close_code::abnormal) when no close frame came
+    // back: EOF, a reset, a send error, or a timeout — our own close
+    // unanswered included. No cost per message: computed once, at the end.
+    virtual void on_close(session&, connection&, proto::close_code /*code*/) {}
 };
 
 }  // namespace wsring::net

@@ -30,7 +30,7 @@ void pubsub_handler::on_upgrade(session& s, connection& c, std::string_view path
     topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(path) : std::string_view());
 }
 
-void pubsub_handler::on_close(session&, connection& c) {
+void pubsub_handler::on_close(session&, connection& c, proto::close_code) {
     // The last local subscriber leaving frees the topic's index for another
     // name: what it sent this turn goes out under its own name first.
     if (c.topic != topic_table::none && topics_.subscribers(c.topic).size() == 1 &&

@@ -56,7 +56,7 @@ public:
     void on_upgrade(session& s, connection& c, std::string_view path) override;
     void on_message(session& s, connection& c, proto::opcode op,
                     std::span<const std::byte> payload) override;
-    void on_close(session& s, connection& c) override;
+    void on_close(session& s, connection& c, proto::close_code code) override;
 
     // The wakeup hook: whether the ring holds entries for us; and phase 4:
     // wake the reactors our publishes concern, then fan out up to drain_max.

@@ -312,8 +312,7 @@ void session::finish(connection& c) {
     if (c.flags & sf_counted) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
         c.flags &= ~sf_counted;
-        handler_.on_close_code(*this, c, close_code_of(c));
-        handler_.on_close(*this, c);
+        handler_.on_close(*this, c, close_code_of(c));
     }
     c.state = conn_state::closed;
     t_.close(c);
