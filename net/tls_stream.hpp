@@ -86,6 +86,9 @@ public:
     std::size_t pending_ciphertext(iovec* iov, std::size_t max) const { return out_.gather(iov, max); }
     std::size_t pending_bytes() const { return out_.bytes(); }
     void consume_ciphertext(std::size_t n) { out_.consume(*pool_, n); }
+    // The ciphertext queue: backends send from it with the write_queue calls
+    // (gather/flush/consume) they use for plaintext.
+    write_queue& wire() { return out_; }
 
     // ---- state ----------------------------------------------------------------
     bool handshake_done() const { return flags_ & f_handshake_done; }
