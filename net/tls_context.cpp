@@ -1,6 +1,6 @@
-// Builds the one SSL_CTX of the server: versions, ALPN, resumption and the
-// record-layer modes every tls_stream inherits, and the error lines a user
-// sees when the certificate or key files are wrong. Setup code: runs once,
+// Builds the one SSL_CTX of the server (or of ws-bench, the client): versions,
+// ALPN, resumption and the record-layer modes every tls_stream inherits, and
+// the error lines a user sees when the certificate, key or CA files are wrong. Setup code: runs once,
 // before any reactor, so it may allocate and build strings freely.
 #include "net/tls_context.hpp"
 
@@ -67,9 +67,8 @@ bool readable(const std::string& file, std::string_view what, std::string& why) 
     return true;
 }
 
-// The policy, apart from the certificate. Each call answers one question
-// of issue 10; all return 1 on success.
-bool configure(SSL_CTX* ctx) {
+// The policy both roles share: versions, renegotiation and record modes.
+bool configure_records(SSL_CTX* ctx) {
     // RFC 8446 (1.3) and RFC 5246 (1.2) only: 1.0/1.1 are deprecated by
     // RFC 8996. The ciphers and groups stay the library's defaults (and the
     // system's openssl.cnf security level): no list of ours to age.
@@ -87,6 +86,13 @@ bool configure(SSL_CTX* ctx) {
     // returns after each record, so what it reports taken is exact.
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_ENABLE_PARTIAL_WRITE);
+    return true;
+}
+
+// The server's policy, apart from the certificate. Each call answers one
+// question of issue 10; all return 1 on success.
+bool configure(SSL_CTX* ctx) {
+    if (!configure_records(ctx)) return false;
     // Resumption by stateless tickets only (RFC 8446 §4.6.1, RFC 5077 for
     // 1.2): the session state travels in the ticket, sealed with this
     // context's keys, so no cache is shared (or locked) across reactors.
@@ -133,6 +139,40 @@ std::optional<tls_context> tls_context::load(const std::string& cert_chain_file,
     if (SSL_CTX_check_private_key(c.ctx_) != 1) {
         why = "the private key in " + key_file + " does not match the certificate in " +
               cert_chain_file + ": " + openssl_reason();
+        return std::nullopt;
+    }
+    return c;
+}
+
+std::optional<tls_context> tls_context::load_client(const std::string& ca_file, bool insecure,
+                                                    std::string& why) {
+    if (!ca_file.empty() && !readable(ca_file, "CA file", why)) return std::nullopt;
+    ERR_clear_error();
+    tls_context c(SSL_CTX_new(TLS_client_method()));
+    if (!c.ctx_ || !configure_records(c.ctx_)) {
+        why = "cannot set up TLS: " + openssl_reason();
+        return std::nullopt;
+    }
+    // RFC 6455 §4.1 over TLS is an HTTP/1.1 request: offer exactly that
+    // (RFC 7301 §3.1). SSL_CTX_set_alpn_protos returns 0 on success.
+    static constexpr unsigned char offer[] = "\x08http/1.1";
+    if (SSL_CTX_set_alpn_protos(c.ctx_, offer, sizeof offer - 1) != 0) {
+        why = "cannot set up TLS: " + openssl_reason();
+        return std::nullopt;
+    }
+    // Sessions go to the caller, who keeps the last one per server; no
+    // cache inside the context, so worker threads share nothing but it.
+    SSL_CTX_set_session_cache_mode(c.ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    if (insecure) {
+        SSL_CTX_set_verify(c.ctx_, SSL_VERIFY_NONE, nullptr);
+        return c;
+    }
+    SSL_CTX_set_verify(c.ctx_, SSL_VERIFY_PEER, nullptr);
+    if (ca_file.empty() ? SSL_CTX_set_default_verify_paths(c.ctx_) != 1
+                        : SSL_CTX_load_verify_locations(c.ctx_, ca_file.c_str(), nullptr) != 1) {
+        why = ca_file.empty() ? "cannot load the system's CA certificates: " + openssl_reason()
+                              : "cannot read CA certificates from " + ca_file + ": " + openssl_reason() +
+                                    " (expected PEM: -----BEGIN CERTIFICATE-----)";
         return std::nullopt;
     }
     return c;

@@ -1,5 +1,5 @@
-// The server's TLS configuration: one SSL_CTX built once from PEM files and
-// shared by every reactor (SSL_new on a shared SSL_CTX is thread-safe; we
+// The server's TLS configuration (and, for ws-bench, a client's): one SSL_CTX
+// built once from PEM files and shared by every reactor (SSL_new on a shared SSL_CTX is thread-safe; we
 // never change the context after load()). It owns the policy — TLS 1.2 and
 // 1.3 only, ALPN http/1.1, stateless tickets, no renegotiation, released
 // buffers — and nothing per connection: that is net/tls_stream.hpp, the
@@ -31,6 +31,16 @@ public:
     // the file and what is wrong with it). Setup code, may allocate freely.
     static std::optional<tls_context> load(const std::string& cert_chain_file,
                                            const std::string& key_file, std::string& why);
+
+    // A client's context (ws-bench's wss://): the same versions and record
+    // modes, ALPN offering http/1.1, the peer's chain checked against the
+    // PEM certificates in `ca_file` ("" = the system's default store) and
+    // the host name set per stream (tls_stream's client constructor).
+    // `insecure` checks nothing — for a server with a self-signed
+    // certificate — and must be asked for explicitly. Sessions are kept by
+    // the caller (tls_stream::resumable_session), not cached here.
+    static std::optional<tls_context> load_client(const std::string& ca_file, bool insecure,
+                                                  std::string& why);
 
     tls_context(tls_context&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
     tls_context& operator=(tls_context&& o) noexcept;

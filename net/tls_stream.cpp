@@ -6,11 +6,14 @@
 // tests/net/tls_stream_test.cpp, which plays the client byte by byte.
 #include "net/tls_stream.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <string>
 
 namespace wsring::net {
 
@@ -90,6 +93,33 @@ std::string_view name(tls_error e) {
 
 tls_stream::tls_stream(const tls_context& ctx, segment_pool& pool, std::size_t max_pending)
     : pool_(&pool), max_pending_(static_cast<std::uint32_t>(max_pending)) {
+    if (attach(ctx)) SSL_set_accept_state(ssl_);  // we are the server: wait for a ClientHello
+}
+
+tls_stream::tls_stream(const tls_context& ctx, segment_pool& pool, const client_params& client,
+                       std::size_t max_pending)
+    : pool_(&pool), max_pending_(static_cast<std::uint32_t>(max_pending)) {
+    flags_ |= f_client;
+    if (!attach(ctx)) return;
+    SSL_set_connect_state(ssl_);
+    std::string name(client.server_name);  // OpenSSL wants it NUL-terminated
+    in6_addr ip;
+    bool literal = inet_pton(AF_INET, name.c_str(), &ip) == 1 || inet_pton(AF_INET6, name.c_str(), &ip) == 1;
+    ERR_clear_error();
+    // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in
+    // HostName": an address is checked against the certificate's IP SANs.
+    bool named = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str()) == 1
+                         : SSL_set_tlsext_host_name(ssl_, name.c_str()) == 1 && SSL_set1_host(ssl_, name.c_str()) == 1;
+    if (!named || (client.resume && SSL_set_session(ssl_, client.resume) != 1)) {
+        fail(tls_error::resources);
+        return;
+    }
+    int r = SSL_do_handshake(ssl_);  // writes the ClientHello into out_
+    if (r != 1 && SSL_get_error(ssl_, r) != SSL_ERROR_WANT_READ) fail(classify());
+}
+
+// The SSL object and its one BIO; false (and error() set) when out of memory.
+bool tls_stream::attach(const tls_context& ctx) {
     const BIO_METHOD* m = tls_bio::method();
     ssl_ = m && ctx.native() ? SSL_new(ctx.native()) : nullptr;
     BIO* bio = ssl_ ? BIO_new(m) : nullptr;
@@ -97,14 +127,14 @@ tls_stream::tls_stream(const tls_context& ctx, segment_pool& pool, std::size_t m
         SSL_free(ssl_);
         ssl_ = nullptr;
         fail(tls_error::resources);
-        return;
+        return false;
     }
     BIO_set_data(bio, this);
     BIO_set_init(bio, 1);
     SSL_set_bio(ssl_, bio, bio);
     SSL_set_app_data(ssl_, this);
     SSL_set_info_callback(ssl_, on_info);
-    SSL_set_accept_state(ssl_);  // we are the server: wait for a ClientHello
+    return true;
 }
 
 tls_stream::~tls_stream() {
@@ -125,8 +155,10 @@ void tls_stream::feed_ciphertext(std::span<const std::byte> in) {
         // not TLS: end it here, without an alert the peer could not read.
         // This refuses SSLv2-format hellos too, which RFC 8446 §D.5 says
         // nobody may send any more.
-        if (in[0] == std::byte{21}) return fail(tls_error::alert);
-        if (in[0] != std::byte{22}) return fail(tls_error::not_tls);
+        // A server's first record is a handshake (ServerHello) too, or an
+        // alert refusing our ClientHello, which OpenSSL reads and names.
+        if (in[0] == std::byte{21} && !(flags_ & f_client)) return fail(tls_error::alert);
+        if (in[0] != std::byte{22} && in[0] != std::byte{21}) return fail(tls_error::not_tls);
     }
     if (flags_ & f_peer_closed) return;  // RFC 8446 §6.1: data after close_notify is ignored
     if (buffered_ciphertext() == 0) {
@@ -277,6 +309,20 @@ std::string_view tls_stream::alpn() const {
     unsigned int len = 0;
     if (ssl_) SSL_get0_alpn_selected(ssl_, &p, &len);
     return p ? std::string_view(reinterpret_cast<const char*>(p), len) : std::string_view();
+}
+
+std::string_view tls_stream::verify_error() const {
+    long v = ssl_ ? SSL_get_verify_result(ssl_) : X509_V_OK;
+    return v == X509_V_OK ? std::string_view() : X509_verify_cert_error_string(v);
+}
+
+SSL_SESSION* tls_stream::resumable_session() const {
+    SSL_SESSION* s = ssl_ && (flags_ & f_client) ? SSL_get1_session(ssl_) : nullptr;
+    if (s && !SSL_SESSION_is_resumable(s)) {
+        SSL_SESSION_free(s);
+        s = nullptr;
+    }
+    return s;
 }
 
 std::string_view tls_stream::error_reason() const {

@@ -4,7 +4,8 @@
 // (pending_ciphertext / consume_ciphertext). No socket, no fd, no thread: the
 // OpenSSL object talks to one custom BIO whose input is the caller's bytes and
 // whose output is a write_queue, so epoll and io_uring wire it the same way
-// and net/session.cpp never learns TLS is there. Policy (versions, ALPN,
+// and net/session.cpp never learns TLS is there. The server role is what the
+// reactors use; the client role is ws-bench's wss://. Policy (versions, ALPN,
 // tickets) is net/tls_context.hpp; docs/reactors.md shows where this sits.
 #pragma once
 #include <openssl/ssl.h>
@@ -47,6 +48,20 @@ public:
     // A server-side stream waiting for a ClientHello. On allocation failure
     // error() is tls_error::resources and every call is a no-op.
     tls_stream(const tls_context& ctx, segment_pool& pool,
+               std::size_t max_pending = default_max_pending);
+    // What a client stream needs beyond its context (tls_context::load_client).
+    struct client_params {
+        // The server's name: sent as SNI (RFC 6066 §3; not for an IP
+        // literal) and checked against the certificate's names or addresses
+        // unless the context is insecure.
+        std::string_view server_name;
+        // A session from an earlier stream to the same server
+        // (resumable_session()), or null for a full handshake.
+        SSL_SESSION* resume = nullptr;
+    };
+    // A client-side stream: its ClientHello is in pending_ciphertext() when
+    // the constructor returns. Same failure rule as the server's.
+    tls_stream(const tls_context& ctx, segment_pool& pool, const client_params& client,
                std::size_t max_pending = default_max_pending);
     tls_stream(const tls_stream&) = delete;  // the BIO points at this object
     tls_stream& operator=(const tls_stream&) = delete;
@@ -98,6 +113,14 @@ public:
     // OpenSSL's reason for error() (for a debug line), or "".
     std::string_view error_reason() const;
     bool resumed() const { return ssl_ && SSL_session_reused(ssl_); }
+    // Client: why the server's certificate was refused ("unable to get local
+    // issuer certificate", "hostname mismatch", ...), or "" if it was not.
+    std::string_view verify_error() const;
+    // Client: a new reference to this connection's session (the server's
+    // latest ticket) if a later stream may resume it, else null; the caller
+    // frees it with SSL_SESSION_free. Take it after want_close(): OpenSSL
+    // spoils the session of a connection freed without its close_notify.
+    SSL_SESSION* resumable_session() const;
     std::string_view alpn() const;  // "http/1.1" or "" (none offered)
     // Input kept for later: unread ciphertext, or decrypted bytes that a
     // paused on_plain did not take. A resumed reader must call read_plaintext
@@ -113,9 +136,11 @@ private:
         f_close_sent = 4,
         f_seen_input = 8,
         f_renegotiation = 16,  // set by the info callback
+        f_client = 32,         // built by the client constructor
     };
     friend struct tls_bio;  // the BIO callbacks read in and append out
 
+    bool attach(const tls_context& ctx);
     std::size_t read_some(std::span<std::byte> out);
     void keep_unread_input();
     std::size_t take_input(std::byte* to, std::size_t max);

@@ -3,7 +3,8 @@
 // made here with the OpenSSL API (the suite needs no file or tool outside).
 // Handshakes (1.3, 1.2, ALPN, resumption), data at record boundaries, every
 // split of the input, the bad inputs of issue 10 with their error category,
-// close_notify both ways, backpressure, and what an idle stream holds.
+// close_notify both ways, backpressure, and what an idle stream holds. The
+// client role (ws-bench's wss://) is tested against the server role at the end.
 #include "net/tls_stream.hpp"
 
 #include <gtest/gtest.h>
@@ -89,8 +90,10 @@ struct test_pki {
     EVP_PKEY* other_key = make_key();
     X509* ca = make_cert(ca_key, "wsring test CA", nullptr, nullptr);
     X509* cert = make_cert(key, "localhost", ca, ca_key);
+    X509* other_ca = make_cert(other_key, "some other CA", nullptr, nullptr);
     fs::path chain = dir / "chain.pem", key_file = dir / "key.pem", other_key_file = dir / "other.pem",
-             enc_key_file = dir / "enc.pem", junk = dir / "junk.pem";
+             enc_key_file = dir / "enc.pem", junk = dir / "junk.pem", ca_file = dir / "ca.pem",
+             other_ca_file = dir / "other-ca.pem";
     std::optional<tls_context> ctx;
 
     test_pki() {
@@ -103,6 +106,8 @@ struct test_pki {
         write_pem(other_key_file, nullptr, other_key);
         write_pem(enc_key_file, nullptr, key, "secret");
         std::ofstream(junk) << "this is not PEM\n";
+        write_pem(ca_file, ca, nullptr);
+        write_pem(other_ca_file, other_ca, nullptr);
         std::string why;
         ctx = tls_context::load(chain, key_file, why);
         EXPECT_TRUE(ctx) << why;
@@ -111,6 +116,7 @@ struct test_pki {
         ctx.reset();
         X509_free(cert);
         X509_free(ca);
+        X509_free(other_ca);
         EVP_PKEY_free(key);
         EVP_PKEY_free(other_key);
         EVP_PKEY_free(ca_key);
@@ -733,6 +739,198 @@ TEST(TlsStream, IdleStreamHoldsNoBuffers) {
     if (plain_malloc) {
         EXPECT_LT(per_stream, 24u << 10);  // unreleased record buffers would add 2 × 16 KiB+
     }
+}
+
+// ---- the client role: a client stream against a server stream -------------------------
+
+std::optional<tls_context> client_context(const fs::path& ca, bool insecure = false) {
+    std::string why;
+    auto c = tls_context::load_client(ca.string(), insecure, why);
+    EXPECT_TRUE(c) << why;
+    return c;
+}
+
+// Two streams and the wire between them: what ws-bench's worker does with a
+// socket, done in memory.
+struct stream_pair {
+    segment_pool pool{0};
+    tls_stream server;
+    tls_stream client;
+    std::string server_got, client_got;
+    std::byte scratch[16384];
+
+    stream_pair(const tls_context& client_ctx, std::string_view name, SSL_SESSION* resume = nullptr)
+        : server(*pki().ctx, pool), client(client_ctx, pool, {.server_name = name, .resume = resume}) {}
+    ~stream_pair() { ERR_clear_error(); }
+
+    // Moves `from`'s ciphertext to `to` and reads it there; bytes moved.
+    std::size_t move(tls_stream& from, tls_stream& to, std::string& got) {
+        iovec iov[64];
+        std::size_t total = 0;
+        while (std::size_t n = from.pending_ciphertext(iov, 64)) {
+            std::size_t sent = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                to.feed_ciphertext({static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len});
+                to.read_plaintext(scratch, [&](std::span<std::byte> p) {
+                    got.append(reinterpret_cast<const char*>(p.data()), p.size());
+                    return true;
+                });
+                sent += iov[i].iov_len;
+            }
+            from.consume_ciphertext(sent);
+            total += sent;
+        }
+        return total;
+    }
+    bool handshake() {
+        for (int i = 0; i < 10 && (move(client, server, server_got) | move(server, client, client_got)); ++i) {
+        }
+        return client.handshake_done() && server.handshake_done();
+    }
+    // Sends all of `s` from one side to the other, as the caps allow.
+    void send(tls_stream& from, tls_stream& to, std::string& got, std::string_view s) {
+        for (std::size_t off = 0; off < s.size() || from.pending_bytes();) {
+            iovec iov{const_cast<char*>(s.data() + off), s.size() - off};
+            off += from.write_plaintext(&iov, 1);
+            move(from, to, got);
+        }
+    }
+};
+
+TEST(TlsClient, ClientHelloIsPendingAfterConstruction) {
+    auto ctx = client_context(pki().ca_file);
+    stream_pair p(*ctx, "localhost");
+    EXPECT_GT(p.client.pending_bytes(), 100u);
+    iovec iov[4];
+    ASSERT_GT(p.client.pending_ciphertext(iov, 4), 0u);
+    EXPECT_EQ(*static_cast<unsigned char*>(iov[0].iov_base), 22);  // a handshake record
+    EXPECT_FALSE(p.client.handshake_done());
+    EXPECT_EQ(p.client.error(), tls_error::none);
+    EXPECT_EQ(SSL_get_min_proto_version(p.client.native()), TLS1_2_VERSION);
+}
+
+TEST(TlsClient, HandshakeWithTheTestCaAndDataBothWays) {
+    auto ctx = client_context(pki().ca_file);
+    stream_pair p(*ctx, "localhost");
+    ASSERT_TRUE(p.handshake()) << p.client.error_reason() << " / " << p.server.error_reason();
+    EXPECT_EQ(p.client.alpn(), "http/1.1");
+    EXPECT_EQ(p.server.alpn(), "http/1.1");
+    EXPECT_EQ(p.client.verify_error(), "");
+    EXPECT_FALSE(p.client.resumed());
+    for (std::size_t n : {std::size_t{1}, std::size_t{16384}, std::size_t{1} << 20}) {
+        std::string msg = pattern(n);
+        p.send(p.client, p.server, p.server_got, msg);
+        EXPECT_EQ(p.server_got, msg) << n;
+        p.send(p.server, p.client, p.client_got, msg);
+        EXPECT_EQ(p.client_got, msg) << n;
+        p.server_got.clear();
+        p.client_got.clear();
+    }
+    EXPECT_TRUE(p.client.want_close());
+    p.move(p.client, p.server, p.server_got);
+    EXPECT_TRUE(p.server.peer_closed());
+}
+
+TEST(TlsClient, AnIpAddressIsCheckedAgainstTheIpSans) {
+    auto ctx = client_context(pki().ca_file);
+    stream_pair good(*ctx, "127.0.0.1");
+    EXPECT_TRUE(good.handshake()) << good.client.verify_error();
+    stream_pair bad(*ctx, "10.1.2.3");
+    EXPECT_FALSE(bad.handshake());
+    EXPECT_EQ(bad.client.verify_error(), "IP address mismatch");
+}
+
+// A certificate that does not chain to the given CA is refused by the client
+// with a reason a user can act on, and the server hears an alert.
+TEST(TlsClient, WrongCaFailsVerification) {
+    auto ctx = client_context(pki().other_ca_file);
+    stream_pair p(*ctx, "localhost");
+    EXPECT_FALSE(p.handshake());
+    EXPECT_EQ(p.client.error(), tls_error::bad_handshake);
+    EXPECT_EQ(p.client.error_reason(), "certificate verify failed");
+    // The chain file sends the test CA along, which the other CA does not sign.
+    EXPECT_EQ(p.client.verify_error(), "self-signed certificate in certificate chain");
+    EXPECT_EQ(p.server.error(), tls_error::alert) << p.server.error_reason();
+}
+
+TEST(TlsClient, HostnameMismatchFails) {
+    auto ctx = client_context(pki().ca_file);
+    stream_pair p(*ctx, "example.com");
+    EXPECT_FALSE(p.handshake());
+    EXPECT_EQ(p.client.error_reason(), "certificate verify failed");
+    EXPECT_EQ(p.client.verify_error(), "hostname mismatch");
+}
+
+// --insecure: no CA, wrong name, and still a handshake (explicitly asked for).
+TEST(TlsClient, InsecureChecksNothing) {
+    auto ctx = client_context(pki().other_ca_file, true);
+    stream_pair p(*ctx, "example.com");
+    ASSERT_TRUE(p.handshake()) << p.client.error_reason();
+    EXPECT_EQ(p.client.alpn(), "http/1.1");
+    p.send(p.client, p.server, p.server_got, "hi");
+    EXPECT_EQ(p.server_got, "hi");
+}
+
+TEST(TlsClient, LoadClientNamesABadCaFile) {
+    std::string why;
+    EXPECT_FALSE(tls_context::load_client((pki().dir / "nope.pem").string(), false, why));
+    EXPECT_NE(why.find("cannot open CA file"), std::string::npos) << why;
+    why.clear();
+    EXPECT_FALSE(tls_context::load_client(pki().junk.string(), false, why));
+    EXPECT_NE(why.find("cannot read CA certificates from"), std::string::npos) << why;
+    EXPECT_EQ(ERR_peek_error(), 0u);
+    why.clear();
+    EXPECT_TRUE(tls_context::load_client("", false, why)) << why;  // the system's store
+}
+
+// The session the client keeps after a clean close resumes the next
+// connection on both sides, and that one hands out a fresh session in turn.
+TEST(TlsClient, ResumesWithTheSessionOfTheLastConnection) {
+    auto ctx = client_context(pki().ca_file);
+    SSL_SESSION* s = nullptr;
+    {
+        stream_pair first(*ctx, "localhost");
+        ASSERT_TRUE(first.handshake());
+        first.send(first.client, first.server, first.server_got, "GET");
+        first.send(first.server, first.client, first.client_got, "101");  // the ticket came first
+        EXPECT_TRUE(first.client.want_close());
+        s = first.client.resumable_session();
+        ASSERT_NE(s, nullptr);
+    }
+    for (int i = 0; i < 2; ++i) {
+        stream_pair again(*ctx, "localhost", s);
+        ASSERT_TRUE(again.handshake()) << again.client.error_reason();
+        EXPECT_TRUE(again.client.resumed());
+        EXPECT_TRUE(again.server.resumed());
+        EXPECT_EQ(again.client.alpn(), "http/1.1");
+        again.send(again.server, again.client, again.client_got, "101");
+        EXPECT_TRUE(again.client.want_close());
+        SSL_SESSION_free(s);
+        s = again.client.resumable_session();
+        ASSERT_NE(s, nullptr);
+    }
+    SSL_SESSION_free(s);
+    stream_pair server_side(*ctx, "localhost");  // a server stream has no session to give
+    EXPECT_EQ(server_side.server.resumable_session(), nullptr);
+}
+
+// wss:// pointed at a plain ws:// server: its HTTP 400 is not TLS.
+TEST(TlsClient, PlainTextAnswerIsNotTls) {
+    auto ctx = client_context(pki().ca_file);
+    stream_pair p(*ctx, "localhost");
+    p.client.feed_ciphertext(bytes_of("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    p.client.read_plaintext(p.scratch, [](std::span<std::byte>) { return true; });
+    EXPECT_EQ(p.client.error(), tls_error::not_tls);
+}
+
+// A server that refuses our hello with an alert: OpenSSL reads it and names it.
+TEST(TlsClient, AlertFromTheServerIsNamed) {
+    auto ctx = client_context(pki().ca_file);
+    stream_pair p(*ctx, "localhost");
+    p.client.feed_ciphertext(bytes_of(std::string_view("\x15\x03\x03\x00\x02\x02\x28", 7)));
+    p.client.read_plaintext(p.scratch, [](std::span<std::byte>) { return true; });
+    EXPECT_EQ(p.client.error(), tls_error::alert);
+    EXPECT_NE(p.client.error_reason().find("handshake failure"), std::string_view::npos) << p.client.error_reason();
 }
 
 }  // namespace
