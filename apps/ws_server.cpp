@@ -18,6 +18,7 @@
 #include "net/log.hpp"
 #include "net/pubsub_handler.hpp"
 #include "net/server.hpp"
+#include "net/tls_context.hpp"
 #include "net/socket.hpp"
 
 using namespace wsring;
@@ -31,6 +32,17 @@ using namespace wsring;
 static void keep_message_buffers_warm() {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+// The stop line's TLS half: how many handshakes, and every way one failed.
+static void print_tls_stats(const net::tls_stats& t) {
+    std::printf("ws-server: tls: %llu handshakes (%llu resumed), failed:",
+                static_cast<unsigned long long>(t.handshakes), static_cast<unsigned long long>(t.resumed));
+    for (std::size_t i = 1; i < t.failed.size(); ++i)
+        std::printf(" %.*s=%llu", static_cast<int>(net::name(static_cast<net::tls_error>(i)).size()),
+                    net::name(static_cast<net::tls_error>(i)).data(),
+                    static_cast<unsigned long long>(t.failed[i]));
+    std::printf("\n");
 }
 
 int main(int argc, char** argv) {
@@ -62,6 +74,15 @@ int main(int argc, char** argv) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread: all inherit it
 
+    if (!cli.tls_cert.empty()) {
+        std::string why;
+        auto ctx = net::tls_context::load(cli.tls_cert, cli.tls_key, why);
+        if (!ctx) {
+            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            return 1;
+        }
+        cli.server.tls = std::make_shared<const net::tls_context>(std::move(*ctx));
+    }
     net::server srv(cli.server);
     try {
         srv.start();
@@ -69,10 +90,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ws-server: %s\n", e.what());
         return 1;
     }
-    std::printf("ws-server: listening on %s mode=%s threads=%u backend=%.*s\n",
+    std::printf("ws-server: listening on %s mode=%s threads=%u backend=%.*s%s\n",
                 net::format_address(cli.server.host, srv.port()).c_str(), cli.mode.c_str(),
                 srv.threads(), static_cast<int>(srv.backend_name().size()),
-                srv.backend_name().data());
+                srv.backend_name().data(), cli.server.tls ? " tls=on" : "");
     std::fflush(stdout);
 
     int sig = 0;
@@ -100,6 +121,7 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(fs.skipped),
                     static_cast<unsigned long long>(fs.stalls));
     std::printf("\n");
+    if (cli.server.tls) print_tls_stats(srv.stats().tls);
     std::fflush(stdout);
     return 0;
 }

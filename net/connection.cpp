@@ -30,7 +30,7 @@ connection* connection_pool::acquire() {
 }
 
 void connection_pool::release(connection* c) {
-    assert(c->out.empty() && c->http == nullptr && !c->armed());
+    assert(c->out.empty() && c->http == nullptr && c->tls == nullptr && !c->armed());
     assert(!(c->io & (io_dirty | io_read_queued)) && "still on a reactor list");
     c->rx = proto::decoder(proto::role::server);  // drop any buffered message now
     c->state = conn_state::free;

@@ -51,12 +51,18 @@ enum io_flag : std::uint8_t {
     io_eof = 1 << 4,            // read returned 0: never read again
 };
 
+class tls_stream;
+
 struct connection : core::timer_node {  // the one timer a connection needs at a time
     proto::decoder rx{proto::role::server};
     write_queue out;
     proto::request_parser* http = nullptr;  // during the handshake only
     connection* next_dirty = nullptr;       // the reactor's flush list
     connection* next_read = nullptr;        // the reactor's read-again list
+    // wss:// only: the record layer between the socket and this struct's
+    // plaintext (net/tls_stream.hpp); null for ws://. Made at accept, freed
+    // with the slot (a send may point into its ciphertext until then).
+    tls_stream* tls = nullptr;
     std::uint32_t last_rx = 0;              // wheel tick of the last byte received (mod 2^32)
     int fd = -1;
     conn_state state = conn_state::free;

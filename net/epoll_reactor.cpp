@@ -122,17 +122,17 @@ void epoll_reactor::read(connection& c) {
     while (session_.wants_read(c) && !(c.io & io_eof)) {
         ssize_t n = recv_some(c.fd, rbuf_.get(), ro_.recv_buffer);
         if (n > 0) {
-            session_.on_data(c, {rbuf_.get(), static_cast<std::size_t>(n)});
+            deliver(c, {rbuf_.get(), static_cast<std::size_t>(n)});
             if (static_cast<std::size_t>(n) == ro_.recv_buffer) return read_soon(c);
             if (!(c.io & io_hup)) return;
             continue;
         }
         if (n == 0) {
             c.io |= io_eof;
-            return session_.on_peer_closed(c, 0);
+            return deliver_eof(c, 0);
         }
         if (n == -EAGAIN || n == -EWOULDBLOCK) return;
-        return session_.on_peer_closed(c, static_cast<int>(n));  // ECONNRESET, ...
+        return deliver_eof(c, static_cast<int>(n));  // ECONNRESET, ...
     }
 }
 
@@ -143,6 +143,7 @@ void epoll_reactor::read_queued() {
         list = c.next_read;
         c.next_read = nullptr;
         c.io &= ~io_read_queued;
+        deliver_buffered(c);  // wss://: what a paused session left decrypted
         read(c);
     }
 }
@@ -150,11 +151,11 @@ void epoll_reactor::read_queued() {
 // Phase 5, one connection: gather writes until drained or the socket is full.
 void epoll_reactor::flush(connection& c) {
     int err = 0;
-    auto sent = c.out.flush(
+    auto status = wire(c).flush(
         pool_, [fd = c.fd](const iovec* iov, int n) { return send_iov(fd, iov, n); }, err);
-    if (sent == flush_status::failed) return session_.on_peer_closed(c, -err);  // EPIPE, ECONNRESET
-    if (sent == flush_status::blocked) c.io |= io_write_blocked;  // EPOLLOUT edge resumes it
-    session_.on_flushed(c);
+    if (status == flush_status::failed) return session_.on_peer_closed(c, -err);  // EPIPE, ECONNRESET
+    if (status == flush_status::blocked) c.io |= io_write_blocked;  // EPOLLOUT edge resumes it
+    sent(c);
 }
 
 void epoll_reactor::close_listener() {
@@ -180,9 +181,9 @@ void epoll_reactor::resume_accepting() {
 
 // ---- transport ---------------------------------------------------------------------
 
-void epoll_reactor::shutdown_write(connection& c) { ::shutdown(c.fd, SHUT_WR); }
+void epoll_reactor::shutdown_socket(connection& c) { ::shutdown(c.fd, SHUT_WR); }
 
-void epoll_reactor::close(connection& c) {
+void epoll_reactor::close_socket(connection& c) {
     ::close(c.fd);  // also removes it from the epoll set (no dup'd descriptors)
     c.fd = -1;
     closed_.push_back(&c);

@@ -28,10 +28,10 @@ public:
     std::string_view backend_name() const override { return "epoll"; }
 
 private:
-    // transport: what the session asks of us (flush_soon and read_soon are
-    // reactor_base's).
-    void shutdown_write(connection& c) override;
-    void close(connection& c) override;
+    // transport: what the session asks of us, the socket calls (flush_soon,
+    // read_soon and TLS in front of these are reactor_base's).
+    void shutdown_socket(connection& c) override;
+    void close_socket(connection& c) override;
 
     // The loop phases, in order (the names of net/uring_reactor.cpp).
     void wait_and_dispatch(int timeout) override;  // 1 + 2 + 3

@@ -31,6 +31,13 @@ bool uring_usable() {
 
 }  // namespace
 
+tls_stats& tls_stats::operator+=(const tls_stats& o) {
+    handshakes += o.handshakes;
+    resumed += o.resumed;
+    for (std::size_t i = 0; i < failed.size(); ++i) failed[i] += o.failed[i];
+    return *this;
+}
+
 std::unique_ptr<reactor> make_reactor(backend_kind kind, int listen_fd,
                                       const reactor_options& ro, const session_options& so,
                                       session_shared& shared,

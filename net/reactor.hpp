@@ -5,6 +5,7 @@
 // Loop phases and the readiness/completion seam: docs/reactors.md.
 // Read next: net/reactor_base.hpp.
 #pragma once
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "net/message_handler.hpp"
 #include "net/session.hpp"
+#include "net/tls_stream.hpp"
 
 namespace wsring::net {
 
@@ -25,6 +27,9 @@ using clock_source = std::function<std::chrono::steady_clock::time_point()>;
 
 struct reactor_options {
     clock_source clock;                 // empty: std::chrono::steady_clock::now
+    // wss://: every accepted connection speaks TLS with this context (owned
+    // by the server, shared by its reactors); null: plain ws://.
+    const tls_context* tls = nullptr;
     milliseconds tick{50};              // timer wheel resolution
     std::size_t wheel_slots = 1024;     // one revolution = slots × tick (51 s)
     std::size_t recv_buffer = 128u << 10;  // epoll: the one receive buffer of the reactor
@@ -42,9 +47,23 @@ struct wakeup_hook {
     std::function<void()> drain;
 };
 
+// One counter per tls_error value (resources is the last one).
+inline constexpr std::size_t tls_error_count = static_cast<std::size_t>(tls_error::resources) + 1;
+
+// TLS, counted per reactor (all zero for ws://). Nothing is logged per
+// connection: a scan of the port is a counter, not a flood of lines.
+struct tls_stats {
+    std::uint64_t handshakes = 0;  // completed
+    std::uint64_t resumed = 0;     // ... of which from a session ticket
+    std::array<std::uint64_t, tls_error_count> failed{};  // by tls_error
+
+    tls_stats& operator+=(const tls_stats& o);
+};
+
 struct reactor_stats {
     std::uint64_t accepted = 0;  // TCP connections accepted
     session_stats session;
+    tls_stats tls;
 };
 
 enum class backend_kind : std::uint8_t { epoll, uring };

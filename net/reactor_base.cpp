@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "net/log.hpp"
+#include "net/socket.hpp"
 
 namespace wsring::net {
 
@@ -36,6 +37,7 @@ reactor_base::reactor_base(int listen_fd, const reactor_options& ro, const sessi
       conns_(proto::decoder_limits{.max_message = so.max_message}),
       handler_(std::move(handler)),
       session_(so, ro.tick, *this, *handler_, shared),
+      tls_(ro.tls, session_, *this),
       start_(now()) {}
 
 void reactor_base::stop() {
@@ -123,9 +125,10 @@ void reactor_base::adopt(int fd) {
     // TCP_NODELAY came with the socket: the listener has it (net/socket.cpp).
     connection* c = conns_.acquire();
     c->fd = fd;
-    if (!watch(*c)) {
+    if ((tls_.enabled() && !tls_.attach(*c)) || !watch(*c)) {
         ::close(fd);  // e.g. ENOMEM: refuse this one connection, keep serving
         c->state = conn_state::closed;
+        if (c->tls) tls_.detach(*c);
         conns_.release(c);
         return;
     }
@@ -177,8 +180,12 @@ void reactor_base::flush_all() {
 void reactor_base::recycle_closed() {
     std::size_t keep = 0;
     for (connection* c : closed_) {
-        if (c->io & io_busy_) closed_[keep++] = c;
-        else conns_.release(c);
+        if (c->io & io_busy_) {
+            closed_[keep++] = c;
+            continue;
+        }
+        if (c->tls) tls_.detach(*c);  // its ciphertext is no operation's buffer any more
+        conns_.release(c);
     }
     closed_.resize(keep);
 }
@@ -190,6 +197,33 @@ void reactor_base::flush_soon(connection& c) {
     c.io |= io_dirty;
     c.next_dirty = dirty_;
     dirty_ = &c;
+}
+
+// The session asks for a FIN: for wss:// after our close_notify (RFC 8446
+// §6.1), which may take a send; sent() then shuts the socket.
+void reactor_base::shutdown_write(connection& c) {
+    if (!c.tls || tls_.shutdown_write(c)) shutdown_socket(c);
+}
+
+// The session is done with c. A TLS connection's last records (our
+// close_notify after a clean end, or the alert OpenSSL queued for a bad
+// peer) get one non-blocking send if nothing else is sending: best effort,
+// as the socket is about to go.
+void reactor_base::close(connection& c) {
+    if (c.tls) {
+        tls_.on_close(c);
+        if (!send_in_flight(c)) {
+            iovec iov[write_queue::max_iov];
+            if (std::size_t n = c.tls->wire().gather(iov, write_queue::max_iov))
+                (void)send_iov(c.fd, iov, static_cast<int>(n));
+        }
+    }
+    close_socket(c);
+}
+
+void reactor_base::sent(connection& c) {
+    if (!c.tls) return session_.on_flushed(c);
+    if (tls_.sent(c)) shutdown_socket(c);
 }
 
 // Phase 3 of the next turn reads it (the backend's read_queued()).

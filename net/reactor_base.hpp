@@ -17,6 +17,7 @@
 #include "net/connection.hpp"
 #include "net/reactor.hpp"
 #include "net/session.hpp"
+#include "net/tls_layer.hpp"
 #include "net/transport.hpp"
 #include "net/write_queue.hpp"
 
@@ -33,12 +34,15 @@ public:
     void wake() override;
     void set_wakeup_hook(wakeup_hook hook) override { hook_ = std::move(hook); }
     session& sessions() override { return session_; }
-    reactor_stats stats() const override { return {accepted_, session_.stats()}; }
+    reactor_stats stats() const override { return {accepted_, session_.stats(), tls_.stats()}; }
 
 protected:
-    // transport, the part every backend shares (the flush and read lists, the clock).
+    // transport, the part every backend shares (the flush and read lists, the
+    // clock, and TLS in front of the socket calls).
     void flush_soon(connection& c) override;
     void read_soon(connection& c) override;
+    void shutdown_write(connection& c) final;
+    void close(connection& c) final;
     core::timer_wheel& timers() override { return wheel_; }
     segment_pool& pool() override { return pool_; }
 
@@ -51,6 +55,10 @@ protected:
     virtual void close_listener() = 0;                   // drain: accept no more, for good
     virtual void mute_listener() = 0;                    // EMFILE: pause accepting
     virtual void resume_accepting() = 0;                 // ... the pause is over
+    virtual void shutdown_socket(connection& c) = 0;     // SHUT_WR (shutdown_write, after TLS)
+    virtual void close_socket(connection& c) = 0;        // close the fd (close, after TLS)
+    // An operation still reads c's wire queue (io_uring: a send in flight).
+    virtual bool send_in_flight(const connection&) const { return false; }
 
     // ---- shared pieces of the phases, for the backend ------------------------
     int wait_timeout() const;  // 1: ms phase 1 may sleep (0: work carried over, -1: forever)
@@ -64,6 +72,29 @@ protected:
     void adopt(int fd);        // 3: a new connection (closes fd if watch() refuses)
     void pause_accepting();    // 3: out of descriptors
 
+    // ---- the bytes of a connection, through TLS where it speaks it -----------
+    // 3: bytes read from the socket, to the session (decrypted first for wss://).
+    void deliver(connection& c, std::span<std::byte> in) {
+        if (c.tls) tls_.deliver(c, in);
+        else session_.on_data(c, in);
+    }
+    // 3: the peer's EOF (err 0) or a socket error (-errno).
+    void deliver_eof(connection& c, int err) {
+        if (c.tls) tls_.deliver_eof(c);
+        session_.on_peer_closed(c, err);
+    }
+    // 3, read_soon list: decrypted bytes a paused session left in the stream
+    // (no new bytes, so no readiness edge or completion would bring them).
+    void deliver_buffered(connection& c) {
+        if (c.tls && c.tls->has_buffered_input()) tls_.deliver(c, {});
+    }
+    // 5: the queue whose bytes go on the wire: c.out, or for wss:// the
+    // records sealed from it (wire() seals first; wire_queue() only looks).
+    write_queue& wire(connection& c) { return c.tls ? tls_.seal(c) : c.out; }
+    write_queue& wire_queue(connection& c) { return c.tls ? c.tls->wire() : c.out; }
+    // 5: after a send from the wire queue (or when it was empty).
+    void sent(connection& c);
+
     reactor_options ro_;
     core::consumer_wakeup wakeup_;  // eventfd + announce-sleep flag
     int listen_fd_ = -1;
@@ -74,6 +105,7 @@ protected:
     connection_pool conns_;
     std::unique_ptr<message_handler> handler_;
     session session_;
+    tls_layer tls_;
 
     connection* reads_ = nullptr;      // to read next turn (through next_read)
     std::vector<connection*> closed_;  // to recycle at the end of the turn

@@ -53,6 +53,7 @@ void server::start() {
         }
         fds.push_back(fd);
     }
+    opts_.reactor.tls = opts_.tls.get();  // the context outlives the reactors: we hold it
     for (int fd : fds)
         reactors_.push_back(make_reactor(opts_.backend, fd, opts_.reactor, opts_.session, shared_,
                                          opts_.make_handler()));
@@ -89,6 +90,7 @@ reactor_stats server::stats() const {
         sum.session.rejected += s.session.rejected;
         sum.session.messages += s.session.messages;
         sum.session.failed += s.session.failed;
+        sum.tls += s.tls;
     }
     return sum;
 }

@@ -22,6 +22,8 @@ struct server_options {
     backend_kind backend = backend_kind::epoll;
     session_options session;
     reactor_options reactor;
+    // wss://: the listener speaks only TLS with this context (null: ws://).
+    std::shared_ptr<const tls_context> tls;
     // One handler per reactor (default: echo).
     std::function<std::unique_ptr<message_handler>()> make_handler;
     // Called for each reactor (with its index) after it is built and before

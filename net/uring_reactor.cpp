@@ -270,17 +270,16 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     if (cqe.flags & IORING_CQE_F_BUFFER) {
         auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         if (cqe.res > 0 && c.state != conn_state::closed)
-            session_.on_data(c, {buf_mem_ + std::size_t{bid} * buffer_size,
-                                 static_cast<std::size_t>(cqe.res)});
+            deliver(c, {buf_mem_ + std::size_t{bid} * buffer_size, static_cast<std::size_t>(cqe.res)});
         give_back_buffer(bid);
     }
     if (c.state == conn_state::closed) return;  // close() cancelled us; recycled at turn end
     if (cqe.res == 0) {
         c.io |= io_eof;
-        return session_.on_peer_closed(c, 0);
+        return deliver_eof(c, 0);
     }
     if (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -ECANCELED)
-        return session_.on_peer_closed(c, cqe.res);  // ECONNRESET, ...
+        return deliver_eof(c, cqe.res);  // ECONNRESET, ...
     if (!session_.wants_read(c)) {
         // Backpressure: end the recv; what it already read was delivered.
         if ((c.io & io_recv_armed) && !(c.io & io_recv_cancel)) prep_cancel_recv(c);
@@ -297,6 +296,8 @@ void uring_reactor::read_queued() {
         list = c.next_read;
         c.next_read = nullptr;
         c.io &= ~io_read_queued;
+        deliver_buffered(c);  // wss://: what a paused session left decrypted
+        if (c.state == conn_state::closed) continue;
         // Still armed (a cancel on its way): its last CQE calls read_soon again.
         if (session_.wants_read(c) && !(c.io & (io_recv_armed | io_eof))) prep_recv(c);
     }
@@ -307,8 +308,8 @@ void uring_reactor::read_queued() {
 void uring_reactor::flush(connection& c) {
     if (c.io & io_send_busy) return;
     iovec iov[write_queue::max_iov];
-    std::size_t n = c.out.gather(iov, write_queue::max_iov);
-    if (n == 0) return session_.on_flushed(c);  // nothing queued: e.g. draining ends TCP
+    std::size_t n = wire(c).gather(iov, write_queue::max_iov);
+    if (n == 0) return sent(c);  // nothing queued: e.g. draining ends TCP
     prep_send(c, iov, n);
 }
 
@@ -318,9 +319,10 @@ void uring_reactor::on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uin
     if (c.state == conn_state::closed) return;  // cancelled by close(); the queue is gone
     if (cqe.res == -EINTR || cqe.res == -EAGAIN) return flush_soon(c);
     if (cqe.res < 0) return session_.on_peer_closed(c, cqe.res);  // EPIPE, ECONNRESET
-    c.out.consume(pool_, static_cast<std::size_t>(cqe.res));
-    if (!c.out.empty()) flush_soon(c);  // a short send: the rest at this turn's flush
-    session_.on_flushed(c);
+    write_queue& q = wire_queue(c);
+    q.consume(pool_, static_cast<std::size_t>(cqe.res));
+    if (!q.empty()) flush_soon(c);  // a short send: the rest at this turn's flush
+    sent(c);
 }
 
 void uring_reactor::close_listener() {
@@ -351,9 +353,11 @@ void uring_reactor::quiesce() {
 
 // Rare (an HTTP answer, a failed connection): a plain syscall, not an SQE.
 // No send is in flight then (the queue drained), and the fd is still open.
-void uring_reactor::shutdown_write(connection& c) { ::shutdown(c.fd, SHUT_WR); }
+bool uring_reactor::send_in_flight(const connection& c) const { return c.io & io_send_busy; }
 
-void uring_reactor::close(connection& c) {
+void uring_reactor::shutdown_socket(connection& c) { ::shutdown(c.fd, SHUT_WR); }
+
+void uring_reactor::close_socket(connection& c) {
     prep_close(c.fd, c.io & (io_recv_armed | io_send_busy));
     c.fd = -1;
     closed_.push_back(&c);

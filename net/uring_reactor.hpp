@@ -51,10 +51,11 @@ public:
 private:
     struct send_msg;  // msghdr + iovecs of a gather send in flight
 
-    // transport: what the session asks of us (flush_soon and read_soon are
-    // reactor_base's).
-    void shutdown_write(connection& c) override;
-    void close(connection& c) override;
+    // transport: what the session asks of us, the socket calls (flush_soon,
+    // read_soon and TLS in front of these are reactor_base's).
+    void shutdown_socket(connection& c) override;
+    void close_socket(connection& c) override;
+    bool send_in_flight(const connection& c) const override;
 
     // The loop phases, in order (the names of net/epoll_reactor.cpp).
     void wait_and_dispatch(int timeout) override;  // 1 + 2 + 3

@@ -163,6 +163,19 @@ std::vector<option> table() {
          [](std::string_view v, cli& c) {
              return cmdline::parse_seconds(v, milliseconds(0), max_timeout, c.server.reactor.shutdown_timeout);
          }},
+        {"tls-cert", "FILE",
+         "PEM certificate chain (server first): the port then speaks only TLS (wss://); "
+         "needs --tls-key",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.tls_cert = v;
+             return v.empty() ? std::string("needs a file") : std::string{};
+         }},
+        {"tls-key", "FILE", "PEM private key of --tls-cert (unencrypted)", nullptr,
+         [](std::string_view v, cli& c) {
+             c.tls_key = v;
+             return v.empty() ? std::string("needs a file") : std::string{};
+         }},
         {"help", nullptr, "print this help and exit", nullptr,
          [](std::string_view v, cli& c) { return cmdline::parse_bool(v, c.help); }},
     };
@@ -208,6 +221,10 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
             error = "--" + std::string(name) + ": " + why;
             return false;
         }
+    }
+    if (out.tls_cert.empty() != out.tls_key.empty()) {
+        error = out.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key";
+        return false;
     }
     return true;
 }

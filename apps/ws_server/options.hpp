@@ -13,6 +13,7 @@ struct cli {
     net::fanout_options fanout;  // broadcast and pubsub modes
     std::string mode = "echo";
     std::string backend = "epoll";  // as asked; the server may fall back
+    std::string tls_cert, tls_key;  // PEM files: both or neither (wss://)
     bool help = false;
 };
 
