@@ -22,6 +22,7 @@
 #include "apps/ws_bench/proc_stats.hpp"
 #include "apps/ws_bench/report.hpp"
 #include "apps/ws_bench/run.hpp"
+#include "net/tls_context.hpp"
 
 namespace {
 
@@ -118,8 +119,20 @@ std::string probe_server(const bench_options& opts) {
     return "cannot connect to " + u.host_header() + " (--url " + opts.url_text + "): " + std::strerror(err);
 }
 
+// wss://: one client context for every worker (--ca FILE or the system's
+// store, or --insecure); a CA file that cannot be read is a set-up failure.
+std::string load_tls(bench_options& opts) {
+    if (!opts.target.tls) return {};
+    std::string why;
+    auto ctx = wsring::net::tls_context::load_client(opts.ca_file, opts.insecure, why);
+    if (!ctx) return "--ca: " + why;
+    opts.tls = std::make_shared<const wsring::net::tls_context>(std::move(*ctx));
+    return {};
+}
+
 // The checks after parsing, in order; "" when the run may start.
-std::string set_up(const bench_options& opts, json_destination& json) {
+std::string set_up(bench_options& opts, json_destination& json) {
+    if (auto e = load_tls(opts); !e.empty()) return e;
     if (auto e = json.prepare(); !e.empty()) return e;
     std::size_t sockets = opts.mode == bench_mode::broadcast ? opts.conns + opts.publishers : opts.conns;
     if (auto e = ensure_fd_limit(sockets, opts.threads); !e.empty()) return e;

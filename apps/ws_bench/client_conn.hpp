@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "apps/ws_bench/send_buffer.hpp"
+#include "net/tls_stream.hpp"
 #include "proto/client_handshake.hpp"
 #include "proto/decoder.hpp"
 
@@ -50,6 +51,10 @@ struct client_conn {
     std::vector<std::byte> tail;               // bytes of a frame cut by a read
     std::optional<proto::decoder> dec;         // built when the connection opens
     std::unique_ptr<upgrade_state> upgrade;    // only while upgrading
+    // wss:// only (null for ws://): the TLS between the socket and `out` /
+    // the decoder. Kept after the socket closes (a read may still be inside
+    // it) until the slot reconnects.
+    std::unique_ptr<net::tls_stream> tls;
 
     // echo: a ring of send times, FIFO like the echoes themselves.
     std::vector<std::uint64_t> sent_at;

@@ -23,7 +23,7 @@ const char* mode_name(bench_mode m) {
 
 void print_help(const char* argv0) {
     std::printf(
-        "usage: %s --url ws://HOST:PORT/PATH [options]\n"
+        "usage: %s --url ws[s]://HOST:PORT/PATH [options]\n"
         "\n"
         "A load generator for any WebSocket server (RFC 6455 client side: real\n"
         "upgrade, masked frames, every echoed payload length-checked).\n"
@@ -37,7 +37,15 @@ void print_help(const char* argv0) {
         "  idle       opens -c connections, holds them -d seconds, closes cleanly\n"
         "\n"
         "options:\n"
-        "  --url URL           ws://host:port/path (default ws://127.0.0.1:9001/)\n"
+        "  --url URL           ws://host:port/path (default ws://127.0.0.1:9001/), or\n"
+        "                      wss://host:port/path for TLS (port 443 if none)\n"
+        "  --ca FILE           wss://: trust the PEM CA certificates in FILE (default:\n"
+        "                      the system's store); the server's name is checked too\n"
+        "  --insecure          wss://: check no certificate and no name (a server with a\n"
+        "                      self-signed certificate); never the default\n"
+        "  --tls-resume        wss://: a reconnecting worker offers the session of its\n"
+        "                      last connection (connect mode: resumed handshakes; the\n"
+        "                      default is a full handshake every time)\n"
         "  --mode M            echo | broadcast | connect | idle (default echo)\n"
         "  -c, --conns N       connections (receivers in broadcast) (default 100)\n"
         "  -s, --size BYTES    payload bytes per message (default 16; broadcast >= 28)\n"
@@ -136,6 +144,10 @@ constexpr value_option value_options[] = {
          o.json_path = v;
          return v.empty() ? std::string("needs a value (a file, or - for stdout)") : std::string{};
      }},
+    {"", "--ca", [](std::string_view v, bench_options& o) {
+         o.ca_file = v;
+         return v.empty() ? std::string("needs a file of PEM CA certificates") : std::string{};
+     }},
     {"", "--connect-timeout",
      [](std::string_view v, bench_options& o) { return decimal(v, 100, 3'600'000, o.connect_timeout); }},
 };
@@ -154,6 +166,8 @@ constexpr flag_option flag_options[] = {
     {"--progress", [](bench_options& o, bool on) { o.progress = on ? 1 : 0; }},
     {"--no-progress", [](bench_options& o, bool on) { o.progress = on ? 0 : 1; }},
     {"--quiet", [](bench_options& o, bool on) { o.quiet = on; }},
+    {"--insecure", [](bench_options& o, bool on) { o.insecure = on; }},
+    {"--tls-resume", [](bench_options& o, bool on) { o.tls_resume = on; }},
 };
 
 const value_option* find_value_option(std::string_view name) {
@@ -174,6 +188,10 @@ std::string check(bench_options& o) {
     if (o.mode == bench_mode::broadcast && o.size < 28)
         return "broadcast messages carry a 28-byte header (publisher, sequence, timestamp): use -s 28 or more";
     if (o.mode == bench_mode::broadcast && o.raw) return "--raw has no broadcast server to talk to: use echo";
+    if (o.raw && o.target.tls) return "--raw is the plain TCP baseline: use a ws:// URL";
+    if (!o.target.tls && (!o.ca_file.empty() || o.insecure || o.tls_resume))
+        return "--ca, --insecure and --tls-resume are for wss:// URLs";
+    if (!o.ca_file.empty() && o.insecure) return "--ca and --insecure contradict each other: pick one";
     if (o.threads > o.conns + (o.mode == bench_mode::broadcast ? o.publishers : 0))
         o.threads = o.conns;  // an idle thread would only add noise
     return {};

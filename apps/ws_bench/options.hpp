@@ -4,9 +4,14 @@
 // network. Read next: url.hpp, then worker.hpp.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "apps/ws_bench/url.hpp"
+
+namespace wsring::net {
+class tls_context;
+}
 
 namespace wsring::bench {
 
@@ -34,6 +39,11 @@ struct bench_options {
     int progress = -1;              // --progress/--no-progress; -1 = when stderr is a tty
     double connect_timeout = 10;    // seconds to open every connection
     bool quiet = false;             // no summary table (JSON only)
+    // wss:// only:
+    std::string ca_file;            // --ca FILE: PEM CA certificates ("" = the system's)
+    bool insecure = false;          // --insecure: check no certificate, no name
+    bool tls_resume = false;        // --tls-resume: reconnects offer the last session
+    std::shared_ptr<const net::tls_context> tls;  // built by main's set-up for wss://
 };
 
 // Parses argv into `out`. Returns an empty string on success, "help" when

@@ -147,6 +147,12 @@ void print_summary(const bench_options& o, const bench_result& r) {
                 static_cast<unsigned long long>(r.total.opened), r.conns_requested,
                 o.mode == bench_mode::connect ? " (cycles)" : "", static_cast<unsigned long long>(r.total.open_failed),
                 static_cast<unsigned long long>(r.total.closed_clean), static_cast<unsigned long long>(r.total.closed_unclean));
+    if (o.target.tls)
+        std::printf("  tls            %llu full + %llu resumed handshakes (%llu + %llu in the window)%s%s%s\n",
+                    static_cast<unsigned long long>(r.total.tls_full), static_cast<unsigned long long>(r.total.tls_resumed),
+                    static_cast<unsigned long long>(r.total.tls_full_measured),
+                    static_cast<unsigned long long>(r.total.tls_resumed_measured), r.total.tls_version.empty() ? "" : "; ",
+                    r.total.tls_version.c_str(), o.insecure ? "; --insecure: certificate not checked" : "");
     print_faults(r);
 }
 
@@ -178,6 +184,23 @@ void json_config(json_writer& j, const bench_options& o) {
         j.field("rate", o.rate);
     }
     if (o.server_pid) j.field("server_pid", o.server_pid);
+    j.field("tls", o.target.tls);
+    if (o.target.tls) {
+        j.field("ca", o.ca_file);
+        j.field("insecure", o.insecure);
+        j.field("tls_resume", o.tls_resume);
+    }
+    j.end_object();
+}
+
+void json_tls(json_writer& j, const bench_options& o, const bench_result& r) {
+    if (!o.target.tls) return j.null_field("tls");
+    j.begin_object("tls");
+    j.field("version", r.total.tls_version);
+    j.field("handshakes_full", r.total.tls_full);
+    j.field("handshakes_resumed", r.total.tls_resumed);
+    j.field("measured_full", r.total.tls_full_measured);
+    j.field("measured_resumed", r.total.tls_resumed_measured);
     j.end_object();
 }
 
@@ -282,6 +305,7 @@ std::string write_json(const bench_options& o, const bench_result& r, const std:
     j.field("closed_unclean", r.total.closed_unclean);
     j.end_object();
     json_errors(j, r);
+    json_tls(j, o, r);
     json_server(j, o, r, d);
     j.begin_object("client");
     j.field("cpu_seconds", d.self_cpu_s);

@@ -18,6 +18,7 @@ const char* fault_name(fault f) {
         case fault::sequence_mismatch: return "sequence_mismatch";
         case fault::unexpected_opcode: return "unexpected_opcode";
         case fault::timeout: return "timeout";
+        case fault::tls_failed: return "tls_failed";
     }
     return "?";
 }
@@ -42,6 +43,11 @@ void worker_stats::merge(const worker_stats& o) {
     open_failed += o.open_failed;
     closed_clean += o.closed_clean;
     closed_unclean += o.closed_unclean;
+    tls_full += o.tls_full;
+    tls_resumed += o.tls_resumed;
+    tls_full_measured += o.tls_full_measured;
+    tls_resumed_measured += o.tls_resumed_measured;
+    if (tls_version.empty()) tls_version = o.tls_version;
     per_conn.insert(per_conn.end(), o.per_conn.begin(), o.per_conn.end());
     if (publishers.size() < o.publishers.size()) publishers.resize(o.publishers.size());
     for (std::size_t i = 0; i < o.publishers.size(); ++i) {

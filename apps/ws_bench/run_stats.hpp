@@ -26,8 +26,9 @@ enum class fault : std::uint8_t {
     sequence_mismatch,   // an echo out of order, duplicated or unasked for
     unexpected_opcode,   // text where binary was sent, or the reverse
     timeout,             // connect, upgrade or close took too long
+    tls_failed,          // wss://: the TLS handshake failed or a record was bad
 };
-inline constexpr std::size_t fault_count = 11;
+inline constexpr std::size_t fault_count = 12;
 const char* fault_name(fault f);
 
 // Per-publisher broadcast accounting, summed over the receivers of a worker.
@@ -53,6 +54,9 @@ struct worker_stats {
     static_assert(sizeof(proto::error) == 1, "one counter per possible proto::error value");
     std::array<std::uint64_t, 16> close_codes{};      // 1000-1014 by code-1000, [15] = other
     std::uint64_t opened = 0, open_failed = 0, closed_clean = 0, closed_unclean = 0;
+    // wss://: TLS handshakes completed, whole run and in the measured window.
+    std::uint64_t tls_full = 0, tls_resumed = 0, tls_full_measured = 0, tls_resumed_measured = 0;
+    std::string tls_version;  // of the first handshake: "TLSv1.3 TLS_AES_256_GCM_SHA384"
     // Fairness: messages completed in the window by each counted connection.
     std::vector<std::uint64_t> per_conn;
     std::vector<publisher_tally> publishers;

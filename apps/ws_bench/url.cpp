@@ -1,5 +1,5 @@
-// Splitting and resolving ws:// URLs (RFC 6455 §3: ws-URI = "ws:" "//" host
-// [ ":" port ] path [ "?" query ]). The query stays part of the path, as the
+// Splitting and resolving ws:// and wss:// URLs (RFC 6455 §3: ws-URI = "ws:"
+// "//" host [ ":" port ] path [ "?" query ], wss-URI the same over TLS). The query stays part of the path, as the
 // request-target of §4.1 requires. IPv6 literals go in brackets.
 #include "apps/ws_bench/url.hpp"
 
@@ -64,9 +64,11 @@ std::string parse_url(const std::string& text, url& out) {
         rest = text.substr(5);
         out.port = 80;
     } else if (text.rfind("wss://", 0) == 0) {
-        return "wss:// is not supported yet (TLS is planned): use ws://";
+        rest = text.substr(6);
+        out.port = 443;
+        out.tls = true;
     } else {
-        return "the URL must start with ws:// (got '" + text + "')";
+        return "the URL must start with ws:// or wss:// (got '" + text + "')";
     }
     auto slash = rest.find_first_of("/?");
     std::string auth = rest.substr(0, slash);

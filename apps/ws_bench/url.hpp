@@ -1,6 +1,6 @@
-// ws://HOST:PORT/PATH for ws-bench: split into host, port and path, and
-// resolved once to an IPv4/IPv6 socket address every connection reuses.
-// wss:// is refused with a clear message until TLS lands.
+// ws://HOST:PORT/PATH (or wss://) for ws-bench: split into host, port and
+// path, and resolved once to an IPv4/IPv6 socket address every connection
+// reuses.
 #pragma once
 #include <sys/socket.h>
 
@@ -13,6 +13,7 @@ struct url {
     std::string host;                  // as written (used for the Host header)
     std::uint16_t port = 80;
     std::string path = "/";
+    bool tls = false;                  // wss:// (RFC 6455 §3: port 443 by default)
     sockaddr_storage addr{};           // resolved address
     socklen_t addr_len = 0;
 

@@ -8,10 +8,13 @@
 //              and written in one send() — INFLIGHT frames per syscall;
 //   5. chores: connect-mode reopens, timeouts, live counters (10 Hz).
 // RFC 6455 §4.1 (client handshake), §5.3 (masking), §5.5.2 (pong), §7.1.2 (close).
+// wss:// puts a net::tls_stream between the socket and all of that: the
+// *_tls functions below read, decrypt, encrypt and send; the rest is shared.
 #include "apps/ws_bench/worker.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -81,6 +84,7 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
       rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
       frame_bytes_(proto::frame_size(opts.size, true)),
       light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo) {
+    if (opts.target.tls) cbuf_.resize(read_buffer / 4);
     next_source_ = static_cast<std::size_t>(index) * 61;  // workers start at different addresses
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) {
@@ -96,6 +100,7 @@ worker::~worker() {
     for (auto& c : conns_)
         if (c.fd >= 0) close(c.fd);
     if (epfd_ >= 0) close(epfd_);
+    for (SSL_SESSION* s : sessions_) SSL_SESSION_free(s);
 }
 
 // Every send block is allocated here, before the run: the request, then
@@ -177,7 +182,10 @@ void worker::check_timeouts() {
     auto limit = static_cast<std::uint64_t>(opts_.connect_timeout * 1e9);
     for (auto& c : conns_) {
         if (is_pending(c.state) && now_ns_ - c.state_ns > limit)
-            fail(c, fault::timeout, c.state == conn_state::connecting ? "TCP connect timed out" : "no 101 response in time");
+            fail(c, fault::timeout,
+                 c.state == conn_state::connecting             ? "TCP connect timed out"
+                 : c.tls && !c.tls->handshake_done() ? "TLS handshake not done in time"
+                                                               : "no 101 response in time");
         else if (c.state == conn_state::closing && now_ns_ - c.state_ns > 2000 * ms) {
             if (c.close_received) finish_close(c, true);  // §7.1.1: we MAY close after both close frames
             else fail(c, fault::timeout, "no close frame within 2 s of ours (RFC 6455 §7.1.2)");
@@ -265,8 +273,11 @@ void worker::reopen_later(client_conn& c) { reopen_.push_back(&c); }
 void worker::on_event(client_conn& c, std::uint32_t events) {
     if (c.state == conn_state::connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) on_connected(c);
     if (!has_socket(c.state) || c.state == conn_state::connecting) return;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        on_readable(c, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        bool hup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+        if (c.tls) on_readable_tls(c, hup);
+        else on_readable(c, hup);
+    }
     if ((events & EPOLLOUT) && c.want_write && has_socket(c.state)) {
         c.want_write = false;
         mark_dirty(c);
@@ -281,6 +292,10 @@ void worker::on_connected(client_conn& c) {
     getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return fail(c, fault::connect_failed, std::strerror(err));
     if (opts_.raw) return become_open(c);
+    if (opts_.target.tls) {  // the request below waits in `out` for the handshake
+        start_tls(c);
+        if (!has_socket(c.state)) return;
+    }
     std::string key = proto::make_client_key();
     request_ = proto::make_client_request({.host = opts_.target.host_header(), .path = opts_.target.path}, key);
     c.out.append(std::as_bytes(std::span(request_)));
@@ -326,16 +341,111 @@ void worker::on_readable(client_conn& c, bool hup) {
             return;
         }
         c.tail.clear();
-        std::span<std::byte> data(rbuf_.data(), have + static_cast<std::size_t>(n));
-        if (c.state == conn_state::upgrading && !feed_upgrade(c, data)) return;
-        std::size_t whole = whole_frames(data);
-        if (whole == 0 && data.size() == rbuf_.size()) whole = data.size();  // a frame larger than the buffer
-        bool alive = light_raw_ ? deliver_raw(c, data.first(whole)) : deliver(c, data.first(whole));
-        if (!alive) return;
-        mark_dirty(c);  // replies free window slots: refill at this turn's flush
-        if (whole < data.size()) c.tail.assign(data.begin() + static_cast<std::ptrdiff_t>(whole), data.end());
+        std::size_t end = have + static_cast<std::size_t>(n), left = 0;
+        if (!take_bytes(c, {rbuf_.data(), end}, end == rbuf_.size(), left)) return;
+        if (left) c.tail.assign(rbuf_.begin() + static_cast<std::ptrdiff_t>(end - left), rbuf_.begin() + static_cast<std::ptrdiff_t>(end));
         if (!hup && static_cast<std::size_t>(n) < rbuf_.size() - have) return;
     }
+}
+
+// Bytes read (behind the tail of the last read) to the upgrade checker, then
+// whole frames to the decoder; `left` is how many bytes at the end of `data`
+// are a cut frame to keep. `buffer_full`: no room to wait for the rest of a
+// frame, so even a cut one goes to the decoder. False once the connection is gone.
+bool worker::take_bytes(client_conn& c, std::span<std::byte> data, bool buffer_full, std::size_t& left) {
+    if (c.state == conn_state::upgrading && !feed_upgrade(c, data)) return false;
+    std::size_t whole = whole_frames(data);
+    if (whole == 0 && buffer_full) whole = data.size();  // a frame larger than the buffer
+    bool alive = light_raw_ ? deliver_raw(c, data.first(whole)) : deliver(c, data.first(whole));
+    if (!alive) return false;
+    mark_dirty(c);  // replies free window slots: refill at this turn's flush
+    left = data.size() - whole;
+    return true;
+}
+
+// ---- wss:// -----------------------------------------------------------------
+
+// A fresh client stream per connection; its ClientHello leaves with the
+// first flush. With --tls-resume it offers the newest session this worker
+// kept from a clean close (the server's latest ticket), if it has one.
+void worker::start_tls(client_conn& c) {
+    SSL_SESSION* resume = nullptr;
+    if (!sessions_.empty()) {
+        resume = sessions_.back();
+        sessions_.pop_back();
+    }
+    c.tls = std::make_unique<net::tls_stream>(*opts_.tls, pool_,
+                                              net::tls_stream::client_params{.server_name = opts_.target.host, .resume = resume});
+    SSL_SESSION_free(resume);  // the stream holds its own reference
+    if (c.tls->error() != net::tls_error::none) fail_tls(c);
+}
+
+// The read path over TLS. Ciphertext is read into cbuf_ and decrypted into
+// the back half of rbuf_, one record per call of the lambda; the tail of a
+// frame cut by a record waits right in front of it, at [half - have, half),
+// so each record's frames are parsed where they were decrypted. A cut frame
+// longer than half the buffer goes to the decoder in pieces, as in on_readable.
+void worker::on_readable_tls(client_conn& c, bool hup) {
+    net::tls_stream& t = *c.tls;
+    const std::size_t half = rbuf_.size() / 2;  // ≥ 128 KiB: room for a 16 KiB record behind it
+    for (;;) {
+        if (c.close_received) return discard_until_eof(c);
+        ssize_t n = read(c.fd, cbuf_.data(), cbuf_.size());
+        if (n == 0) {
+            t.feed_eof();
+            if (t.error() != net::tls_error::none) return fail_tls(c);
+            return on_eof(c);
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) fail(c, fault::connection_reset, std::strerror(errno));
+            return;
+        }
+        bool was_done = t.handshake_done();
+        std::size_t have = c.tail.size();
+        if (have) std::memcpy(rbuf_.data() + half - have, c.tail.data(), have);
+        c.tail.clear();
+        t.feed_ciphertext({cbuf_.data(), static_cast<std::size_t>(n)});
+        t.read_plaintext(std::span(rbuf_).subspan(half), [&](std::span<std::byte> p) {
+            if (!has_socket(c.state) || c.close_received) return true;  // the rest does not matter
+            std::size_t left = 0;
+            std::span<std::byte> data(rbuf_.data() + half - have, have + p.size());
+            if (take_bytes(c, data, data.size() > half, left) && left)
+                std::memmove(rbuf_.data() + half - left, data.data() + data.size() - left, left);
+            have = left;
+            return true;
+        });
+        if (!has_socket(c.state)) return;
+        if (t.error() != net::tls_error::none) return fail_tls(c);
+        if (!was_done && t.handshake_done()) on_tls_handshake(c);
+        if (have && !c.close_received) c.tail.assign(rbuf_.begin() + static_cast<std::ptrdiff_t>(half - have), rbuf_.begin() + static_cast<std::ptrdiff_t>(half));
+        mark_dirty(c);  // handshake replies, the request that waited for them, refills
+        if (!hup && static_cast<std::size_t>(n) < cbuf_.size()) return;
+    }
+}
+
+void worker::on_tls_handshake(client_conn& c) {
+    bool resumed = c.tls->resumed();
+    ++(resumed ? stats_.tls_resumed : stats_.tls_full);
+    if (measuring()) ++(resumed ? stats_.tls_resumed_measured : stats_.tls_full_measured);
+    if (stats_.tls_version.empty()) {
+        SSL* ssl = c.tls->native();
+        stats_.tls_version = std::string(SSL_get_version(ssl)) + " " + SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
+    }
+}
+
+// One line a user can act on: what the certificate check said, else OpenSSL's reason.
+void worker::fail_tls(client_conn& c) {
+    const net::tls_stream& t = *c.tls;
+    std::string why;
+    if (!t.verify_error().empty())
+        why = std::string(t.error_reason()) + ": " + std::string(t.verify_error()) + " (--ca FILE, or --insecure)";
+    else if (t.error() == net::tls_error::not_tls)
+        why = "the server does not speak TLS (a ws:// server?): " + std::string(t.error_reason());
+    else
+        why = std::string(t.handshake_done() ? "TLS record: " : "TLS handshake: ") + std::string(name(t.error())) +
+              ": " + std::string(t.error_reason());
+    fail(c, fault::tls_failed, why);
 }
 
 // After the peer's close frame nothing more matters but its EOF (RFC 6455
@@ -439,6 +549,7 @@ void worker::on_close_frame(client_conn& c, proto::close_code code) {
 
 void worker::on_eof(client_conn& c) {
     if (c.state == conn_state::closing) return finish_close(c, c.close_received);
+    if (c.tls && !c.tls->handshake_done()) return fail(c, fault::tls_failed, "EOF during the TLS handshake");
     const char* when = c.state == conn_state::upgrading ? "EOF before the 101 response" : "EOF without a close frame";
     fail(c, fault::closed_early, when);
 }
@@ -480,6 +591,7 @@ void worker::mark_dirty(client_conn& c) {
 // Lets the driver fill the send block, then writes it; repeats while the
 // socket takes everything, so a window refills in as few sends as possible.
 void worker::flush(client_conn& c) {
+    if (c.tls) return flush_tls(c);
     for (;;) {
         if (c.state == conn_state::open) driver_->fill(c);
         auto p = c.out.pending();
@@ -494,6 +606,43 @@ void worker::flush(client_conn& c) {
         c.out.consume(static_cast<std::size_t>(n));
         if (static_cast<std::size_t>(n) < p.size()) {
             c.want_write = true;  // the socket buffer is full: wait for EPOLLOUT
+            return;
+        }
+    }
+}
+
+// The same over TLS: the driver fills `out`, the stream encrypts from it
+// (nothing before the handshake is done; at most ~64 KiB ahead of the
+// socket), and the ciphertext leaves in one sendmsg per round.
+void worker::flush_tls(client_conn& c) {
+    net::tls_stream& t = *c.tls;
+    for (;;) {
+        if (c.state == conn_state::open) driver_->fill(c);
+        auto p = c.out.pending();
+        if (!p.empty()) {
+            iovec plain{const_cast<std::byte*>(p.data()), p.size()};
+            c.out.consume(t.write_plaintext(&plain, 1));
+        }
+        // RFC 8446 §6.1: our close frame is the last thing we send, so our
+        // close_notify follows it (and keeps the session resumable).
+        if (c.state == conn_state::closing && c.out.empty() && !t.close_sent()) t.want_close();
+        iovec iov[net::write_queue::max_iov];
+        std::size_t n = t.pending_ciphertext(iov, net::write_queue::max_iov), offered = 0;
+        if (n == 0) return;
+        for (std::size_t i = 0; i < n; ++i) offered += iov[i].iov_len;
+        msghdr m{};
+        m.msg_iov = iov;
+        m.msg_iovlen = n;
+        ssize_t sent = sendmsg(c.fd, &m, MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) c.want_write = true;
+            else fail(c, fault::connection_reset, std::strerror(errno));
+            return;
+        }
+        t.consume_ciphertext(static_cast<std::size_t>(sent));
+        if (static_cast<std::size_t>(sent) < offered) {
+            c.want_write = true;
             return;
         }
     }
@@ -526,6 +675,8 @@ void worker::finish_close(client_conn& c, bool clean) {
     c.want_write = false;
     --live_sockets_;
     if (was_open) ++(clean ? stats_.closed_clean : stats_.closed_unclean);
+    if (clean && c.tls && opts_.tls_resume && sessions_.size() < conns_.size())
+        if (SSL_SESSION* s = c.tls->resumable_session()) sessions_.push_back(s);  // for a later connect
     driver_->on_closed(c);
 }
 
@@ -546,7 +697,17 @@ void worker::fail(client_conn& c, fault f, std::string_view detail, proto::error
         c.out.clear();
         queue_close(c, proto::to_close_code(e));
         auto p = c.out.pending();
-        [[maybe_unused]] auto n = send(c.fd, p.data(), p.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (c.tls) {
+            iovec plain{const_cast<std::byte*>(p.data()), p.size()};
+            c.tls->write_plaintext(&plain, 1);
+            iovec iov[net::write_queue::max_iov];
+            msghdr m{};
+            m.msg_iov = iov;
+            m.msg_iovlen = c.tls->pending_ciphertext(iov, net::write_queue::max_iov);
+            [[maybe_unused]] auto n = sendmsg(c.fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } else {
+            [[maybe_unused]] auto n = send(c.fd, p.data(), p.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
     }
     if (has_socket(c.state)) finish_close(c, false);
 }

@@ -18,6 +18,7 @@
 #include "apps/ws_bench/payload.hpp"
 #include "apps/ws_bench/run_stats.hpp"
 #include "apps/ws_bench/shared_state.hpp"
+#include "net/write_queue.hpp"
 
 namespace wsring::bench {
 
@@ -70,12 +71,18 @@ private:
     void on_event(client_conn& c, std::uint32_t events);
     void on_connected(client_conn& c);
     void on_readable(client_conn& c, bool hup);
+    bool take_bytes(client_conn& c, std::span<std::byte> data, bool buffer_full, std::size_t& left);
+    void start_tls(client_conn& c);
+    void on_readable_tls(client_conn& c, bool hup);
+    void on_tls_handshake(client_conn& c);
+    void fail_tls(client_conn& c);
     void discard_until_eof(client_conn& c);
     bool feed_upgrade(client_conn& c, std::span<std::byte>& data);
     bool deliver(client_conn& c, std::span<std::byte> frames);
     bool deliver_raw(client_conn& c, std::span<std::byte> frames);
     void on_close_frame(client_conn& c, proto::close_code code);
     void flush(client_conn& c);
+    void flush_tls(client_conn& c);
     void become_open(client_conn& c);
     void finish_close(client_conn& c, bool clean);
     void on_eof(client_conn& c);
@@ -96,11 +103,17 @@ private:
     int epfd_ = -1;
     std::uint64_t now_ns_ = 0;
     run_phase phase_ = run_phase::setup;
+    net::segment_pool pool_;           // wss://: ciphertext blocks (before conns_: freed after them)
+    // wss:// --tls-resume: sessions of clean closes, newest last, each
+    // offered once (RFC 8446 §C.4: a client should not reuse a ticket;
+    // OpenSSL's client marks a TLS 1.3 session spent once it resumed).
+    std::vector<SSL_SESSION*> sessions_;
     std::vector<client_conn> conns_;
     std::unique_ptr<mode_driver> driver_;
     std::vector<client_conn*> dirty_;
     std::vector<client_conn*> reopen_;
     std::vector<std::byte> rbuf_;      // one large read buffer for every connection
+    std::vector<std::byte> cbuf_;      // wss://: the ciphertext read, decrypted into rbuf_
     std::string request_;              // reusable HTTP request text
     payload_template payload_;
     fast_rng rng_;
