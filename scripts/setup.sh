@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   python3 python3-websockets
   gnuplot-nox procps strace
+  chromium libnss3-tools  # the browser test: headless Chromium, certutil for its trust store
 )
 
 missing=()
@@ -30,8 +31,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Node's `ws`, the second third-party client of the integration tests.
-if [[ ! -d tests/integration/node_modules/ws ]]; then
-  echo "setup: installing npm package ws into tests/integration/node_modules"
+# Node's `ws`, the second third-party client of the integration tests, and
+# playwright-core, which drives the headless Chromium (the third).
+if [[ ! -d tests/integration/node_modules/ws || ! -d tests/integration/node_modules/playwright-core ]]; then
+  echo "setup: installing npm packages ws, playwright-core into tests/integration/node_modules"
   (cd tests/integration && npm install --no-audit --no-fund --silent)
 fi

@@ -3,9 +3,17 @@
 // overstays; the backend list from WSRING_BACKENDS; a masked-frame builder for
 // byte-exact cases; a promise timeout. Every started server is also killed
 // when the test process exits, so a failing test cannot leak one.
-import { spawn } from 'node:child_process';
+// WSRING_TLS=1 runs the suites over TLS: each server gets the test certificate
+// ($WSRING_CERTS, or made once per process by scripts/make-test-certs.sh) and
+// clients take tlsOptions() ({ ca }: verification stays on) or rawConnect().
+import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 
 export const HOST = '127.0.0.1';
 const LISTEN_RE = /ws-server: listening on (\S+):(\d+)/;
@@ -14,6 +22,44 @@ const live = new Set();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function tlsEnabled() {
+  return !['', '0', undefined].includes(process.env.WSRING_TLS);
+}
+
+let certsDir = null;
+// The directory holding ca.pem, server.pem and server-key.pem.
+export function testCerts() {
+  if (certsDir) return certsDir;
+  if (process.env.WSRING_CERTS) {
+    certsDir = process.env.WSRING_CERTS;
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'wsring-certs-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    execFileSync(join(REPO, 'scripts', 'make-test-certs.sh'), [dir], { stdio: 'ignore', timeout: 60000 });
+    certsDir = dir;
+  }
+  return certsDir;
+}
+
+// Client TLS options that trust the test CA only (Node checks the name too).
+export function tlsOptions(enabled = tlsEnabled()) {
+  return enabled ? { ca: readFileSync(join(testCerts(), 'ca.pem')) } : {};
+}
+
+// A raw byte stream to the server: a net.Socket, or a TLS socket when the
+// server speaks TLS. Resolves once connected (and the handshake is done).
+export function rawConnect(port, { tls: useTls = tlsEnabled(), timeout = 10000 } = {}) {
+  const sock = useTls
+    ? tls.connect({ host: HOST, port, ...tlsOptions(true) })
+    : net.connect(port, HOST);
+  return withTimeout(new Promise((resolve, reject) => {
+    sock.once(useTls ? 'secureConnect' : 'connect', () => resolve(sock));
+    sock.once('error', reject);
+  }), timeout, 'raw connect').catch((e) => { sock.destroy(); throw e; });
+}
 
 export function backends() {
   return (process.env.WSRING_BACKENDS || 'epoll').split(/[\s,]+/).filter(Boolean);
@@ -34,10 +80,15 @@ export function withTimeout(promise, ms, what) {
 }
 
 // Start ws-server in echo mode; resolves to { port, url(path), stop(), child }.
-export async function startServer({ backend = 'epoll', threads = 1, args = [] } = {}) {
+// `tls` (default WSRING_TLS) adds the test certificate: the URL is then wss://.
+export async function startServer({ backend = 'epoll', threads = 1, args = [], tls: useTls = tlsEnabled(),
+  mode = 'echo' } = {}) {
   const [cmd, ...pre] = serverCommand();
-  const argv = [...pre, '--mode', 'echo', '--host', HOST, '--port', '0',
-    '--threads', String(threads), '--backend', backend, ...args.map(String)];
+  const certs = useTls
+    ? ['--tls-cert', join(testCerts(), 'server.pem'), '--tls-key', join(testCerts(), 'server-key.pem')]
+    : [];
+  const argv = [...pre, '--mode', mode, '--host', HOST, '--port', '0',
+    '--threads', String(threads), '--backend', backend, ...args.map(String), ...certs];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let stdout = '';
@@ -68,10 +119,17 @@ export async function startServer({ backend = 'epoll', threads = 1, args = [] } 
     e.fallback = true; // WSRING_ALLOW_FALLBACK=1: the suite skips instead of failing
     throw e;
   }
+  if (useTls && !/\btls=on\b/.test(line || '')) {
+    child.kill('SIGKILL');
+    throw new Error(`asked for TLS, server says: ${line}`);
+  }
   return {
     port,
     child,
-    url: (path = '/') => `ws://${HOST}:${port}${path}`,
+    tls: useTls,
+    url: (path = '/', host = HOST) => `${useTls ? 'wss' : 'ws'}://${host}:${port}${path}`,
+    wsOptions: () => tlsOptions(useTls),
+    rawConnect: (opts = {}) => rawConnect(port, { tls: useTls, ...opts }),
     stdout: () => stdout,
     stderr: () => stderr,
     // SIGTERM, wait up to 10 s, else SIGKILL; resolves to the exit code.

@@ -4,14 +4,21 @@
 # per-backend test-class expansion driven by WSRING_BACKENDS / WSRING_FILTER.
 # Everything here is bounded in time: every blocking call carries a timeout,
 # and every started server is killed on teardown even when a test fails.
+# WSRING_TLS=1 runs every suite over TLS: each Server gets --tls-cert/--tls-key
+# (test certificates from scripts/make-test-certs.sh, made once per run, or
+# $WSRING_CERTS), and every client here speaks TLS trusting only that test CA,
+# with verification on (client_ssl_context()).
 import asyncio
+import atexit
 import base64
 import hashlib
 import os
 import re
 import select
+import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -28,6 +35,10 @@ OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
 
 LISTEN_RE = re.compile(rb"ws-server: listening on (\S+):(\d+)")
 STOP_RE = re.compile(rb"ws-server: stopped, (\d+) connections served")
+TLS_STOP_RE = re.compile(
+    rb"ws-server: tls: (\d+) handshakes \((\d+) resumed\), failed: not_tls=(\d+)"
+    rb" bad_handshake=(\d+) alert=(\d+) renegotiation=(\d+) protocol=(\d+) resources=(\d+)")
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 # ---------------------------------------------------------------- environment
@@ -46,6 +57,63 @@ def filtered():
 def skip_unless_unfiltered(obj):
     """Decorator for tests (or classes) that are not in the WSRING_FILTER subset."""
     return unittest.skipIf(filtered(), "WSRING_FILTER=%s" % os.environ.get("WSRING_FILTER"))(obj)
+
+
+def tls_enabled():
+    """True when the suites run over TLS (env WSRING_TLS=1)."""
+    return os.environ.get("WSRING_TLS", "") not in ("", "0")
+
+
+def skip_over_tls(reason):
+    """Decorator for a test that does not apply over TLS; `reason` says why."""
+    return unittest.skipIf(tls_enabled(), "not over TLS: " + reason)
+
+
+_certs_dir = None
+
+
+def test_certs():
+    """The directory with ca.pem, server.pem, server-key.pem: $WSRING_CERTS, or
+    made once per process by scripts/make-test-certs.sh in a temporary directory
+    removed at exit."""
+    global _certs_dir
+    if _certs_dir is None:
+        given = os.environ.get("WSRING_CERTS")
+        if given:
+            _certs_dir = given
+        else:
+            tmp = tempfile.mkdtemp(prefix="wsring-certs-")
+            atexit.register(shutil.rmtree, tmp, True)
+            subprocess.run([os.path.join(REPO, "scripts", "make-test-certs.sh"), tmp],
+                           check=True, stdout=subprocess.DEVNULL, timeout=60)
+            _certs_dir = tmp
+    return _certs_dir
+
+
+def tls_server_args():
+    d = test_certs()
+    return ["--tls-cert", os.path.join(d, "server.pem"),
+            "--tls-key", os.path.join(d, "server-key.pem")]
+
+
+def client_ssl_context():
+    """A client context that trusts only the test CA; verification and the
+    hostname check stay on (the certificate names 127.0.0.1 and localhost)."""
+    # With a cafile, create_default_context loads no system CAs: only the test CA.
+    return ssl.create_default_context(cafile=os.path.join(test_certs(), "ca.pem"))
+
+
+_ctx = None
+
+
+def default_ssl():
+    """The shared client context when WSRING_TLS is on, else None."""
+    global _ctx
+    if not tls_enabled():
+        return None
+    if _ctx is None:
+        _ctx = client_ssl_context()
+    return _ctx
 
 
 def server_command():
@@ -72,10 +140,13 @@ def per_backend(module_globals, base, *mixins):
 # ---------------------------------------------------------------- the server
 
 class Server:
-    """One ws-server process. Use as a context manager, or start()/stop()."""
+    """One ws-server process. Use as a context manager, or start()/stop().
+    `tls` (default: WSRING_TLS) adds the test certificate and key."""
 
-    def __init__(self, *args, backend="epoll", threads=1, mode="echo", start_timeout=15.0):
+    def __init__(self, *args, backend="epoll", threads=1, mode="echo", start_timeout=15.0,
+                 tls=None):
         self.args = [str(a) for a in args]
+        self.tls = tls_enabled() if tls is None else tls
         self.backend = backend
         self.threads = threads
         self.mode = mode
@@ -96,7 +167,8 @@ class Server:
     def command(self):
         return server_command() + [
             "--mode", self.mode, "--host", HOST, "--port", "0",
-            "--threads", str(self.threads), "--backend", self.backend] + self.args
+            "--threads", str(self.threads), "--backend", self.backend] + self.args + (
+                tls_server_args() if self.tls else [])
 
     def start(self):
         self._stderr = tempfile.TemporaryFile()
@@ -124,6 +196,8 @@ class Server:
         """The server must run what was asked for: a silent fallback to another
         backend would make a per-backend suite test the wrong code. Set
         WSRING_ALLOW_FALLBACK=1 to skip such suites instead of failing them."""
+        if self.tls and not re.search(r"\btls=on\b", line):
+            raise AssertionError("asked for TLS, server says %r" % line)
         threads = re.search(r"threads=(\d+)", line)
         if threads and self.threads and int(threads.group(1)) != int(self.threads):
             raise AssertionError("asked for %s threads, server says %r" % (self.threads, line))
@@ -254,7 +328,20 @@ class Server:
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
     def url(self, path="/"):
-        return "ws://%s:%d%s" % (HOST, self.port, path)
+        return "%s://%s:%d%s" % ("wss" if self.tls else "ws", HOST, self.port, path)
+
+    def ssl(self):
+        """The client SSL context for this server (None when it is plain)."""
+        return (default_ssl() or client_ssl_context()) if self.tls else None
+
+    def tls_counters(self):
+        """The stop line's TLS counters (after stop()), as a dict, or None."""
+        m = TLS_STOP_RE.search(self.stdout_text().encode())
+        if not m:
+            return None
+        names = ("handshakes", "resumed", "not_tls", "bad_handshake", "alert",
+                 "renegotiation", "protocol", "resources")
+        return dict(zip(names, map(int, m.groups())))
 
     def __enter__(self):
         return self.start()
@@ -270,11 +357,13 @@ class ServerTestMixin:
     `backend`. Kills the server on teardown, failing the class if it died early."""
     server_args = ()
     threads = 1
+    tls = None  # None: WSRING_TLS decides
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = Server(*cls.server_args, backend=cls.backend, threads=cls.threads)
+        cls.server = Server(*cls.server_args, backend=cls.backend, threads=cls.threads,
+                            tls=cls.tls)
         cls.server.start()
 
     @classmethod
@@ -393,20 +482,35 @@ class Closed(Exception):
 
 
 class RawClient:
-    """A blocking WebSocket client over a plain socket, for byte-exact tests.
-    Every receive is bounded by `timeout` seconds."""
+    """A blocking WebSocket client over a plain socket, for byte-exact tests,
+    or over TLS (`tls`, default WSRING_TLS: the bytes are the same, inside TLS
+    records). Every receive is bounded by `timeout` seconds."""
 
-    def __init__(self, port, timeout=5.0, connect=True):
+    def __init__(self, port, timeout=5.0, connect=True, tls=None, session=None):
         self.port = port
         self.timeout = timeout
         self.buf = b""
         self.sock = None
+        self.tls = tls_enabled() if tls is None else tls
+        self.session = session  # an ssl.SSLSession to resume
         if connect:
             self.connect()
 
     def connect(self):
         self.sock = socket.create_connection((HOST, self.port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls:
+            self.start_tls()
+        return self
+
+    def start_tls(self, ctx=None):
+        """The TLS handshake on the connected socket, bounded by `timeout`."""
+        ctx = ctx or default_ssl() or client_ssl_context()
+        try:
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=HOST, session=self.session)
+        except BaseException:
+            self.sock.close()
+            raise
         return self
 
     def close(self):
@@ -435,6 +539,8 @@ class RawClient:
             chunk = self.sock.recv(1 << 20)
         except ConnectionResetError as e:
             raise Closed("connection reset") from e
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as e:  # TLS: close_notify or EOF
+            raise Closed("TLS: %s" % e) from e
         if not chunk:
             raise Closed("EOF")
         self.buf += chunk
@@ -580,11 +686,22 @@ def http_request(port, raw, timeout=5.0):
         return c.read_response()
 
 
+# ---------------------------------------------------------------- websockets
+
+def ws_connect(url, **kw):
+    """websockets.connect, with the test CA's context for a wss:// URL."""
+    import websockets
+    if url.startswith("wss://"):
+        kw.setdefault("ssl", default_ssl() or client_ssl_context())
+    return websockets.connect(url, **kw)
+
+
 # ---------------------------------------------------------------- asyncio raw client
 
 async def aio_open(port, timeout=10.0, path="/"):
     """Open and upgrade a raw asyncio connection on `path`; returns (reader, writer)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(HOST, port, ssl=default_ssl()), timeout)
     req, key = upgrade_request(path)
     writer.write(req)
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -614,7 +731,7 @@ async def aio_recv_frame(reader, timeout=10.0):
             masked = bool(b1 & 0x80)
             key = await reader.readexactly(4) if masked else None
             payload = await reader.readexactly(n)
-        except (asyncio.IncompleteReadError, ConnectionResetError) as e:
+        except (asyncio.IncompleteReadError, ConnectionResetError, ssl.SSLError) as e:
             raise Closed(str(e)) from e
         if masked:
             payload = apply_mask(payload, key)
