@@ -389,7 +389,6 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
     net::tls_stream& t = *c.tls;
     const std::size_t half = rbuf_.size() / 2;  // ≥ 128 KiB: room for a 16 KiB record behind it
     for (;;) {
-        if (c.close_received) return discard_until_eof(c);
         ssize_t n = read(c.fd, cbuf_.data(), cbuf_.size());
         if (n == 0) {
             t.feed_eof();
@@ -398,8 +397,9 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
         }
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno != EAGAIN) fail(c, fault::connection_reset, std::strerror(errno));
-            return;
+            if (errno == EAGAIN) return;
+            if (c.close_received) return finish_close(c, true);  // both close frames were exchanged
+            return fail(c, fault::connection_reset, std::strerror(errno));
         }
         bool was_done = t.handshake_done();
         std::size_t have = c.tail.size();
@@ -416,8 +416,15 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
             return true;
         });
         if (!has_socket(c.state)) return;
-        if (t.error() != net::tls_error::none) return fail_tls(c);
+        if (t.error() != net::tls_error::none) {
+            if (c.close_received) return finish_close(c, true);  // both close frames were exchanged
+            return fail_tls(c);
+        }
         if (!was_done && t.handshake_done()) on_tls_handshake(c);
+        // RFC 5246 §7.2.1: answer the server's close_notify with ours while
+        // its TCP is open (Python's asyncio waits for it before closing);
+        // after its FIN (`hup`, ws-server) ours would only earn an RST.
+        if (t.peer_closed() && !t.close_sent() && !hup) t.want_close();
         if (have && !c.close_received) c.tail.assign(rbuf_.begin() + static_cast<std::ptrdiff_t>(half - have), rbuf_.begin() + static_cast<std::ptrdiff_t>(half));
         mark_dirty(c);  // handshake replies, the request that waited for them, refills
         if (!hup && static_cast<std::size_t>(n) < cbuf_.size()) return;
@@ -497,7 +504,7 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
             case proto::event_kind::pong: break;
             case proto::event_kind::close:
                 on_close_frame(c, ev.code);
-                if (c.state == conn_state::closing) discard_until_eof(c);
+                if (c.state == conn_state::closing && !c.tls) discard_until_eof(c);  // TLS reads on for close_notify
                 return false;
             case proto::event_kind::protocol_error:
                 fail(c, fault::protocol_error, proto::describe(ev.err), ev.err);
@@ -623,9 +630,6 @@ void worker::flush_tls(client_conn& c) {
             iovec plain{const_cast<std::byte*>(p.data()), p.size()};
             c.out.consume(t.write_plaintext(&plain, 1));
         }
-        // RFC 8446 §6.1: our close frame is the last thing we send, so our
-        // close_notify follows it (and keeps the session resumable).
-        if (c.state == conn_state::closing && c.out.empty() && !t.close_sent()) t.want_close();
         iovec iov[net::write_queue::max_iov];
         std::size_t n = t.pending_ciphertext(iov, net::write_queue::max_iov), offered = 0;
         if (n == 0) return;
@@ -675,8 +679,17 @@ void worker::finish_close(client_conn& c, bool clean) {
     c.want_write = false;
     --live_sockets_;
     if (was_open) ++(clean ? stats_.closed_clean : stats_.closed_unclean);
-    if (clean && c.tls && opts_.tls_resume && sessions_.size() < conns_.size())
-        if (SSL_SESSION* s = c.tls->resumable_session()) sessions_.push_back(s);  // for a later connect
+    if (clean && c.tls) {
+        // Unless the server's close_notify was answered, ours is queued, never
+        // sent: the WebSocket close handshake (inside TLS) already ended the
+        // data both ways and the server closed TCP first (RFC 6455 §7.1.1),
+        // so bytes now would only earn an RST; and one sent with our close
+        // frame makes some servers (Python's asyncio) drop theirs. Queued, it
+        // marks the session cleanly ended, which keeps it resumable.
+        c.tls->want_close();
+        if (opts_.tls_resume && sessions_.size() < conns_.size())
+            if (SSL_SESSION* s = c.tls->resumable_session()) sessions_.push_back(s);  // for a later connect
+    }
     driver_->on_closed(c);
 }
 

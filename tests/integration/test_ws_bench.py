@@ -4,12 +4,16 @@
 # against tests/integration/broken_server.py every way of breaking (a
 # corrupted or short payload, an early close, a masked server frame, a
 # rejected upgrade) must be reported by its kind with exit status 1; and too
-# many connections for the descriptor limit must name the limit.
+# many connections for the descriptor limit must name the limit. wss://: the
+# same counts over TLS against a Python `websockets` server (a third party's
+# TLS) and against ws-server --tls-cert on each backend, full and resumed
+# handshakes counted, and a certificate from another CA refused by name.
 # Skipped under WSRING_FILTER (these are not the multi-threaded tests).
 import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -319,6 +323,235 @@ class WsBenchCommandLine(WsBenchBase):
         self.assertIn("RLIMIT_NOFILE", out)
         self.assertIn("64", out)
         self.assertIn("1000 connections", out)
+
+
+# ---- wss:// ----------------------------------------------------------------
+
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-websockets lives there
+
+# A TLS echo server on Debian's python3-websockets: another implementation's
+# TLS (Python's ssl module) for ws-bench to interoperate with.
+PY_WSS_SERVER = r"""
+import asyncio, ssl, sys, websockets
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+async def echo(ws, path=None):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", 0, ssl=ctx, compression=None) as srv:
+        print("listening on 127.0.0.1:%d" % srv.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def make_certs():
+    """A fresh test CA and localhost certificate (scripts/make-test-certs.sh)."""
+    d = tempfile.mkdtemp(prefix="ws-bench-certs-")
+    subprocess.run([os.path.join(REPO, "scripts", "make-test-certs.sh"), d], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return d
+
+
+def has_python_websockets():
+    if not os.path.exists(SYSTEM_PYTHON):
+        return False
+    return subprocess.run([SYSTEM_PYTHON, "-c", "import websockets"], capture_output=True).returncode == 0
+
+
+def ws_server_has_tls():
+    if not os.path.exists(binary("ws-server")):
+        return False
+    p = subprocess.run([binary("ws-server"), "--help"], capture_output=True, text=True, timeout=10)
+    return "--tls-cert" in p.stdout + p.stderr
+
+
+def uring_available():
+    """io_uring can be set up here (not refused by the kernel or a sandbox)."""
+    try:
+        srv = Proc([binary("ws-server"), "--backend", "uring", "--host", "127.0.0.1", "--port", "0"])
+    except AssertionError:
+        return False
+    srv.stop()
+    return True
+
+
+class WssBase(WsBenchBase):
+    """Certificates for every wss:// class: `certs` signs the server's, `other`
+    is a second CA that did not."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.certs = make_certs()
+        cls.other = make_certs()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certs, True)
+        shutil.rmtree(cls.other, True)
+
+    def ca(self, which=None):
+        return os.path.join(which or self.certs, "ca.pem")
+
+    def assertTlsHandshakes(self, doc, full, resumed, out):
+        tls = doc["tls"]
+        self.assertEqual((tls["handshakes_full"], tls["handshakes_resumed"]), (full, resumed), out)
+        self.assertTrue(tls["version"].startswith("TLSv1."), tls)
+
+    def assertVerifyFails(self, url, out_extra=""):
+        rc, doc, out = ws_bench("--url", url, "--ca", self.ca(self.other), "-c", 2, "-d", 0.5, "--warmup", 0)
+        self.assertEqual(rc, 1, out)
+        self.assertGreater(doc["errors"]["by_kind"]["tls_failed"], 0, out)
+        self.assertIn("certificate verify failed", doc["errors"]["first"]["tls_failed"], out)
+        self.assertEqual(doc["connections"]["opened"], 0, out)
+
+
+class WsBenchWssAgainstPython(WssBase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not has_python_websockets():
+            raise unittest.SkipTest("no python3-websockets for %s" % SYSTEM_PYTHON)
+        cls.server = Proc([SYSTEM_PYTHON, "-c", PY_WSS_SERVER, os.path.join(cls.certs, "server.pem"),
+                           os.path.join(cls.certs, "server-key.pem")])
+        cls.url = "wss://localhost:%d/" % cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        super().tearDownClass()
+
+    def test_echo_with_the_test_ca(self):
+        rc, doc, out = ws_bench("--url", self.url, "--ca", self.ca(), "-c", 4, "-k", 4, "-s", 100,
+                                "-d", 1, "--warmup", 0.2, "--verify")
+        self.assertClean(rc, doc, out)
+        self.assertEchoCountsAddUp(doc, 4, 100, 4, out)
+        self.assertTlsHandshakes(doc, 4, 0, out)
+        self.assertIn("tls ", out)
+
+    def test_large_messages_cross_records(self):
+        rc, doc, out = ws_bench("--url", self.url, "--ca", self.ca(), "-c", 2, "-s", "100K",
+                                "-d", 0.5, "--warmup", 0, "--verify")
+        self.assertClean(rc, doc, out)
+        self.assertEchoCountsAddUp(doc, 2, 100 * 1024, 1, out)
+
+    def test_insecure_needs_no_ca(self):
+        rc, doc, out = ws_bench("--url", self.url, "--insecure", "-c", 2, "-d", 0.5, "--warmup", 0)
+        self.assertClean(rc, doc, out)
+        self.assertTrue(doc["config"]["insecure"], out)
+
+    def test_another_ca_is_refused_by_name(self):
+        self.assertVerifyFails(self.url)
+
+    def test_connect_mode_resumes_with_tls_resume(self):
+        rc, doc, out = ws_bench("--url", self.url, "--ca", self.ca(), "--mode", "connect", "-c", 2,
+                                "-d", 1, "--warmup", 0.2, "--tls-resume")
+        self.assertClean(rc, doc, out)
+        tls = doc["tls"]
+        self.assertGreater(tls["handshakes_resumed"], 0, out)
+        self.assertLessEqual(tls["handshakes_full"], 2, out)  # one per slot, then resumed
+
+
+class WsBenchWssCommandLine(WssBase):
+    def test_tls_flags_need_wss(self):
+        for extra in (["--insecure"], ["--ca", self.ca()], ["--tls-resume"]):
+            rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", *extra)
+            self.assertEqual(rc, 2, out)
+            self.assertIn("wss://", out)
+
+    def test_ca_and_insecure_together_are_refused(self):
+        rc, doc, out = ws_bench("--url", "wss://127.0.0.1:9/", "--ca", self.ca(), "--insecure")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--insecure", out)
+
+    def test_raw_is_plain_tcp(self):
+        rc, doc, out = ws_bench("--url", "wss://127.0.0.1:9/", "--raw", "--insecure")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--raw", out)
+
+    def test_unreadable_ca_is_a_setup_failure(self):
+        rc, doc, out = ws_bench("--url", "wss://127.0.0.1:9/", "--ca", "/nonexistent/ca.pem")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("/nonexistent/ca.pem", out)
+
+    def test_help_names_the_tls_flags(self):
+        p = subprocess.run([binary("ws-bench"), "--help"], capture_output=True, text=True, timeout=10)
+        for word in ("wss://", "--ca", "--insecure", "--tls-resume"):
+            self.assertIn(word, p.stdout)
+
+
+class WsBenchWssAgainstWsServer(WssBase):
+    """ws-server --tls-cert on each backend this machine has."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not ws_server_has_tls():
+            raise unittest.SkipTest("ws-server has no --tls-cert yet")
+        cls.backends = ["epoll"] + (["uring"] if uring_available() else [])
+
+    def each_backend(self, body, mode="echo"):
+        """Runs body(server, url) against a TLS ws-server on each backend."""
+        for backend in self.backends:
+            with self.subTest(backend=backend):
+                srv = Proc([binary("ws-server"), "--mode", mode, "--backend", backend, "--host", "127.0.0.1",
+                            "--port", "0", "--tls-cert", os.path.join(self.certs, "server.pem"),
+                            "--tls-key", os.path.join(self.certs, "server-key.pem")])
+                try:
+                    body(srv, "wss://localhost:%d/" % srv.port)
+                finally:
+                    srv.stop()
+
+    def test_echo_with_ca_and_with_insecure(self):
+        def body(srv, url):
+            for trust in (["--ca", self.ca()], ["--insecure"]):
+                rc, doc, out = ws_bench("--url", url, *trust, "-c", 10, "-k", 8, "-s", 1000, "-d", 1,
+                                        "--warmup", 0.2, "--verify", "--server-pid", srv.pid)
+                self.assertClean(rc, doc, out)
+                self.assertEchoCountsAddUp(doc, 10, 1000, 8, out)
+                self.assertTlsHandshakes(doc, 10, 0, out)
+        self.each_backend(body)
+
+    def test_wrong_ca_fails_with_the_verify_error(self):
+        self.each_backend(lambda srv, url: self.assertVerifyFails(url))
+
+    def test_connect_mode_full_and_resumed(self):
+        def body(srv, url):
+            rc, doc, out = ws_bench("--url", url, "--ca", self.ca(), "--mode", "connect", "-c", 4, "-d", 1,
+                                    "--warmup", 0.2)
+            self.assertClean(rc, doc, out)
+            self.assertEqual(doc["tls"]["handshakes_resumed"], 0, out)  # full every time by default
+            self.assertGreater(doc["tls"]["measured_full"], 0, out)
+            rc, doc, out = ws_bench("--url", url, "--ca", self.ca(), "--mode", "connect", "-c", 4, "-d", 1,
+                                    "--warmup", 0.2, "--tls-resume")
+            self.assertClean(rc, doc, out)
+            self.assertLessEqual(doc["tls"]["handshakes_full"], 4, out)  # the first of each slot
+            self.assertGreater(doc["tls"]["measured_resumed"], 0, out)
+            self.assertEqual(doc["tls"]["measured_full"], 0, out)
+        self.each_backend(body)
+
+    def test_broadcast_and_idle(self):
+        def body(srv, url):
+            rc, doc, out = ws_bench("--url", url, "--ca", self.ca(), "--mode", "broadcast", "-s", 64, "-c", 10,
+                                    "-d", 0.5, "--warmup", 0.1)
+            self.assertClean(rc, doc, out)
+            rc, doc, out = ws_bench("--url", url, "--ca", self.ca(), "--mode", "idle", "-c", 20, "-d", 0.5)
+            self.assertClean(rc, doc, out)
+            self.assertTlsHandshakes(doc, 20, 0, out)
+        self.each_backend(body, "broadcast")
+
+    def test_wss_to_a_plain_server_is_named(self):
+        srv = ws_server()
+        try:
+            rc, doc, out = ws_bench("--url", "wss://localhost:%d/" % srv.port, "--insecure", "-c", 1, "-d", 0.5,
+                                    "--warmup", 0)
+        finally:
+            srv.stop()
+        self.assertEqual(rc, 1, out)
+        self.assertIn("does not speak TLS", doc["errors"]["first"]["tls_failed"], out)
 
 
 if __name__ == "__main__":
