@@ -7,16 +7,15 @@
 import { describe, it as nodeIt, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
-import net from 'node:net';
 import WebSocket from 'ws';
-import { HOST, backends, buildFrame, startServer, withTimeout } from './harness.mjs';
+import { HOST, backends, buildFrame, startServer, tlsOptions, withTimeout } from './harness.mjs';
 
 const MiB = 1 << 20;
 const SIZES = [0, 1, 125, 126, 65535, 65536, MiB];
 const T = 10000;
 
 function open(url, opts = {}) {
-  const ws = new WebSocket(url, { handshakeTimeout: T, ...opts });
+  const ws = new WebSocket(url, { handshakeTimeout: T, ...tlsOptions(), ...opts });
   return withTimeout(new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -163,7 +162,7 @@ for (const backend of backends()) {
 
     it('does not negotiate permessage-deflate although ws offers it', async () => {
       let offered = '';
-      const ws = new WebSocket(server.url(), { handshakeTimeout: T, perMessageDeflate: true });
+      const ws = new WebSocket(server.url(), { handshakeTimeout: T, perMessageDeflate: true, ...server.wsOptions() });
       ws.on('upgrade', (res) => { offered = res.headers['sec-websocket-extensions'] || ''; });
       await withTimeout(new Promise((resolve, reject) => {
         ws.once('open', resolve); ws.once('error', reject);
@@ -191,11 +190,8 @@ for (const backend of backends()) {
     });
 
     it('closes with 1002 on an unmasked client frame (raw net.Socket)', async () => {
-      const sock = net.connect(server.port, HOST);
+      const sock = await server.rawConnect(); // TLS when the server speaks it
       try {
-        await withTimeout(new Promise((resolve, reject) => {
-          sock.once('connect', resolve); sock.once('error', reject);
-        }), T, 'connect');
         const key = randomBytes(16).toString('base64');
         const accept = createHash('sha1')
           .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');

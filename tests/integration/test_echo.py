@@ -9,7 +9,7 @@ import unittest
 
 import websockets
 
-from wsring_harness import ServerTestMixin, per_backend, skip_unless_unfiltered
+from wsring_harness import ServerTestMixin, per_backend, skip_unless_unfiltered, ws_connect
 
 MiB = 1 << 20
 DEFAULT_MAX_MESSAGE = 16 * MiB  # ws-server's default --max-message, inclusive
@@ -22,7 +22,7 @@ def connect(server, **kw):
     kw.setdefault("ping_interval", None)
     kw.setdefault("open_timeout", 10)
     kw.setdefault("close_timeout", 5)
-    return websockets.connect(server.url(), **kw)
+    return ws_connect(server.url(), **kw)
 
 
 def text_of(n):

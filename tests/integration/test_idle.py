@@ -10,7 +10,7 @@ import unittest
 import websockets
 
 from wsring_harness import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Closed, RawClient,
-                            ServerTestMixin, per_backend, skip_unless_unfiltered)
+                            ServerTestMixin, per_backend, skip_unless_unfiltered, ws_connect)
 
 PING_INTERVAL = 0.5
 IDLE_TIMEOUT = 1.5
@@ -99,7 +99,7 @@ class IdleBase(ServerTestMixin):
 
     def test_websockets_client_stays_open(self):
         async def run():
-            async with websockets.connect(self.server.url(), ping_interval=None,
+            async with ws_connect(self.server.url(), ping_interval=None,
                                           open_timeout=10, close_timeout=5) as ws:
                 # The point: silent (the library answers pings) past the idle timeout.
                 await asyncio.sleep(IDLE_TIMEOUT * 2.5)

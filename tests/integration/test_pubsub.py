@@ -165,6 +165,8 @@ def slow_client(port, path):
     s.settimeout(30)
     s.connect((HOST, port))
     c.sock = s
+    if c.tls:
+        c.start_tls()
     c.handshake(path)
     return c
 

@@ -15,7 +15,7 @@ import time
 import unittest
 
 from wsring_harness import (HOST, OP_TEXT, RawClient, Server, http_request, per_backend,
-                            server_command, skip_unless_unfiltered)
+                            server_command, skip_unless_unfiltered, ws_connect)
 
 import websockets
 
@@ -27,7 +27,7 @@ def free_port():
 
 
 async def echo_once(url, text):
-    async with websockets.connect(url, open_timeout=5, close_timeout=5) as ws:
+    async with ws_connect(url, open_timeout=5, close_timeout=5) as ws:
         await ws.send(text)
         return await asyncio.wait_for(ws.recv(), 5)
 
@@ -35,7 +35,7 @@ async def echo_once(url, text):
 async def burst(url, n):
     """n clients connect at once (one loop turn sees many accepts), each echoes."""
     async def one(i):
-        async with websockets.connect(url, open_timeout=10, close_timeout=5) as ws:
+        async with ws_connect(url, open_timeout=10, close_timeout=5) as ws:
             await ws.send("burst %d" % i)
             return await asyncio.wait_for(ws.recv(), 10)
     return await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)

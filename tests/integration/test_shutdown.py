@@ -12,7 +12,7 @@ import unittest
 import websockets
 
 from wsring_harness import (OP_BINARY, OP_CLOSE, OP_PING, Closed, Server, aio_open,
-                            aio_recv_frame, build_frame, per_backend)
+                            aio_recv_frame, build_frame, per_backend, ws_connect)
 
 WS_CLIENTS = 40
 RAW_CLIENTS = 10
@@ -25,7 +25,7 @@ BUSY_AFTER = 3
 
 async def websockets_client(url, started):
     """Echo until the server closes; returns the close code it received."""
-    async with websockets.connect(url, ping_interval=None, open_timeout=20,
+    async with ws_connect(url, ping_interval=None, open_timeout=20,
                                   close_timeout=5) as ws:
         i = 0
         try:
