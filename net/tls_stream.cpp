@@ -367,9 +367,15 @@ void tls_stream::fail(tls_error e) {
 // after the handshake with a no_renegotiation warning and carries on; we end
 // the connection instead, and count it.
 void tls_stream::on_info(const SSL* ssl, int where, int ret) {
+    auto* s = static_cast<tls_stream*>(SSL_get_app_data(ssl));
+    if (!s) return;
+    // The handshake is done the moment OpenSSL says so, even if a bad record
+    // right behind the Finished (same read) fails the connection before
+    // SSL_read returns: that is a protocol error after a handshake, not a
+    // failed handshake.
+    if (where & SSL_CB_HANDSHAKE_DONE) s->flags_ |= f_handshake_done;
     if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_WRITE)) return;
-    if ((ret & 0xff) != SSL_AD_NO_RENEGOTIATION) return;
-    if (auto* s = static_cast<tls_stream*>(SSL_get_app_data(ssl))) s->flags_ |= f_renegotiation;
+    if ((ret & 0xff) == SSL_AD_NO_RENEGOTIATION) s->flags_ |= f_renegotiation;
 }
 
 }  // namespace wsring::net

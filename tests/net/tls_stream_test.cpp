@@ -618,6 +618,23 @@ TEST(TlsStream, CorruptRecordAfterHandshakeIsProtocolError) {
     EXPECT_EQ(p.server_write("x"), 0u);  // a failed stream writes nothing more
 }
 
+// The client's Finished and a broken record in one read: the handshake did
+// complete (counted as one), and what failed is a record after it.
+TEST(TlsStream, CorruptRecordRightBehindTheFinishedIsProtocolError) {
+    tls_pair p;
+    SSL_do_handshake(p.client.ssl);  // ClientHello
+    p.to_server();
+    p.to_client();
+    ASSERT_EQ(SSL_do_handshake(p.client.ssl), 1);  // the client's Finished, not yet sent
+    std::string flight = p.client.take_output();
+    p.client.write("hello");
+    std::string rec = p.client.take_output();
+    rec[rec.size() - 1] ^= 1;
+    p.feed(flight + rec);
+    EXPECT_TRUE(p.server.handshake_done());
+    EXPECT_EQ(p.server.error(), tls_error::protocol) << p.server.error_reason();
+}
+
 TEST(TlsStream, RenegotiationIsRefused_5746) {
     tls_pair p({.max_version = TLS1_2_VERSION});
     ASSERT_TRUE(p.handshake());
