@@ -8,6 +8,8 @@
 // How a test moves time: advance the manual clock, wake() the reactor, and
 // count loop turns through the wakeup hook's drain (phase 4 runs once per
 // turn), so "the reactor has looked at the new time" is an event, not a sleep.
+// A jump *during* a sleep is made by the reactor itself, in the hook's
+// pending() — asked right before it sleeps — so it is never mid-turn.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -55,7 +57,14 @@ protected:
         o.reactor.clock = [c = clock_] { return c->now(); };
         o.setup_reactor = [this](reactor& r, unsigned) {
             reactor_ = &r;
-            r.set_wakeup_hook({.pending = [] { return false; },
+            r.set_wakeup_hook({.pending =
+                                   [this] {
+                                       if (std::int64_t t = jump_to_ms_.exchange(-1); t >= 0) {
+                                           clock_->set(milliseconds(t));
+                                           jumps_.fetch_add(1);
+                                       }
+                                       return false;  // sleep
+                                   },
                                .drain = [this] { turns_.fetch_add(1); }});
         };
         srv_ = std::make_unique<server>(o);
@@ -83,11 +92,17 @@ protected:
     }
 
     // Moves the clock while the reactor sleeps: whatever comes next (a
-    // connection, a message) is what wakes it. The turns first let it
-    // finish what it was doing (an io_uring send completion, say).
+    // connection, a message) is what wakes it. The reactor makes the jump
+    // itself, on its way into a sleep (after a wake-up turn).
     void sleep_through(milliseconds t) {
-        run_turns();
-        clock_->set(t);
+        std::uint64_t seen = jumps_.load();
+        jump_to_ms_.store(t.count());
+        reactor_->wake();
+        auto deadline = steady::now() + 5s;
+        while (jumps_.load() == seen) {
+            ASSERT_LT(steady::now(), deadline) << "the reactor did not go to sleep";
+            std::this_thread::yield();
+        }
     }
 
     // True if nothing has arrived on c and it is not closed (read without waiting).
@@ -99,6 +114,8 @@ protected:
 
     std::shared_ptr<manual_clock> clock_ = std::make_shared<manual_clock>();
     std::atomic<std::uint64_t> turns_{0};
+    std::atomic<std::int64_t> jump_to_ms_{-1};  // pending() sets the clock to this
+    std::atomic<std::uint64_t> jumps_{0};
     reactor* reactor_ = nullptr;
     std::unique_ptr<server> srv_;
 };
