@@ -7,6 +7,9 @@
 #      to CPU 1, over CONNS x BYTES x INFLIGHT, repetitions interleaved
 #      (A, B, A, B ...) and the median reported; then broadcast fan-out,
 #      connect rate and the server's resident memory per idle connection;
+#      then wss:// (ws-server --tls-cert, test certificates from
+#      scripts/make-test-certs.sh) beside plain ws:// in the same run: echo,
+#      full and resumed TLS handshakes, memory per idle TLS connection;
 #   3. a markdown table of every ws-server figure as a ratio to the plain TCP
 #      figure of the same point, bench/results/latest.json and a PNG
 #      (bench/results/latest.png, gnuplot) of throughput and latency.
@@ -83,10 +86,11 @@ stop_server() {
 # pinned to CPU 1, its JSON kept as runs/TAG@NAME@REP.json.
 bench_run() {
   local name=$1 tag=$2 rep=$3; shift 3
-  local raw=()
+  local raw=() url="ws://127.0.0.1:${PORT[$name]}/"
   [[ $name == tcp-echo ]] && raw=(--raw)
+  [[ $name == wss-* ]] && url="wss://127.0.0.1:${PORT[$name]}/" && raw=(--ca "$WORK/certs/ca.pem")
   local json=$WORK/runs/$tag@$name@$rep.json
-  timeout -k 5 120 taskset -c 1 "$BUILD/ws-bench" --url "ws://127.0.0.1:${PORT[$name]}/" "${raw[@]}" \
+  timeout -k 5 120 taskset -c 1 "$BUILD/ws-bench" --url "$url" "${raw[@]}" \
     --server-pid "${PID[$name]}" --json "$json" --no-progress --quiet "$@" >"$WORK/last.out" 2>&1
   local rc=$?
   /usr/bin/python3 - "$json" "$name" "$tag" "$rc" <<'EOF'
@@ -200,6 +204,55 @@ else
   echo "bench: no server and ws-bench pair to run: skipping the load matrix"
 fi
 
+# ---- 2b. wss:// beside ws:// ------------------------------------------------------
+# tls-* points: the same server binary with and without --tls-cert, one
+# backend at a time, interleaved; the report gives each wss figure as a
+# ratio to the ws figure of the same point and run.
+if have ws-bench && have ws-server && scripts/make-test-certs.sh "$WORK/certs" >/dev/null 2>&1; then
+  TLS_ARGS=(--tls-cert "$WORK/certs/server.pem" --tls-key "$WORK/certs/server-key.pem")
+  TLS_SERVERS=()
+  for backend in epoll uring; do
+    for scheme in ws wss; do
+      name=$scheme-$backend
+      [[ $scheme == ws ]] && name=plain-$backend
+      args=(--mode echo --host 127.0.0.1 --port 0 --threads 1 --backend "$backend" --idle-timeout 0 --ping-interval 0)
+      [[ $scheme == wss ]] && args+=("${TLS_ARGS[@]}")
+      start_server "$name" 0 "$BUILD/ws-server" "${args[@]}" || continue
+      if ! grep -q "backend=$backend" "$WORK/$name.log"; then stop_server "$name"; continue; fi
+      TLS_SERVERS+=("$name")
+    done
+  done
+  if ((${#TLS_SERVERS[@]})); then
+    echo; echo "== wss:// beside ws://: ${TLS_SERVERS[*]}"
+    for s in "${SIZES[@]}"; do
+      for rep in $(seq "$REPS"); do
+        for name in "${TLS_SERVERS[@]}"; do
+          bench_run "$name" "tls-echo-c100-s$s-k16" "$rep" --mode echo -c 100 -s "$s" -k 16 \
+            -d "$DUR" --warmup "$WARM" --connect-timeout 30
+        done
+      done
+    done
+    for rep in $(seq "$REPS"); do
+      for name in "${TLS_SERVERS[@]}"; do
+        bench_run "$name" tls-connect-full "$rep" --mode connect -c 16 -d "$DUR" --warmup "$WARM"
+        [[ $name == wss-* ]] && bench_run "$name" tls-connect-resumed "$rep" --mode connect -c 16 \
+          -d "$DUR" --warmup "$WARM" --tls-resume
+      done
+    done
+    for name in "${TLS_SERVERS[@]}"; do stop_server "$name"; done
+    for name in "${TLS_SERVERS[@]}"; do  # a fresh server each: its RSS baseline is clean
+      args=(--mode echo --host 127.0.0.1 --port 0 --threads 1 --backend "${name#*-}" --idle-timeout 0 --ping-interval 0)
+      [[ $name == wss-* ]] && args+=("${TLS_ARGS[@]}")
+      start_server "$name" 0 "$BUILD/ws-server" "${args[@]}" || continue
+      sleep 0.3  # let the fresh server settle before its baseline is read
+      bench_run "$name" "tls-idle-c$IDLE_CONNS" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 120
+      stop_server "$name"
+    done
+  fi
+else
+  echo "bench: no ws-server/ws-bench, or no test certificates (openssl): skipping wss://"
+fi
+
 # ---- 3. report -------------------------------------------------------------------
 echo
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -303,7 +356,7 @@ if echo:
 
 extra = ["", "| figure | server | value | per server-CPU-second | p50 µs | p99 µs | ×TCP |", "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(points):
-    if t.startswith("echo-"): continue
+    if t.startswith("echo-") or t.startswith("tls-"): continue
     tcp = points[t].get("tcp-echo", {})
     for s, v in sorted(points[t].items()):
         if t.startswith("idle-"):
@@ -320,6 +373,30 @@ for t in sorted(points):
 if len(extra) > 3:
     lines += extra
     report["table_other"] = extra[1:]
+
+# wss:// beside ws:// (same binary, same run): each wss figure as a ratio to
+# the plain figure of the same backend and point (memory: wss / ws).
+tls = ["", "| wss:// point | backend | ws:// per server-CPU-s | wss:// per server-CPU-s | wss/ws | wss:// p99 µs |",
+       "|---|---|---:|---:|---:|---:|"]
+for t in sorted(p for p in points if p.startswith("tls-")):
+    for b in ("epoll", "uring"):
+        plain, sec = points[t].get("plain-" + b, {}), points[t].get("wss-" + b, {})
+        if not sec: continue
+        if t.startswith("tls-idle-"):
+            tls.append("| resident memory per idle connection, %s | %s | %s B | %s B | %s | — |" % (
+                t[9:], b, fmt(plain.get("rss_per_connection_bytes")), fmt(sec.get("rss_per_connection_bytes")),
+                ratio(sec.get("rss_per_connection_bytes"), plain.get("rss_per_connection_bytes"))))
+            continue
+        what = {"tls-connect-full": "connect+upgrade+close, full handshakes",
+                "tls-connect-resumed": "connect+upgrade+close, resumed (ws:// column: plain)"}.get(t, t[4:])
+        if t == "tls-connect-resumed": plain = points.get("tls-connect-full", {}).get("plain-" + b, {})
+        tls.append("| %s | %s | %s | %s | %s | %s |" % (what, b, fmt(plain.get("msgs_per_server_cpu_sec")),
+                   fmt(sec.get("msgs_per_server_cpu_sec")),
+                   ratio(sec.get("msgs_per_server_cpu_sec"), plain.get("msgs_per_server_cpu_sec")),
+                   "%.0f" % sec["p99_us"] if sec.get("p99_us") is not None else "—"))
+if len(tls) > 3:
+    lines += tls
+    report["table_tls"] = tls[1:]
 
 errors = sum(v["errors"] for p in points.values() for v in p.values())
 report["errors_total"] = errors
