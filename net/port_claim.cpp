@@ -4,7 +4,6 @@
 // gone when its process exits, however it exits — no file to clean up.
 #include "net/port_claim.hpp"
 
-#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -41,16 +40,8 @@ int take_startup_lock(std::uint16_t port) {
 // 0 if nobody listens there, else -errno with `why` set. SO_REUSEADDR
 // keeps connections in TIME_WAIT from counting as "in use" (as in listen_tcp).
 int probe_bind(const listen_options& opts, std::string& why) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    addrinfo* res = nullptr;
-    std::string port = std::to_string(opts.port);
-    if (int rc = ::getaddrinfo(opts.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-        why = "cannot resolve host '" + opts.host + "': " + ::gai_strerror(rc);
-        return -EINVAL;
-    }
+    addrinfo_ptr res = resolve_passive(opts.host, opts.port, why);
+    if (!res) return -EINVAL;
     int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int err = fd < 0 ? errno : 0;
     if (fd >= 0) {
@@ -59,7 +50,6 @@ int probe_bind(const listen_options& opts, std::string& why) {
         if (::bind(fd, res->ai_addr, res->ai_addrlen) < 0) err = errno;
         ::close(fd);
     }
-    ::freeaddrinfo(res);
     if (err) why = "bind " + format_address(opts.host, opts.port) + ": " + std::strerror(err);
     return -err;
 }

@@ -26,35 +26,35 @@ int set_int_option(int fd, int level, int name, int value) {
 
 }  // namespace
 
-int listen_tcp(const listen_options& opts, std::string& why) {
+addrinfo_ptr resolve_passive(const std::string& host, std::uint16_t port, std::string& why) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     addrinfo* res = nullptr;
-    std::string port = std::to_string(opts.port);
-    if (int rc = ::getaddrinfo(opts.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-        why = "cannot resolve host '" + opts.host + "': " + ::gai_strerror(rc);
-        return -EINVAL;
+    if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0) {
+        why = "cannot resolve host '" + host + "': " + ::gai_strerror(rc);
+        return nullptr;
     }
+    return addrinfo_ptr(res);
+}
+
+int listen_tcp(const listen_options& opts, std::string& why) {
+    addrinfo_ptr res = resolve_passive(opts.host, opts.port, why);
+    if (!res) return -EINVAL;
     int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        ::freeaddrinfo(res);
-        return fail(why, "socket", errno);
-    }
+    if (fd < 0) return fail(why, "socket", errno);
     int rc = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     if (rc == 0 && opts.reuse_port) rc = set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1);
     // Linux copies TCP_NODELAY from the listener to each accepted socket:
     // set once here, it saves a setsockopt per connection.
     if (rc == 0 && opts.nodelay) rc = set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     if (rc < 0) {
-        ::freeaddrinfo(res);
         ::close(fd);
         return fail(why, "setsockopt(SO_REUSEADDR/SO_REUSEPORT/TCP_NODELAY)", -rc);
     }
     rc = ::bind(fd, res->ai_addr, res->ai_addrlen);
     int err = errno;
-    ::freeaddrinfo(res);
     if (rc < 0) {
         ::close(fd);
         return fail(why, ("bind " + format_address(opts.host, opts.port)).c_str(), err);

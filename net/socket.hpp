@@ -3,11 +3,13 @@
 // caller to read later), retries EINTR itself, and never raises SIGPIPE.
 // Read next: net/epoll_reactor.cpp.
 #pragma once
+#include <netdb.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,14 @@ struct listen_options {
     bool nodelay = true;           // TCP_NODELAY, inherited by every accepted socket
     int backlog = 4096;
 };
+
+// getaddrinfo's answer for a socket to bind (AI_PASSIVE) on host:port, or
+// null with `why` ("cannot resolve host 'x': ..."). Freed on scope exit.
+struct addrinfo_deleter {
+    void operator()(addrinfo* a) const { ::freeaddrinfo(a); }
+};
+using addrinfo_ptr = std::unique_ptr<addrinfo, addrinfo_deleter>;
+addrinfo_ptr resolve_passive(const std::string& host, std::uint16_t port, std::string& why);
 
 // A non-blocking, close-on-exec listening TCP socket, or -errno. On failure
 // `why` says which step failed, for a message a user can act on.

@@ -20,6 +20,7 @@
 #include "net/echo_handler.hpp"
 #include "net/server.hpp"
 #include "net/socket.hpp"
+#include "tests/net/per_backend.hpp"
 #include "tests/net/test_client.hpp"
 #ifdef WSRING_HAVE_URING
 #include "net/uring_reactor.hpp"
@@ -32,25 +33,12 @@ using namespace test;
 using namespace std::chrono_literals;
 using proto::opcode;
 
-class Reactor : public ::testing::TestWithParam<backend_kind> {
+class Reactor : public per_backend {
 protected:
-    void SetUp() override {
-        if (GetParam() != backend_kind::uring) return;
-        std::string why = "built without liburing";
-#ifdef WSRING_HAVE_URING
-        if (uring_reactor::available(why)) return;
-#endif
-        GTEST_SKIP() << "io_uring unavailable: " << why;
-    }
     server_options test_server(unsigned threads = 2) { return test::test_server(GetParam(), threads); }
 };
 
-std::string backend_label(const ::testing::TestParamInfo<backend_kind>& info) {
-    return info.param == backend_kind::uring ? "uring" : "epoll";
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, Reactor,
-                         ::testing::Values(backend_kind::epoll, backend_kind::uring), backend_label);
+INSTANTIATE_TEST_SUITE_P(Backends, Reactor, backend_kinds(), backend_label);
 
 TEST_P(Reactor, RunsTheBackendAskedFor) {
     server srv(test_server(1));

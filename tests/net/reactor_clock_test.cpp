@@ -18,10 +18,8 @@
 #include <string>
 
 #include "net/server.hpp"
+#include "tests/net/per_backend.hpp"
 #include "tests/net/test_client.hpp"
-#ifdef WSRING_HAVE_URING
-#include "net/uring_reactor.hpp"
-#endif
 
 namespace wsring::net {
 namespace {
@@ -39,17 +37,8 @@ struct manual_clock {
     void set(milliseconds t) { offset_ms.store(t.count()); }
 };
 
-class QuietReactor : public ::testing::TestWithParam<backend_kind> {
+class QuietReactor : public per_backend {
 protected:
-    void SetUp() override {
-        if (GetParam() != backend_kind::uring) return;
-        std::string why = "built without liburing";
-#ifdef WSRING_HAVE_URING
-        if (uring_reactor::available(why)) return;
-#endif
-        GTEST_SKIP() << "io_uring unavailable: " << why;
-    }
-
     // One reactor on the manual clock, its turns counted.
     void start(session_options so) {
         server_options o = test::test_server(GetParam(), 1);
@@ -120,12 +109,7 @@ protected:
     std::unique_ptr<server> srv_;
 };
 
-std::string backend_label(const ::testing::TestParamInfo<backend_kind>& info) {
-    return info.param == backend_kind::uring ? "uring" : "epoll";
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, QuietReactor,
-                         ::testing::Values(backend_kind::epoll, backend_kind::uring), backend_label);
+INSTANTIATE_TEST_SUITE_P(Backends, QuietReactor, backend_kinds(), backend_label);
 
 // The reported bug: silence longer than the handshake deadline, then a client.
 TEST_P(QuietReactor, HandshakeAfterLongSilenceSucceeds) {
