@@ -8,39 +8,17 @@ import { describe, it as nodeIt, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import WebSocket from 'ws';
-import { HOST, backends, buildFrame, startServer, tlsOptions, withTimeout } from './harness.mjs';
+import {
+  HOST, backends, buildFrame, closed as closedWs, nextMessage as nextMessageWs, openWs, startServer, tlsOptions,
+  utf8Text, withTimeout,
+} from './harness.mjs';
 
 const MiB = 1 << 20;
 const SIZES = [0, 1, 125, 126, 65535, 65536, MiB];
 const T = 10000;
-
-function open(url, opts = {}) {
-  const ws = new WebSocket(url, { handshakeTimeout: T, ...tlsOptions(), ...opts });
-  return withTimeout(new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  }), T, 'open').catch((e) => { ws.terminate(); throw e; });
-}
-
-function nextMessage(ws) {
-  return withTimeout(new Promise((resolve, reject) => {
-    ws.once('message', (data, isBinary) => resolve({ data, isBinary }));
-    ws.once('close', (code) => reject(new Error(`closed (${code}) while waiting for a message`)));
-  }), T, 'message');
-}
-
-function closed(ws) {
-  return withTimeout(new Promise((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) resolve({ code: null, reason: '' });
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-  }), T, 'close');
-}
-
-function utf8Text(n) {
-  const unit = 'aЖ€😀'; // 1 + 2 + 3 + 4 bytes
-  const s = unit.repeat(Math.floor(n / 10));
-  return s + 'b'.repeat(n - Buffer.byteLength(s));
-}
+const open = (url, opts = {}) => openWs(url, opts, T);
+const nextMessage = (ws) => nextMessageWs(ws, T);
+const closed = (ws) => closedWs(ws, T);
 
 for (const backend of backends()) {
   describe(`ws-server echo, ws client (${backend})`, { timeout: 120000 }, () => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 
 export const HOST = '127.0.0.1';
 const LISTEN_RE = /ws-server: listening on (\S+):(\d+)/;
@@ -77,6 +78,39 @@ export function withTimeout(promise, ms, what) {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
   });
   return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+// ---- a ws client's waits, each bounded by `ms` -------------------------------
+// Opens a ws client (TLS as the run asks unless opts say otherwise).
+export function openWs(url, opts = {}, ms = 10000) {
+  const ws = new WebSocket(url, { handshakeTimeout: ms, ...tlsOptions(), ...opts });
+  return withTimeout(new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  }), ms, 'open').catch((e) => { ws.terminate(); throw e; });
+}
+
+// The next message, or a rejection if the connection closes first.
+export function nextMessage(ws, ms = 10000) {
+  return withTimeout(new Promise((resolve, reject) => {
+    ws.once('message', (data, isBinary) => resolve({ data, isBinary }));
+    ws.once('close', (code) => reject(new Error(`closed (${code}) while waiting for a message`)));
+  }), ms, 'message');
+}
+
+// Resolves to { code, reason } once the connection is closed.
+export function closed(ws, ms = 10000) {
+  return withTimeout(new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) resolve({ code: null, reason: '' });
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  }), ms, 'close');
+}
+
+// n bytes of valid UTF-8 mixing 1- to 4-byte characters.
+export function utf8Text(n) {
+  const unit = 'aЖ€😀'; // 1 + 2 + 3 + 4 bytes
+  const s = unit.repeat(Math.floor(n / 10));
+  return s + 'b'.repeat(n - Buffer.byteLength(s));
 }
 
 // Start ws-server in echo mode; resolves to { port, url(path), stop(), child }.
