@@ -31,6 +31,7 @@ error_text text_of(error e) {
     case error::close_payload_one_byte: return {"close_payload_one_byte", "close payload of one byte"};
     case error::invalid_close_code: return {"invalid_close_code", "invalid close code"};
     case error::invalid_close_reason: return {"invalid_close_reason", "invalid UTF-8 in close reason"};
+    case error::deflate_corrupt: return {"deflate_corrupt", "compressed message does not inflate"};
     // The handshake reasons are response bodies: they name the header to fix.
     case error::bad_method: return {"bad_method", "method must be GET"};
     case error::bad_http_version: return {"bad_http_version", "HTTP/1.1 or later required"};
@@ -63,7 +64,8 @@ close_code to_close_code(error e) {
     switch (e) {
     case error::message_too_big: return close_code::message_too_big;  // RFC 6455 §7.4.1: 1009
     case error::invalid_utf8:
-    case error::invalid_close_reason: return close_code::invalid_payload;  // §7.4.1: 1007
+    case error::invalid_close_reason:
+    case error::deflate_corrupt: return close_code::invalid_payload;  // §7.4.1: 1007
     case error::none: return close_code::normal;
     default: return close_code::protocol_error;  // §7.4.1: 1002
     }

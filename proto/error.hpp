@@ -31,7 +31,9 @@ enum class error : std::uint8_t {
     close_payload_one_byte = 12,   // a 1-byte close payload cannot hold a code
     invalid_close_code = 13,       // code outside the ranges allowed on the wire
     invalid_close_reason = 14,     // reason not valid UTF-8 → 1007
-    // 15-31: free for frame, message and close errors.
+    // --- permessage-deflate, RFC 7692 §6.2
+    deflate_corrupt = 15,          // a compressed message that does not inflate → 1007
+    // 16-31: free for frame, message and close errors.
 
     // --- opening handshake, server side, RFC 6455 §4.2.1 (→ an HTTP status;
     // the connection never opened, so no close code applies)

@@ -37,6 +37,7 @@ constexpr named vocabulary[] = {
     {12, "close_payload_one_byte"},
     {13, "invalid_close_code"},
     {14, "invalid_close_reason"},
+    {15, "deflate_corrupt"},
     {32, "bad_method"},
     {33, "bad_http_version"},
     {34, "no_host"},
@@ -83,6 +84,7 @@ TEST(Error, FrameErrorsMapToTheirCloseCodes_7_4_1) {
     EXPECT_EQ(to_close_code(error::message_too_big), close_code::message_too_big);
     EXPECT_EQ(to_close_code(error::invalid_utf8), close_code::invalid_payload);
     EXPECT_EQ(to_close_code(error::invalid_close_reason), close_code::invalid_payload);
+    EXPECT_EQ(to_close_code(error::deflate_corrupt), close_code::invalid_payload);  // RFC 7692 §6.2
     EXPECT_EQ(to_close_code(error::none), close_code::normal);
 }
 
