@@ -68,6 +68,9 @@ struct connection : core::timer_node {  // the one timer a connection needs at a
     conn_state state = conn_state::free;
     std::uint8_t flags = 0;  // session_flag
     std::uint8_t io = 0;     // io_flag
+    // permessage-deflate (RFC 7692): 0 when not agreed, else what the
+    // handshake agreed, packed by net/deflate_contexts.cpp.
+    std::uint8_t deflate = 0;
     // Broadcast/pub-sub (net/topic_table.hpp): the reactor-local topic index
     // and this connection's place in that topic's subscriber list.
     std::uint32_t topic = 0xffffffffu;

@@ -90,6 +90,8 @@ reactor_stats server::stats() const {
         sum.session.rejected += s.session.rejected;
         sum.session.messages += s.session.messages;
         sum.session.failed += s.session.failed;
+        sum.session.inflated += s.session.inflated;
+        sum.session.deflated += s.session.deflated;
         sum.tls += s.tls;
     }
     return sum;

@@ -23,6 +23,7 @@
 
 #include "proto/encoder.hpp"
 #include "proto/error.hpp"
+#include "proto/utf8.hpp"
 
 namespace wsring::net {
 
@@ -31,7 +32,7 @@ using proto::opcode;
 
 session::session(const session_options& opts, milliseconds tick, transport& t, message_handler& h,
                  session_shared& shared)
-    : opts_(opts), tick_(tick), t_(t), handler_(h), shared_(shared) {
+    : opts_(opts), tick_(tick), t_(t), handler_(h), shared_(shared), deflate_(opts.deflate) {
     handshake_ticks_ = ticks(opts_.handshake_timeout);
     idle_ticks_ = opts_.idle_timeout.count() > 0 ? ticks(opts_.idle_timeout) : 0;
     ping_ticks_ = opts_.ping_interval.count() > 0 ? ticks(opts_.ping_interval) : 0;
@@ -51,6 +52,7 @@ void session::on_accept(connection& c) {
     ++stats_.accepted;
     c.state = conn_state::handshake;
     c.last_rx = now32();
+    c.deflate = 0;
     // Absolute deadline: trickling bytes does not extend it (slowloris).
     t_.timers().schedule_in(c, handshake_ticks_);
 }
@@ -130,7 +132,13 @@ void session::abort(connection& c) { finish(c); }
 // ---- message handler → session -------------------------------------------------
 
 void session::send_message(connection& c, opcode op, std::span<const std::byte> payload) {
-    if (c.state == conn_state::open) queue_frame(c, op, payload);
+    if (c.state != conn_state::open || (c.flags & sf_close_sent)) return;
+    std::span<const std::byte> compressed;
+    if (deflate_.compress_for(c, payload, compressed)) {
+        ++stats_.deflated;
+        return queue_frame(c, op, compressed, true);  // RFC 7692 §6.1: RSV1 marks it
+    }
+    queue_frame(c, op, payload);
 }
 
 void session::send_encoded(connection& c, core::shared_buffer frame) {
@@ -187,16 +195,24 @@ void session::answer_http(connection& c, const proto::http_request& req) {
 }
 
 void session::upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest) {
-    proto::handshake_result r = proto::accept_upgrade(req, policy_);
-    if (!r.accepted()) return reject(c, r.response);
+    // RFC 7692 §5: the extension is agreed in the same exchange; an offer
+    // we decline costs nothing but the missing answer.
+    std::string extensions = deflate_.negotiate(c, req);
+    proto::handshake_result r = proto::accept_upgrade(req, policy_, extensions);
+    if (!r.accepted()) {
+        deflate_.release(c);
+        return reject(c, r.response);
+    }
     // Admission: one shared counter across reactors, touched once per
     // connection (not on the data path).
     if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        deflate_.release(c);
         return reject(c, proto::http_response(503, "server at its connection limit\n",
                                               "Retry-After: 1\r\n"));
     }
     c.flags |= sf_counted;
+    if (deflate_contexts::agreed(c)) c.rx.allow_rsv1(true);  // RFC 7692 §6: RSV1 is ours now
     handler_.on_upgrade(*this, c, req.path);  // before `req` goes (the topic is its path)
     queue_bytes(c, r.response);
     delete c.http;  // `req` and `r.protocol` point into it: not used past here
@@ -225,10 +241,7 @@ void session::on_frames(connection& c, std::span<std::byte> in) {
         case proto::event_kind::binary:
             ++stats_.messages;
             // While closing, data is still read (to reach the peer's close) but dropped.
-            if (c.state == conn_state::open)
-                handler_.on_message(*this, c,
-                                    ev.kind == proto::event_kind::text ? opcode::text : opcode::binary,
-                                    ev.payload);
+            if (c.state == conn_state::open) on_data_message(c, ev);
             break;
         case proto::event_kind::ping:
             // RFC 6455 §5.5.3: a pong with the ping's payload (none after our close).
@@ -241,6 +254,27 @@ void session::on_frames(connection& c, std::span<std::byte> in) {
             return fail(c, ev.code, proto::describe(ev.err));
         }
     }
+}
+
+// A whole text or binary message. A compressed one (RSV1 on its first
+// frame) is inflated first, bounded by max_message on the inflated size
+// (RFC 7692 §8: a peer must not make us use unbounded memory), and a text
+// one is checked as UTF-8 only then (the decoder could not: RFC 6455 §8.1
+// applies to the message, not to its compressed bytes).
+void session::on_data_message(connection& c, const proto::event& ev) {
+    const opcode op = ev.kind == proto::event_kind::text ? opcode::text : opcode::binary;
+    if (!ev.rsv1) return handler_.on_message(*this, c, op, ev.payload);
+    std::span<const std::byte> message;
+    proto::error e = deflate_.inflate_for(c, ev.payload, opts_.max_message, message);
+    if (e == proto::error::none && op == opcode::text && !proto::is_valid_utf8(message))
+        e = proto::error::invalid_utf8;
+    if (e != proto::error::none) {
+        ++stats_.failed;
+        return fail(c, proto::to_close_code(e), proto::describe(e));
+    }
+    ++stats_.inflated;
+    handler_.on_message(*this, c, op, message);
+    deflate_.trim();
 }
 
 void session::on_close_frame(connection& c, close_code code) {
@@ -314,6 +348,7 @@ void session::finish(connection& c) {
         c.flags &= ~sf_counted;
         handler_.on_close(*this, c, close_code_of(c));
     }
+    deflate_.release(c);  // after on_close: the handler may still ask what it agreed
     c.state = conn_state::closed;
     t_.close(c);
 }
@@ -334,17 +369,19 @@ close_code session::close_code_of(connection& c) {
 
 // ---- output ----------------------------------------------------------------------
 
-void session::queue_frame(connection& c, opcode op, std::span<const std::byte> payload) {
+void session::queue_frame(connection& c, opcode op, std::span<const std::byte> payload,
+                          bool compressed) {
     if (c.flags & sf_close_sent) return;  // §5.5.1: nothing after our close frame
     std::size_t n = proto::frame_size(payload.size(), false);
+    const proto::frame_options fo{.rsv1 = compressed};
     if (n <= segment_pool::owned_capacity) {
         // Small: encoded straight into the tail block, next to the previous reply.
-        proto::encode_frame(c.out.reserve(t_.pool(), n), op, payload);
+        proto::encode_frame(c.out.reserve(t_.pool(), n), op, payload, fo);
         c.out.commit(n);
     } else {
         // Large: its own refcounted buffer, referenced by the queue.
         auto frame = core::shared_buffer::make(
-            n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
+            n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload, fo); });
         c.out.append_shared(t_.pool(), std::move(frame), 0, n);
     }
     want_flush(c);

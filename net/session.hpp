@@ -18,6 +18,7 @@
 
 #include "core/shared_buffer.hpp"
 #include "net/connection.hpp"
+#include "net/deflate_contexts.hpp"
 #include "net/message_handler.hpp"
 #include "net/transport.hpp"
 #include "proto/handshake.hpp"
@@ -36,6 +37,7 @@ struct session_options {
     milliseconds close_timeout{5000};           // our close → the peer's close, or FIN → EOF
     std::size_t high_water = 1u << 20;          // queued output: stop reading above
     std::size_t low_water = 256u << 10;         // ... resume below
+    deflate_options deflate{};                  // permessage-deflate (RFC 7692), off by default
 };
 
 // State shared by the sessions of every reactor (only atomics: no locks).
@@ -49,6 +51,8 @@ struct session_stats {
     std::uint64_t rejected = 0;    // a non-101 HTTP answer
     std::uint64_t messages = 0;    // text/binary messages received
     std::uint64_t failed = 0;      // closed for a protocol error
+    std::uint64_t inflated = 0;    // compressed messages received (RFC 7692)
+    std::uint64_t deflated = 0;    // messages sent compressed, one by one (not shared frames)
 };
 
 class session {
@@ -70,8 +74,9 @@ public:
     }
 
     // ---- message handler → session ------------------------------------------
-    // Queues one unfragmented message (copied/encoded now). Dropped once a
-    // close was sent (§5.5.1: nothing after a close frame).
+    // Queues one unfragmented message (copied/encoded now), compressed when
+    // the connection agreed to permessage-deflate and it is not too short.
+    // Dropped once a close was sent (§5.5.1: nothing after a close frame).
     void send_message(connection& c, proto::opcode op, std::span<const std::byte> payload);
     // Queues an already-encoded server frame by reference (broadcast).
     void send_encoded(connection& c, core::shared_buffer frame);
@@ -79,6 +84,8 @@ public:
     void close(connection& c, proto::close_code code, std::string_view reason);
 
     const session_stats& stats() const { return stats_; }
+    // This reactor's permessage-deflate contexts (pub/sub compresses once with them).
+    deflate_contexts& deflate() { return deflate_; }
     const session_options& options() const { return opts_; }
 
 private:
@@ -88,6 +95,7 @@ private:
     void upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest);
     void reject(connection& c, std::string_view response);
     void on_frames(connection& c, std::span<std::byte> in);
+    void on_data_message(connection& c, const proto::event& ev);
     void on_close_frame(connection& c, proto::close_code code);
     void fail(connection& c, proto::close_code code, std::string_view reason);
     void on_idle_timer(connection& c);
@@ -97,7 +105,8 @@ private:
     proto::close_code close_code_of(connection& c);
 
     // Output helpers.
-    void queue_frame(connection& c, proto::opcode op, std::span<const std::byte> payload);
+    void queue_frame(connection& c, proto::opcode op, std::span<const std::byte> payload,
+                     bool compressed = false);
     void queue_close(connection& c, proto::close_code code, std::string_view reason);
     void queue_bytes(connection& c, std::string_view bytes);
     void want_flush(connection& c) {
@@ -114,6 +123,7 @@ private:
     proto::handshake_policy policy_;
     core::tick_t handshake_ticks_, idle_ticks_, ping_ticks_, close_ticks_;
     session_stats stats_;
+    deflate_contexts deflate_;
 };
 
 }  // namespace wsring::net

@@ -71,6 +71,11 @@ public:
     // frame is data.
     event next(std::span<std::byte>& in);
 
+    // RSV1 on a data message's first frame becomes legal (RFC 7692 §6: the
+    // handshake agreed on permessage-deflate, which owns the bit). Control
+    // frames and continuations with RSV1 still fail (1002).
+    void allow_rsv1(bool on) { allow_rsv1_ = on; }
+
     // True while a frame or a fragmented message is partly received (the
     // connection holds bytes of its own).
     bool mid_message() const;

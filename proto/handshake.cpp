@@ -287,7 +287,8 @@ std::string_view choose_subprotocol(const http_request& req, const handshake_pol
     return {};
 }
 
-std::string switching_protocols(std::string_view key, std::string_view protocol) {
+std::string switching_protocols(std::string_view key, std::string_view protocol,
+                                std::string_view extensions) {
     std::string r;
     r.reserve(160);
     r += "HTTP/1.1 101 Switching Protocols\r\n"
@@ -297,6 +298,7 @@ std::string switching_protocols(std::string_view key, std::string_view protocol)
     r += accept_key(key);
     r += "\r\n";
     if (!protocol.empty()) r.append("Sec-WebSocket-Protocol: ").append(protocol).append("\r\n");
+    if (!extensions.empty()) r.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
     r += "\r\n";
     return r;
 }
@@ -306,7 +308,8 @@ std::string switching_protocols(std::string_view key, std::string_view protocol)
 // RFC 6455 §4.2.1, in the order a client most needs to hear about: the
 // version before the key, so a client speaking an older draft (which sends
 // other key headers) learns from the 426 which version to use.
-handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy) {
+handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy,
+                                std::string_view extensions) {
     if (req.method != "GET") return reject(error::bad_method);  // §4.2.1 item 1
     if (req.version_minor < 1)  // §4.2.1 item 1: "HTTP/1.1 or higher"
         return reject(error::bad_http_version);
@@ -330,7 +333,7 @@ handshake_result accept_upgrade(const http_request& req, const handshake_policy&
 
     handshake_result r;
     r.protocol = choose_subprotocol(req, policy);
-    r.response = switching_protocols(key, r.protocol);
+    r.response = switching_protocols(key, r.protocol, extensions);
     return r;
 }
 

@@ -147,7 +147,10 @@ struct handshake_result {
 // Sec-WebSocket-Accept, or the first rule broken as a handshake error
 // (error.hpp: bad_method … bad_sec_key) answered by error_response().
 // The version is checked before the key. docs/protocol.md §1.4 lists every rule.
-handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy = {});
+// `extensions`, when not empty, is the Sec-WebSocket-Extensions value the
+// 101 answers with (§9.1; the caller negotiated it, e.g. negotiate_deflate).
+handshake_result accept_upgrade(const http_request& req, const handshake_policy& policy = {},
+                                std::string_view extensions = {});
 
 // The complete HTTP response refusing a request with handshake error `e`:
 // http_status(e), the header its rule requires (405: "Allow: GET", 426:
