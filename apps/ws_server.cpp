@@ -90,10 +90,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ws-server: %s\n", e.what());
         return 1;
     }
-    std::printf("ws-server: listening on %s mode=%s threads=%u backend=%.*s%s\n",
+    const auto& z = cli.server.session.deflate;
+    std::printf("ws-server: listening on %s mode=%s threads=%u backend=%.*s%s%s\n",
                 net::format_address(cli.server.host, srv.port()).c_str(), cli.mode.c_str(),
                 srv.threads(), static_cast<int>(srv.backend_name().size()),
-                srv.backend_name().data(), cli.server.tls ? " tls=on" : "");
+                srv.backend_name().data(), cli.server.tls ? " tls=on" : "",
+                !z.enabled ? "" : z.takeover ? " deflate=takeover" : " deflate=shared");
     std::fflush(stdout);
 
     int sig = 0;
@@ -109,6 +111,8 @@ int main(int argc, char** argv) {
         fs.skipped += s.skipped;
         fs.slow_closed += s.slow_closed;
         fs.stalls += s.stalls;
+        fs.compressed += s.compressed;
+        fs.recompressed += s.recompressed;
     }
     std::printf("ws-server: stopped, %llu connections served",
                 static_cast<unsigned long long>(srv.stats().accepted));
@@ -122,6 +126,17 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(fs.stalls));
     std::printf("\n");
     if (cli.server.tls) print_tls_stats(srv.stats().tls);
+    if (z.enabled) {
+        // Compressed messages in, compressed one by one out, and (broadcast,
+        // pubsub) compressed once for every receiver able to share the frame.
+        const auto& ss = srv.stats().session;
+        std::printf("ws-server: deflate: inflated %llu, deflated %llu, compressed once %llu,"
+                    " recompressed per receiver %llu\n",
+                    static_cast<unsigned long long>(ss.inflated),
+                    static_cast<unsigned long long>(ss.deflated),
+                    static_cast<unsigned long long>(fs.compressed),
+                    static_cast<unsigned long long>(fs.recompressed));
+    }
     std::fflush(stdout);
     return 0;
 }

@@ -59,6 +59,12 @@ auto show_time(milliseconds net::session_options::*member) {
     return [member](const cli& c) { return cmdline::seconds_text(c.server.session.*member); };
 }
 
+// A flag stored in a bool of the cli.
+template <class Field>
+auto flag_setter(Field field) {
+    return [field](std::string_view v, cli& c) { return cmdline::parse_bool(v, field(c)); };
+}
+
 // One of a fixed set of words.
 std::string one_of(std::string_view v, std::initializer_list<std::string_view> words) {
     std::string list;
@@ -176,6 +182,40 @@ std::vector<option> table() {
              c.tls_key = v;
              return v.empty() ? std::string("needs a file") : std::string{};
          }},
+        {"deflate", nullptr,
+         "negotiate permessage-deflate (RFC 7692) with clients that offer it; by default "
+         "without context takeover, one compressor per thread for every connection",
+         nullptr, flag_setter([](cli& c) -> bool& { return c.server.session.deflate.enabled; })},
+        {"deflate-takeover", nullptr,
+         "with --deflate: keep a compression context per connection (better ratio; about "
+         "300 KiB per connection that has sent and received compressed messages)",
+         nullptr, flag_setter([](cli& c) -> bool& { return c.server.session.deflate.takeover; })},
+        {"deflate-level", "N", "with --deflate: zlib compression level, 1 (fast) to 9 (small)",
+         [](const cli& c) { return std::to_string(c.server.session.deflate.level); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 1, 9, n);
+             if (err.empty()) c.server.session.deflate.level = static_cast<int>(n);
+             return err;
+         }},
+        {"deflate-window", "BITS",
+         "with --deflate: our compressor's largest window, 2^BITS bytes (9..15; less memory "
+         "per context, worse ratio)",
+         [](const cli& c) { return std::to_string(c.server.session.deflate.window_bits); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 9, 15, n);
+             if (err.empty()) c.server.session.deflate.window_bits = static_cast<std::uint8_t>(n);
+             return err;
+         }},
+        {"deflate-threshold", "BYTES", "with --deflate: shorter messages are sent uncompressed",
+         [](const cli& c) { return std::to_string(c.server.session.deflate.threshold); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_size(v, 0, std::numeric_limits<std::uint32_t>::max(), n);
+             if (err.empty()) c.server.session.deflate.threshold = static_cast<std::size_t>(n);
+             return err;
+         }},
         {"help", nullptr, "print this help and exit", nullptr,
          [](std::string_view v, cli& c) { return cmdline::parse_bool(v, c.help); }},
     };
@@ -221,6 +261,14 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
             error = "--" + std::string(name) + ": " + why;
             return false;
         }
+    }
+    // A knob without the feature would be silently ignored: say so instead.
+    const auto& z = out.server.session.deflate;
+    const net::deflate_options plain{};
+    if (!z.enabled && (z.takeover || z.level != plain.level || z.window_bits != plain.window_bits ||
+                       z.threshold != plain.threshold)) {
+        error = "the --deflate-* options need --deflate";
+        return false;
     }
     if (out.tls_cert.empty() != out.tls_key.empty()) {
         error = out.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key";
