@@ -22,6 +22,12 @@ struct deflate_params {
     bool client_no_context_takeover = false;  // §7.1.1.2: client resets its compressor per message
     std::uint8_t server_max_window_bits = 15; // §7.1.2.1: the server's compressor window
     std::uint8_t client_max_window_bits = 15; // §7.1.2.2: the client's compressor window
+    // The response names server_max_window_bits. Needed at 15 only: an
+    // offer that names it is accepted only by a response that names it too
+    // (§7.1.2.1). negotiate_deflate sets it when the response will name it
+    // (offered, or below 15); accept_deflate_response when the response did;
+    // so both sides of one handshake agree on the whole struct.
+    bool name_server_max_window_bits = false;
 
     friend bool operator==(const deflate_params&, const deflate_params&) = default;
 };
@@ -47,13 +53,21 @@ struct deflate_server_config {
 // honour wins; an offer we cannot honour (e.g. server_max_window_bits=8: zlib
 // has no raw 256-byte window) is declined, and so is every invalid one.
 // nullopt: no offer acceptable — the handshake goes on without the extension.
+// A list that breaks the §9.1 grammar anywhere is declined as a whole.
+// Extension and parameter names compare ASCII case-insensitively (§9.1 does
+// not say; Beast does the same); a quoted value counts as the token it
+// unescapes to (§9.1), so server_max_window_bits="10" is 10.
+// docs/deflate.md "Negotiation" lists every rule with examples.
 std::optional<deflate_params> negotiate_deflate(std::span<const std::string_view> headers,
                                                 const deflate_server_config& cfg);
 
 // The Sec-WebSocket-Extensions value answering an accepted offer, e.g.
 // "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
-// Names only what `p` needs; client_max_window_bits only when `p` lowered it
-// (which negotiate_deflate does only when the client allowed it).
+// Names only what `p` needs: each no_context_takeover that is set,
+// server_max_window_bits when below 15 or name_server_max_window_bits, and
+// client_max_window_bits when below 15 (negotiate_deflate records a value
+// there only when the client's offer carried it, so naming it back is
+// allowed by §7.1.2.2 and tells the client nothing new).
 std::string format_deflate_response(const deflate_params& p);
 
 // ---- the client side -----------------------------------------------------------
@@ -71,8 +85,11 @@ std::string format_deflate_offer(const deflate_client_config& cfg);
 // Checks the server's Sec-WebSocket-Extensions answer against what `cfg`
 // offered (§7.1: a response with an unknown or duplicate parameter, a
 // parameter we did not allow, a window out of range, or a missing
-// server_no_context_takeover we asked for fails the connection). Returns
-// the agreed parameters, or nullopt when the answer is not acceptable.
+// server_no_context_takeover we asked for fails the connection; so do a
+// missing or larger server_max_window_bits than we asked, more than one
+// element or another extension, and client_max_window_bits=8, which our
+// compressor cannot honour). Returns the agreed parameters, or nullopt
+// when the answer is not acceptable.
 // An empty `header` is not an error for the connection (the server declined):
 // callers check that before calling.
 std::optional<deflate_params> accept_deflate_response(std::string_view header,
