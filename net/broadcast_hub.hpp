@@ -6,6 +6,7 @@
 // It owns the ring and the wake-ups; fan-out to sockets is per reactor
 // (net/pubsub_handler.hpp). Ring protocol: docs/broadcast-ring.md.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -37,6 +38,11 @@ struct broadcast_message {
     core::shared_buffer topic;  // the topic's name (bytes, not NUL-terminated)
     broadcast_origin origin;    // with several frames: all from this origin
     std::uint32_t messages = 1;  // frames in `frames` (stats)
+    // permessage-deflate (RFC 7692): the same messages, each compressed once
+    // without context takeover, for every receiver that can read them
+    // (deflate_contexts::shares); empty when nobody needed it. A message
+    // under the threshold is in here as it is (§6: that is legal).
+    core::shared_buffer deflated{};
 };
 
 class broadcast_hub {
@@ -65,9 +71,16 @@ public:
     // those awake). Any thread.
     void wake_all(std::uint32_t except = broadcast_origin::no_reactor);
 
+    // Receivers on any reactor that read compressed-once frames: publishers
+    // compress only while there is one. Relaxed: a receiver that joins a
+    // moment late gets plain frames, which are always legal (RFC 7692 §6).
+    void count_sharing_receiver(int delta) { sharing_.fetch_add(delta, std::memory_order_relaxed); }
+    bool has_sharing_receivers() const { return sharing_.load(std::memory_order_relaxed) > 0; }
+
 private:
     ring ring_;
     std::vector<reactor*> reactors_;
+    std::atomic<std::int64_t> sharing_{0};
 };
 
 }  // namespace wsring::net

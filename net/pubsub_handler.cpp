@@ -28,9 +28,11 @@ void pubsub_handler::attach(reactor& r) {
 void pubsub_handler::on_upgrade(session& s, connection& c, std::string_view path) {
     session_ = &s;  // the same one every time (attach sets it too); tests need no reactor
     topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(path) : std::string_view());
+    if (s.deflate().shares(c)) hub_.count_sharing_receiver(+1);
 }
 
-void pubsub_handler::on_close(session&, connection& c, proto::close_code) {
+void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
+    if (s.deflate().shares(c)) hub_.count_sharing_receiver(-1);
     // The last local subscriber leaving frees the topic's index for another
     // name: what it sent this turn goes out under its own name first.
     if (c.topic != topic_table::none && topics_.subscribers(c.topic).size() == 1 &&
@@ -43,7 +45,7 @@ void pubsub_handler::on_close(session&, connection& c, proto::close_code) {
 // receiver). The payload points into the receive buffer, so this encoding is
 // also the one copy the message gets before the kernel's. Small frames join
 // their topic's batch for this turn; a large one goes alone, after it.
-void pubsub_handler::on_message(session&, connection& c, proto::opcode op,
+void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
                                 std::span<const std::byte> payload) {
     ++stats_.published;
     const std::size_t n = proto::frame_size(payload.size(), false);
@@ -55,17 +57,50 @@ void pubsub_handler::on_message(session&, connection& c, proto::opcode op,
     if (n > batch_max) {
         auto frame = core::shared_buffer::make(
             n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
-        return publish({std::move(frame), topics_.name(c.topic), {index_, &c}, 1});
+        broadcast_message m{std::move(frame), topics_.name(c.topic), {index_, &c}, 1};
+        if (want_deflate(s)) {
+            std::vector<std::byte> z;
+            std::uint32_t compressed = 0;
+            encode_deflated(s, op, payload, z, compressed);
+            m.deflated = core::shared_buffer::copy_of(z);
+        }
+        return publish(std::move(m));
     }
     if (b.messages == 0) {
         b.topic = topics_.name(c.topic);
         b.origin = origin;
+        b.deflate = want_deflate(s);
         pending_.push_back(c.topic);
     }
     std::size_t at = b.frames.size();
     b.frames.resize(at + n);
     proto::encode_frame(std::span(b.frames).subspan(at), op, payload);
+    if (b.deflate) encode_deflated(s, op, payload, b.deflated, b.compressed);
     ++b.messages;
+}
+
+// Compress once only if some receiver, on any reactor, can use it.
+bool pubsub_handler::want_deflate(session& s) const {
+    return s.deflate().options().enabled && hub_.has_sharing_receivers();
+}
+
+// Appends the message to `out` as a frame for sharing receivers: compressed
+// without context takeover (RSV1, RFC 7692 §6.1), or as it is when under the
+// threshold. The compressed bytes are framed from a scratch buffer: the
+// header's size depends on their length, known only afterwards.
+void pubsub_handler::encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
+                                     std::vector<std::byte>& out, std::uint32_t& compressed) {
+    const bool small = payload.size() < s.deflate().options().threshold;
+    if (!small) {
+        zscratch_.clear();
+        s.deflate().compress_shared(payload, zscratch_);
+        payload = zscratch_;
+        ++compressed;
+        ++stats_.compressed;
+    }
+    std::size_t at = out.size();
+    out.resize(at + proto::frame_size(payload.size(), false));
+    proto::encode_frame(std::span(out).subspan(at), op, payload, {.rsv1 = !small});
 }
 
 // The one place this reactor puts an entry in the ring.
@@ -83,8 +118,11 @@ void pubsub_handler::flush_batch(std::uint32_t topic) {
     if (b.messages == 0) return;
     broadcast_message m{core::shared_buffer::copy_of(b.frames), std::move(b.topic),
                         {b.origin ? index_ : broadcast_origin::no_reactor, b.origin}, b.messages};
+    if (b.compressed) m.deflated = core::shared_buffer::copy_of(b.deflated);
     b.frames.clear();  // keeps its capacity for the next turn
+    b.deflated.clear();
     b.messages = 0;
+    b.compressed = 0;
     b.origin = nullptr;
     publish(std::move(m));
 }
@@ -128,15 +166,37 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     std::uint32_t t = topics_.find(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()));
     if (t == topic_table::none) return;  // no local subscriber
     const connection* skip_self = (!opts_.echo_self && m.origin.reactor == index_) ? m.origin.conn : nullptr;
-    const std::size_t size = m.frames.size();
+    deflate_contexts& dc = session_->deflate();
     for (connection* c : topics_.subscribers(t)) {
         if (c == skip_self || c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
-        if (c->out.bytes() + size > opts_.max_backpressure) {
+        // Which encoding this receiver reads: the compressed-once frames, its
+        // own compression (own contexts or a smaller window), or the plain ones.
+        const bool agreed = deflate_contexts::agreed(*c);
+        const bool shared_z = agreed && m.deflated && dc.shares(*c);
+        const core::shared_buffer& frames = shared_z ? m.deflated : m.frames;
+        if (c->out.bytes() + frames.size() > opts_.max_backpressure) {
             slow_consumer(*c, m.messages);
             continue;
         }
-        session_->send_encoded(*c, m.frames);
+        if (agreed && !dc.shares(*c)) recompress_for(*c, m);
+        else session_->send_encoded(*c, frames);
         stats_.delivered += m.messages;
+    }
+}
+
+// A receiver whose agreement rules out the shared frame (it keeps a context,
+// or asked for a smaller window: RFC 7692 §7.1.2.1) gets each message
+// compressed for it alone: the entry's plain frames are read back one by one
+// (complete, unmasked, FIN data frames: we wrote them).
+void pubsub_handler::recompress_for(connection& c, const broadcast_message& m) {
+    std::span<const std::byte> rest = m.frames.bytes();
+    while (!rest.empty()) {
+        proto::frame_header h;
+        std::size_t header = proto::decode_header(rest, h).size;
+        auto payload = rest.subspan(header, static_cast<std::size_t>(h.length));
+        session_->send_message(c, static_cast<proto::opcode>(h.opcode_bits), payload);
+        rest = rest.subspan(header + payload.size());
+        ++stats_.recompressed;
     }
 }
 

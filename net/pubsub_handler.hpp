@@ -6,6 +6,9 @@
 // (session::send_encoded). Broadcast mode is pub/sub where every connection
 // subscribes to the one topic "". Slow consumers: a receiver whose queued
 // output would pass the cap is closed 1008 or skipped, never waited for.
+// permessage-deflate: a message is also compressed once, on the publishing
+// reactor, and that frame is shared by every receiver able to read it
+// (docs/deflate.md, "Compress once, deliver to many").
 // Read next: net/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
 #pragma once
 #include <cstddef>
@@ -43,6 +46,8 @@ struct fanout_stats {
     std::uint64_t skipped = 0;      // messages left out (skip policy)
     std::uint64_t slow_closed = 0;  // receivers closed 1008 (close policy)
     std::uint64_t stalls = 0;       // publishes that found the ring full
+    std::uint64_t compressed = 0;   // messages compressed once for sharing receivers
+    std::uint64_t recompressed = 0; // messages compressed for one receiver (own contexts, other window)
 };
 
 class pubsub_handler final : public message_handler {
@@ -74,16 +79,23 @@ private:
         core::shared_buffer topic;
         const connection* origin = nullptr;
         std::vector<std::byte> frames;
+        std::vector<std::byte> deflated;  // the same messages for sharing receivers
         std::uint32_t messages = 0;
+        std::uint32_t compressed = 0;     // of them, compressed in `deflated`
+        bool deflate = false;             // decided at the batch's first message
     };
     static constexpr std::size_t batch_max = 16u << 10;  // larger frames go alone
 
+    bool want_deflate(session& s) const;
+    void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
+                         std::vector<std::byte>& out, std::uint32_t& compressed);
     void publish(broadcast_message m);
     void flush_batch(std::uint32_t topic);
     void flush_batches();
     void wake_others();
     std::size_t consume(std::size_t max);
     void deliver(const broadcast_message& m);
+    void recompress_for(connection& c, const broadcast_message& m);
     void slow_consumer(connection& c, std::uint32_t messages);
 
     broadcast_hub& hub_;
@@ -94,6 +106,7 @@ private:
     topic_table topics_;
     std::vector<batch> batches_;          // by local topic index
     std::vector<std::uint32_t> pending_;  // topics whose batch is not empty
+    std::vector<std::byte> zscratch_;     // one compressed payload before framing
     bool unwoken_ = false;  // published since others were last woken
     fanout_stats stats_;
 };

@@ -15,6 +15,8 @@
 #include "net/session.hpp"
 #include "proto/client_handshake.hpp"
 #include "proto/encoder.hpp"
+#include "proto/frame_header.hpp"
+#include "proto/inflater.hpp"
 
 namespace wsring::net {
 namespace {
@@ -43,8 +45,9 @@ std::string client_frame(opcode op, std::string_view payload) {
 
 // One reactor's worth of state, driven by hand.
 struct fake_reactor {
-    fake_reactor(broadcast_hub& hub, std::uint32_t index, const fanout_options& fo)
-        : handler(hub, index, fo), s(session_options{}, 10ms, t, handler, shared) {}
+    fake_reactor(broadcast_hub& hub, std::uint32_t index, const fanout_options& fo,
+                 const session_options& so = {})
+        : handler(hub, index, fo), s(so, 10ms, t, handler, shared) {}
     ~fake_reactor() {
         for (connection* c : conns) {
             s.abort(*c);
@@ -53,11 +56,14 @@ struct fake_reactor {
         }
     }
 
-    connection& open(std::string_view path) {
+    // `extensions`: a Sec-WebSocket-Extensions offer to send, if any.
+    connection& open(std::string_view path, std::string_view extensions = {}) {
         connection* c = pool.acquire();
         conns.push_back(c);
         s.on_accept(*c);
-        feed(*c, proto::make_client_request({.host = "h", .path = std::string(path)},
+        std::vector<std::string> extra;
+        if (!extensions.empty()) extra.push_back("Sec-WebSocket-Extensions: " + std::string(extensions));
+        feed(*c, proto::make_client_request({.host = "h", .path = std::string(path), .extra_headers = extra},
                                             "dGhlIHNhbXBsZSBub25jZQ=="));
         EXPECT_EQ(c->state, conn_state::open);
         c->out.consume(t.blocks, c->out.bytes());  // the 101 is not what we test
@@ -249,6 +255,116 @@ TEST(PubsubHandler, SlowConsumerSkippedKeepsConnection) {
     r.send(pub, "after");  // the queue drained: delivered again
     r.handler.drain();
     EXPECT_EQ(r.received(slow), std::vector<std::string>{"after"});
+}
+
+// ---- permessage-deflate: compress once, deliver to many (RFC 7692) -------------
+
+namespace deflate_once {
+
+// The frames queued to `c`: RSV1 bit, payload, and where the frame's bytes are.
+struct queued {
+    bool rsv1;
+    std::string payload;
+    const std::byte* at;
+};
+std::vector<queued> queued_frames(fake_reactor& r, connection& c) {
+    std::vector<queued> out;
+    iovec iov[write_queue::max_iov];
+    std::size_t n = c.out.gather(iov, write_queue::max_iov);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto bytes = std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len);
+        while (!bytes.empty()) {
+            proto::frame_header h;
+            std::size_t head = proto::decode_header(bytes, h).size;
+            auto payload = bytes.subspan(head, static_cast<std::size_t>(h.length));
+            out.push_back({h.rsv1, {reinterpret_cast<const char*>(payload.data()), payload.size()},
+                           bytes.data()});
+            bytes = bytes.subspan(head + payload.size());
+        }
+    }
+    c.out.consume(r.t.blocks, c.out.bytes());
+    return out;
+}
+
+std::string inflated(const queued& f) {
+    if (!f.rsv1) return f.payload;
+    proto::inflater i;
+    std::vector<std::byte> out;
+    EXPECT_EQ(i.decompress(std::as_bytes(std::span(f.payload.data(), f.payload.size())), 1u << 20, out),
+              proto::inflater::status::ok);
+    return {reinterpret_cast<const char*>(out.data()), out.size()};
+}
+
+std::string json_like(std::size_t n) {
+    std::string s;
+    while (s.size() < n) s += R"({"user":"ada","room":"general","text":"hello there, everyone"},)";
+    s.resize(n);
+    return s;
+}
+
+}  // namespace deflate_once
+
+TEST(PubsubHandler, DeflateCompressesOncePerMessageForEveryReceiverThatCanShare) {
+    using namespace deflate_once;
+    broadcast_hub hub(64, 2);
+    fanout_options fo;
+    session_options so;
+    so.deflate = {.enabled = true};
+    fake_reactor r0(hub, 0, fo, so), r1(hub, 1, fo, so);
+    connection& pub = r0.open("/t");                                      // no deflate
+    connection& z0 = r0.open("/t", "permessage-deflate");                 // shares
+    connection& z1 = r1.open("/t", "permessage-deflate; client_max_window_bits");  // shares
+    connection& z2 = r1.open("/t", "permessage-deflate");                 // shares
+    connection& narrow = r1.open("/t", "permessage-deflate; server_max_window_bits=10");
+    connection& plain = r1.open("/t");
+    const std::string msg = json_like(1024);
+    r0.send(pub, msg);
+    r0.send(pub, "tiny");  // under the threshold: as it is, in either encoding
+    r0.handler.drain();
+    r1.handler.drain();
+    EXPECT_EQ(r0.handler.stats().compressed, 1u) << "one compression for every sharing receiver";
+    EXPECT_EQ(r1.handler.stats().compressed, 0u) << "the publishing reactor compressed it";
+    EXPECT_EQ(r1.handler.stats().recompressed, 2u) << "the narrow-window receiver, both messages";
+
+    auto f_pub = queued_frames(r0, pub), f0 = queued_frames(r0, z0), f1 = queued_frames(r1, z1),
+         f2 = queued_frames(r1, z2), fn = queued_frames(r1, narrow), fp = queued_frames(r1, plain);
+    for (auto* fs : {&f_pub, &f0, &f1, &f2, &fn, &fp}) {
+        ASSERT_EQ(fs->size(), 2u);
+        EXPECT_EQ(inflated((*fs)[0]), msg);
+        EXPECT_EQ(inflated((*fs)[1]), "tiny");
+        EXPECT_FALSE((*fs)[1].rsv1);
+    }
+    EXPECT_TRUE(f0[0].rsv1 && f1[0].rsv1 && f2[0].rsv1 && fn[0].rsv1);
+    EXPECT_FALSE(f_pub[0].rsv1 || fp[0].rsv1) << "no deflate agreed: the plain frame";
+    EXPECT_EQ(f0[0].at, f1[0].at) << "one compressed frame, referenced by every sharing queue";
+    EXPECT_EQ(f1[0].at, f2[0].at);
+    EXPECT_NE(fn[0].at, f1[0].at) << "a 1 KiB window needs its own compression";
+    EXPECT_LE(fn[0].payload.size(), msg.size());
+}
+
+TEST(PubsubHandler, DeflateSkipsTheCompressionWhenNoReceiverCanShare) {
+    using namespace deflate_once;
+    broadcast_hub hub(64, 1);
+    session_options so;
+    so.deflate = {.enabled = true};
+    fake_reactor r(hub, 0, fanout_options{}, so);
+    connection& a = r.open("/t");
+    connection& b = r.open("/t");
+    r.send(a, json_like(1024));
+    r.handler.drain();
+    EXPECT_EQ(r.handler.stats().compressed, 0u);
+    EXPECT_EQ(queued_frames(r, b).size(), 1u);
+    connection& z = r.open("/t", "permessage-deflate");
+    r.send(a, json_like(1024));
+    r.handler.drain();
+    EXPECT_EQ(r.handler.stats().compressed, 1u) << "now someone can use it";
+    auto fz = queued_frames(r, z);
+    ASSERT_EQ(fz.size(), 1u);
+    EXPECT_TRUE(fz[0].rsv1);
+    r.s.abort(z);  // its goodbye takes it out of the count
+    r.send(a, json_like(1024));
+    r.handler.drain();
+    EXPECT_EQ(r.handler.stats().compressed, 1u);
 }
 
 }  // namespace
