@@ -4,7 +4,8 @@
 // (names are views into the caller's strings, values unescaped copies);
 // read_params() applies the rules every permessage-deflate element obeys,
 // offer or response; answer() and accept_deflate_response() decide. Nothing
-// here compresses: deflater.cpp and inflater.cpp use what this file agreed.
+// here compresses: the caller sets up a deflater and an inflater with what
+// was agreed.
 // Read next: deflater.hpp, docs/deflate.md "Negotiation".
 #include "proto/permessage_deflate.hpp"
 
