@@ -2,7 +2,9 @@
 // npm's playwright-core, opens `new WebSocket(...)` from a page and echoes
 // text and binary at every length-encoding boundary (0 B … 16 MiB), then
 // closes with a code and checks the one the server echoed back. Plain ws://
-// and wss:// (issue 10), per backend (WSRING_BACKENDS).
+// and wss:// (issue 10), per backend (WSRING_BACKENDS). Against a second
+// server with --deflate, Chromium's own permessage-deflate offer is accepted
+// and compressed messages (JSON text, binary, 4 MiB text) echo exactly.
 //
 // How the browser trusts the test CA: an NSS database in a temporary HOME
 // (~/.pki/nssdb, where Chromium on Linux looks for locally trusted roots),
@@ -50,13 +52,19 @@ function nssHome() {
   return home;
 }
 
-// Runs in the page: echo every size as text and as binary, then close with
-// 4000. Returns { results: [{kind, size, ok, type, length}], close }.
-async function pageEcho({ url, sizes, timeoutMs }) {
+// Runs in the page: echo every size as text and as binary (or each of
+// `items`, [{kind: 'text' | 'json' | 'binary', size}]), then close with
+// 4000. Returns { results: [{kind, size, ok, type, length}], close, extensions }.
+async function pageEcho({ url, sizes, timeoutMs, items }) {
   const unit = 'aЖ€😀'; // 1 + 2 + 3 + 4 bytes of UTF-8
   const textOf = (n) => {
     const s = unit.repeat(Math.floor(n / 10));
     return s + 'b'.repeat(n - new TextEncoder().encode(s).length);
+  };
+  const jsonOf = (n) => { // ASCII, so n characters are n bytes
+    let s = '[';
+    for (let i = 0; s.length < n; i++) s += `${i ? ',' : ''}{"id":${i},"name":"user-${i * 7919 % 1000}","ok":${i % 3 === 0}}`;
+    return s.slice(0, Math.max(n - 1, 0)) + (n ? ']' : '');
   };
   const bytesOf = (n) => {
     const b = new Uint8Array(n);
@@ -86,11 +94,14 @@ async function pageEcho({ url, sizes, timeoutMs }) {
     take();
   }), 'message');
   const results = [];
-  for (const n of sizes) {
-    const text = textOf(n);
-    ws.send(text);
-    const t = await next();
-    results.push({ kind: 'text', size: n, type: typeof t, length: typeof t === 'string' ? new TextEncoder().encode(t).length : -1, ok: t === text });
+  for (const { kind, size: n } of items || sizes.flatMap((size) => [{ kind: 'text', size }, { kind: 'binary', size }])) {
+    if (kind !== 'binary') {
+      const text = kind === 'json' ? jsonOf(n) : textOf(n);
+      ws.send(text);
+      const t = await next();
+      results.push({ kind, size: n, type: typeof t, length: typeof t === 'string' ? new TextEncoder().encode(t).length : -1, ok: t === text });
+      continue;
+    }
     const bin = bytesOf(n);
     ws.send(bin);
     const b = await next();
@@ -110,6 +121,7 @@ for (const backend of backends()) {
   for (const tls of [false, true]) {
     describe(`Chromium against ws-server (${backend}, ${tls ? 'wss' : 'ws'})`, { timeout: 240000 }, () => {
       let server;
+      let deflateServer; // the same with --deflate
       let browserServer;
       let browser;
       let pid;
@@ -119,6 +131,7 @@ for (const backend of backends()) {
         if (skipReason) return;
         try {
           server = await startServer({ backend, tls });
+          deflateServer = await startServer({ backend, tls, args: ['--deflate'] });
         } catch (e) {
           if (!(e.fallback && process.env.WSRING_ALLOW_FALLBACK)) throw e;
           skipReason = e.message;
@@ -144,9 +157,10 @@ for (const backend of backends()) {
           if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
           if (home) rmSync(home, { recursive: true, force: true });
         }
-        if (server) {
-          const code = await server.stop();
-          assert.equal(code, 0, `exit code after SIGTERM; stderr: ${server.stderr()}`);
+        for (const s of [server, deflateServer]) {
+          if (!s) continue;
+          const code = await s.stop();
+          assert.equal(code, 0, `exit code after SIGTERM; stderr: ${s.stderr()}`);
         }
       });
       const it = (name, fn) => nodeIt(name, (t) => (skipReason ? t.skip(skipReason) : fn(t)));
@@ -159,13 +173,36 @@ for (const backend of backends()) {
             200000, 'page echo');
           assert.equal(out.results.length, SIZES.length * 2);
           for (const r of out.results) {
-            assert.equal(r.type, r.kind === 'text' ? 'string' : 'arraybuffer', `${r.kind} ${r.size}: type`);
+            assert.equal(r.type, r.kind === 'binary' ? 'arraybuffer' : 'string', `${r.kind} ${r.size}: type`);
             assert.equal(r.length, r.size, `${r.kind} ${r.size}: length`);
             assert.ok(r.ok, `${r.kind} ${r.size}: payload differs`);
           }
           assert.equal(out.close.code, 4000, 'the close code the server echoed');
           assert.equal(out.close.wasClean, true, 'a clean close handshake');
           assert.equal(out.extensions, '', 'no extension negotiated');
+        } finally {
+          await page.close().catch(() => {});
+        }
+      });
+
+      it('--deflate: agrees on permessage-deflate; 1 KiB JSON, 100 KiB binary, 4 MiB text echo exactly', async () => {
+        const page = await browser.newPage();
+        try {
+          const url = deflateServer.url('/', 'localhost');
+          const items = [{ kind: 'json', size: 1024 }, { kind: 'binary', size: 100 * 1024 }, { kind: 'text', size: 4 * MiB }];
+          const out = await withTimeout(page.evaluate(pageEcho, { url, items, timeoutMs: 60000 }),
+            120000, 'page echo (deflate)');
+          assert.match(out.extensions, /^permessage-deflate(;|$)/, `extensions: ${out.extensions}`);
+          assert.match(out.extensions, /server_no_context_takeover/, `extensions: ${out.extensions}`);
+          assert.match(out.extensions, /client_no_context_takeover/, `extensions: ${out.extensions}`);
+          assert.equal(out.results.length, items.length);
+          for (const r of out.results) {
+            assert.equal(r.type, r.kind === 'binary' ? 'arraybuffer' : 'string', `${r.kind} ${r.size}: type`);
+            assert.equal(r.length, r.size, `${r.kind} ${r.size}: length`);
+            assert.ok(r.ok, `${r.kind} ${r.size}: payload differs`);
+          }
+          assert.equal(out.close.code, 4000, 'the close code the server echoed');
+          assert.equal(out.close.wasClean, true, 'a clean close handshake');
         } finally {
           await page.close().catch(() => {});
         }

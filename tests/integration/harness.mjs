@@ -82,8 +82,10 @@ export function withTimeout(promise, ms, what) {
 
 // ---- a ws client's waits, each bounded by `ms` -------------------------------
 // Opens a ws client (TLS as the run asks unless opts say otherwise).
+// ws.upgradeHeaders: the 101's headers (e.g. the agreed Sec-WebSocket-Extensions).
 export function openWs(url, opts = {}, ms = 10000) {
   const ws = new WebSocket(url, { handshakeTimeout: ms, ...tlsOptions(), ...opts });
+  ws.once('upgrade', (res) => { ws.upgradeHeaders = res.headers; });
   return withTimeout(new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -92,10 +94,14 @@ export function openWs(url, opts = {}, ms = 10000) {
 
 // The next message, or a rejection if the connection closes first.
 export function nextMessage(ws, ms = 10000) {
+  let onMessage;
+  let onClose;
   return withTimeout(new Promise((resolve, reject) => {
-    ws.once('message', (data, isBinary) => resolve({ data, isBinary }));
-    ws.once('close', (code) => reject(new Error(`closed (${code}) while waiting for a message`)));
-  }), ms, 'message');
+    onMessage = (data, isBinary) => resolve({ data, isBinary });
+    onClose = (code) => reject(new Error(`closed (${code}) while waiting for a message`));
+    ws.once('message', onMessage);
+    ws.once('close', onClose);
+  }), ms, 'message').finally(() => { ws.off('message', onMessage); ws.off('close', onClose); });
 }
 
 // Resolves to { code, reason } once the connection is closed.
