@@ -1,7 +1,9 @@
 // The client side of the opening handshake (RFC 6455 §4.1): building the
 // request and checking the server's answer. It shares the header-block
 // reader and field parser with the server side (handshake.cpp), so both
-// directions accept exactly the same line syntax.
+// directions accept exactly the same line syntax. Of the extensions answer
+// it checks only the list's shape (RFC 6455 §9.1: one element, the one we
+// offered); permessage_deflate.cpp judges that element's parameters.
 // Read next: handshake.cpp for the rules the server applies to our request.
 #include "proto/client_handshake.hpp"
 
@@ -40,6 +42,7 @@ std::string make_client_request(const client_request_options& opts, std::string_
             r.append(i ? ", " : "").append(opts.subprotocols[i]);
         r.append("\r\n");
     }
+    if (!opts.extensions.empty()) r.append("Sec-WebSocket-Extensions: ").append(opts.extensions).append("\r\n");
     if (!opts.origin.empty()) r.append("Origin: ").append(opts.origin).append("\r\n");
     for (const auto& line : opts.extra_headers) r.append(line).append("\r\n");
     r.append("\r\n");
@@ -47,8 +50,12 @@ std::string make_client_request(const client_request_options& opts, std::string_
 }
 
 response_checker::response_checker(std::string key, std::vector<std::string> offered,
-                                   std::size_t max_header_bytes)
-    : expected_accept_(accept_key(key)), offered_(std::move(offered)), reader_(max_header_bytes) {}
+                                   std::size_t max_header_bytes,
+                                   std::optional<deflate_client_config> deflate_offer)
+    : expected_accept_(accept_key(key)),
+      offered_(std::move(offered)),
+      deflate_offer_(deflate_offer),
+      reader_(max_header_bytes) {}
 
 response_checker::status response_checker::feed(std::span<const std::byte> in, std::size_t& consumed) {
     consumed = 0;
@@ -101,6 +108,7 @@ response_checker::status response_checker::check() {
     auto rest = reader_.block();
     bool first = true, upgrade = false, connection = false;
     int accepts = 0, protocols = 0;
+    std::string extensions;  // every Sec-WebSocket-Extensions line, joined (§9.1)
     while (true) {
         const auto nl = rest.find('\n');
         auto line = rest.substr(0, nl);
@@ -124,7 +132,7 @@ response_checker::status response_checker::check() {
             ++accepts;
             if (h.value != expected_accept_) return fail("Sec-WebSocket-Accept does not match the key");  // item 4
         } else if (iequals(h.name, "Sec-WebSocket-Extensions")) {
-            return fail("server chose an extension we did not offer");  // item 5
+            extensions.append(extensions.empty() ? "" : ", ").append(h.value);
         } else if (iequals(h.name, "Sec-WebSocket-Protocol")) {
             ++protocols;
             protocol_ = std::string(h.value);
@@ -137,7 +145,60 @@ response_checker::status response_checker::check() {
     // item 6: only a subprotocol we offered, one value (no list)
     if (protocols == 1 && std::find(offered_.begin(), offered_.end(), protocol_) == offered_.end())
         return fail("server chose a subprotocol we did not offer");
+    if (check_extensions(extensions) == status::rejected) return status_;
     return status_ = status::accepted;
+}
+
+namespace {
+
+// RFC 9110 §5.6.1: the non-empty elements of a comma-separated list, each
+// without its surrounding OWS. A comma inside a quoted-string (§5.6.4, which
+// §9.1's extension-param may use) does not separate elements.
+std::vector<std::string_view> list_elements(std::string_view list) {
+    std::vector<std::string_view> out;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        return v;
+    };
+    auto take = [&](std::size_t from, std::size_t to) {
+        if (auto e = trim(list.substr(from, to - from)); !e.empty()) out.push_back(e);
+    };
+    std::size_t start = 0;
+    bool quoted = false;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (quoted && list[i] == '\\') {
+            ++i;  // quoted-pair: the next octet is literal
+        } else if (list[i] == '"') {
+            quoted = !quoted;
+        } else if (!quoted && list[i] == ',') {
+            take(start, i);
+            start = i + 1;
+        }
+    }
+    take(start, list.size());
+    return out;
+}
+
+}  // namespace
+
+// RFC 6455 §4.1 item 5: an extension "that was not present in the client's
+// handshake" fails the connection. We offer at most one, permessage-deflate,
+// so the answer names it once or names nothing (the server declined).
+response_checker::status response_checker::check_extensions(std::string_view list) {
+    const auto elements = list_elements(list);
+    if (elements.empty()) return status::accepted;
+    for (auto e : elements) {
+        auto name = e.substr(0, e.find(';'));
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        if (!deflate_offer_ || !iequals(name, "permessage-deflate"))
+            return fail("server chose an extension we did not offer");
+    }
+    // RFC 7692 §5: two PMCEs would both claim RSV1; we offered one.
+    if (elements.size() > 1) return fail("server chose permessage-deflate more than once");
+    deflate_ = accept_deflate_response(elements.front(), *deflate_offer_);
+    if (!deflate_) return fail("server's permessage-deflate parameters are not acceptable (RFC 7692 §7.1)");
+    return status::accepted;
 }
 
 }  // namespace wsring::proto

@@ -1,7 +1,8 @@
 // Tests for proto/client_handshake.*: the random key, the request our
 // server accepts, and the response checks of RFC 6455 §4.1 (101, Upgrade,
 // Connection, Sec-WebSocket-Accept, no subprotocol or extension we did not
-// offer), with the response's end found in any split.
+// offer), with the response's end found in any split; and permessage-deflate
+// (RFC 7692 §7.1) offered, agreed, declined and refused.
 #include "proto/client_handshake.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 
 #include "proto/base64.hpp"
 #include "proto/handshake.hpp"
+#include "proto/permessage_deflate.hpp"
 #include "tests/proto/guard_page.hpp"
 
 namespace wsring::proto {
@@ -239,6 +241,188 @@ TEST(ResponseChecker, VerdictIsSticky) {
     ASSERT_EQ(c.feed(as_bytes(text), consumed), status::accepted);
     EXPECT_EQ(c.feed(as_bytes(text), consumed), status::accepted);
     EXPECT_EQ(consumed, 0u);
+}
+
+// ---- permessage-deflate (RFC 7692) ----------------------------------------------
+
+TEST(ClientRequest, OffersAnExtension_9_1) {
+    const auto text = make_client_request(
+        {.host = "h", .subprotocols = {"chat"}, .origin = "http://o", .extensions = "permessage-deflate; client_max_window_bits"},
+        rfc_key);
+    EXPECT_EQ(text,
+              "GET / HTTP/1.1\r\n"
+              "Host: h\r\n"
+              "Upgrade: websocket\r\n"
+              "Connection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              "Sec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Protocol: chat\r\n"
+              "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+              "Origin: http://o\r\n"
+              "\r\n");
+}
+
+// The checker after a response to an offer made with `cfg`.
+struct deflate_check {
+    status st;
+    std::optional<deflate_params> agreed;
+    std::string error;
+};
+
+deflate_check check_deflate(std::string_view response, deflate_client_config cfg = {}) {
+    response_checker c(rfc_key, {}, 8192, cfg);
+    std::size_t consumed = 0;
+    const auto st = c.feed(as_bytes(response), consumed);
+    return {st, c.deflate(), c.error()};
+}
+
+TEST(ResponseChecker, AcceptsPermessageDeflateWhenOffered_7692_7_1) {
+    const auto r = check_deflate(response_with(plus(rfc_lines, "Sec-WebSocket-Extensions: permessage-deflate")));
+    ASSERT_EQ(r.st, status::accepted) << r.error;
+    ASSERT_TRUE(r.agreed);
+    EXPECT_EQ(*r.agreed, deflate_params{});  // no parameter: contexts kept, 32 KiB windows
+}
+
+TEST(ResponseChecker, ReportsEveryAgreedParameter_7692_7_1) {
+    const auto r = check_deflate(response_with(plus(
+        rfc_lines, "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; "
+                   "client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9")));
+    ASSERT_EQ(r.st, status::accepted) << r.error;
+    ASSERT_TRUE(r.agreed);
+    EXPECT_EQ(*r.agreed, (deflate_params{.server_no_context_takeover = true, .client_no_context_takeover = true,
+                                         .server_max_window_bits = 10, .client_max_window_bits = 9,
+                                         .name_server_max_window_bits = true}));
+}
+
+TEST(ResponseChecker, NoAnswerMeansDeclined_7692_5) {
+    for (const auto& lines : {rfc_lines, plus(rfc_lines, "Sec-WebSocket-Extensions: "),
+                              plus(rfc_lines, "Sec-WebSocket-Extensions: , ,")}) {
+        const auto r = check_deflate(response_with(lines));
+        EXPECT_EQ(r.st, status::accepted) << r.error;
+        EXPECT_FALSE(r.agreed);
+    }
+}
+
+// RFC 6455 §9.1: the list may be split over several header lines.
+TEST(ResponseChecker, ExtensionListOverSeveralLines_9_1) {
+    const auto r = check_deflate(response_with(plus(plus(rfc_lines, "Sec-WebSocket-Extensions:"),
+                                                    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover")));
+    ASSERT_EQ(r.st, status::accepted) << r.error;
+    ASSERT_TRUE(r.agreed);
+    EXPECT_TRUE(r.agreed->server_no_context_takeover);
+}
+
+TEST(ResponseChecker, AgreedParametersAtEverySplitPoint) {
+    const auto response =
+        response_with(plus(rfc_lines, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12"));
+    for (std::size_t cut = 0; cut <= response.size(); ++cut) {
+        response_checker c(rfc_key, {}, 8192, deflate_client_config{});
+        std::size_t a = 0, b = 0;
+        auto st = c.feed(as_bytes(std::string_view(response).substr(0, cut)), a);
+        if (st == status::need_more) st = c.feed(as_bytes(std::string_view(response).substr(cut)), b);
+        ASSERT_EQ(st, status::accepted) << "cut at " << cut;
+        ASSERT_TRUE(c.deflate()) << "cut at " << cut;
+        ASSERT_EQ(c.deflate()->client_max_window_bits, 12) << "cut at " << cut;
+    }
+}
+
+struct deflate_reject_case {
+    const char* name;
+    std::string extensions;  // the Sec-WebSocket-Extensions line(s), "\r\n" between lines
+    deflate_client_config cfg;
+    std::string error;
+};
+
+void PrintTo(const deflate_reject_case& c, std::ostream* os) { *os << c.name; }
+
+class DeflateResponseRejected : public testing::TestWithParam<deflate_reject_case> {};
+
+TEST_P(DeflateResponseRejected, WithItsReason_7692_7_1) {
+    const auto r = check_deflate(response_with(plus(rfc_lines, GetParam().extensions)), GetParam().cfg);
+    EXPECT_EQ(r.st, status::rejected);
+    EXPECT_EQ(r.error, GetParam().error);
+    EXPECT_FALSE(r.agreed);
+}
+
+const std::string not_offered = "server chose an extension we did not offer";
+const std::string twice = "server chose permessage-deflate more than once";
+const std::string bad_params = "server's permessage-deflate parameters are not acceptable (RFC 7692 §7.1)";
+const deflate_client_config no_client_window{.offer_client_max_window_bits = false};
+const deflate_client_config wants_server_reset{.request_server_no_context_takeover = true};
+const deflate_client_config asks_server_window_10{.server_max_window_bits = 10};
+
+INSTANTIATE_TEST_SUITE_P(
+    ResponseChecker, DeflateResponseRejected,
+    testing::Values(
+        // RFC 6455 §4.1 item 5 / §9.1: nothing but what we offered
+        deflate_reject_case{"AnotherExtension", "Sec-WebSocket-Extensions: x-webkit-deflate-frame", {}, not_offered},
+        deflate_reject_case{"DeflateAndAnother", "Sec-WebSocket-Extensions: permessage-deflate, x-foo", {}, not_offered},
+        deflate_reject_case{"AnotherAndDeflate", "Sec-WebSocket-Extensions: x-foo; a=1, permessage-deflate", {},
+                            not_offered},
+        deflate_reject_case{"TwiceOnOneLine", "Sec-WebSocket-Extensions: permessage-deflate, permessage-deflate", {},
+                            twice},
+        deflate_reject_case{"TwiceOnTwoLines",
+                            "Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: permessage-deflate",
+                            {}, twice},
+        // RFC 7692 §7.1: the parameters (judged by accept_deflate_response)
+        deflate_reject_case{"UnknownParameter", "Sec-WebSocket-Extensions: permessage-deflate; foo", {}, bad_params},
+        deflate_reject_case{"DuplicateParameter",
+                            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+                            "server_no_context_takeover",
+                            {}, bad_params},
+        deflate_reject_case{"ValueOnAFlag", "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover=1",
+                            {}, bad_params},
+        deflate_reject_case{"ServerWindowOutOfRange", "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=16",
+                            {}, bad_params},
+        deflate_reject_case{"ServerWindowAboveTheRequest",
+                            "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12",
+                            asks_server_window_10, bad_params},
+        deflate_reject_case{"ClientWindowNotOffered",
+                            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10", no_client_window,
+                            bad_params},
+        deflate_reject_case{"ClientWindowWithoutValue",
+                            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits", {}, bad_params},
+        deflate_reject_case{"RequestedServerResetMissing", "Sec-WebSocket-Extensions: permessage-deflate",
+                            wants_server_reset, bad_params},
+        // a quoted comma does not split the element (RFC 9110 §5.6.4): one offer, a bad value
+        deflate_reject_case{"CommaInsideQuotes",
+                            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=\"1,0\"", {},
+                            bad_params}),
+    [](const testing::TestParamInfo<deflate_reject_case>& c) { return std::string(c.param.name); });
+
+// Our client's offer, our server's choice and answer, our client's check:
+// both ends agree on the same parameters, whatever each side's config.
+TEST(ClientServer, DeflateOfferNegotiatedAndAnswerAccepted_7692_7_1) {
+    const std::vector<deflate_client_config> clients = {
+        {}, no_client_window, wants_server_reset, asks_server_window_10,
+        {.offer_client_no_context_takeover = true, .server_max_window_bits = 15}};
+    const std::vector<deflate_server_config> servers = {{}, {.context_takeover = true},
+                                                        {.context_takeover = true, .max_window_bits = 11}};
+    for (const auto& client : clients) {
+        for (const auto& server : servers) {
+            const auto key = make_client_key();
+            const auto request = make_client_request({.host = "h", .extensions = format_deflate_offer(client)}, key);
+            request_parser parser;
+            std::size_t consumed = 0;
+            ASSERT_EQ(parser.feed(as_bytes(request), consumed), request_parser::status::complete);
+            std::vector<std::string_view> offers;
+            for (const auto& h : parser.request().headers)
+                if (iequals(h.name, "Sec-WebSocket-Extensions")) offers.push_back(h.value);
+            const auto agreed = negotiate_deflate(offers, server);
+            ASSERT_TRUE(agreed) << request;
+            const auto result = accept_upgrade(parser.request(), {}, format_deflate_response(*agreed));
+            ASSERT_TRUE(result.accepted()) << name(result.err);
+            response_checker checker(key, {}, 8192, client);
+            ASSERT_EQ(checker.feed(as_bytes(result.response), consumed), status::accepted)
+                << checker.error() << "\n" << result.response;
+            ASSERT_TRUE(checker.deflate());
+            // Whether server_max_window_bits was named is how the answer was
+            // spelt, not what was agreed: compare the rest.
+            auto seen = *checker.deflate(), meant = *agreed;
+            seen.name_server_max_window_bits = meant.name_server_max_window_bits = false;
+            EXPECT_EQ(seen, meant) << result.response;
+        }
+    }
 }
 
 }  // namespace
