@@ -36,13 +36,16 @@ public:
     inflater& operator=(const inflater&) = delete;
 
     // Inflates one whole compressed message into `out` (replacing what it
-    // held). After too_large or corrupt the stream is reset: a later
-    // message starts from an empty window (the connection is failing anyway).
+    // held). After too_large or corrupt the stream is reset and `out` is
+    // empty: a later message starts from an empty window (the connection is
+    // failing anyway). `out` stays the caller's: its capacity is kept from
+    // call to call, and this call grows it to max_out + 1 bytes at most.
     status decompress(std::span<const std::byte> payload, std::size_t max_out,
                       std::vector<std::byte>& out);
 
-    // Heap bytes zlib holds for this stream right now (the window is
-    // allocated by zlib at the first message, not at construction).
+    // Heap bytes zlib holds for this stream right now: 0 before the first
+    // message, then zlib's 7,160-byte state and, once something was
+    // inflated, the 2^w-byte window (39,928 B at window 15), never more.
     std::size_t memory() const;
 
     const inflater_options& options() const { return opts_; }

@@ -48,9 +48,11 @@ bytes json_like(std::size_t n, unsigned seed = 1) {
     std::mt19937 rng(seed);
     std::string s = "[";
     while (s.size() < n) {
-        s += "{\"id\":" + std::to_string(rng() % 100000) + ",\"user\":\"" + names[rng() % 5] +
-             "\",\"price\":" + std::to_string(rng() % 1000) + "." + std::to_string(rng() % 100) +
-             ",\"tags\":[\"new\",\"sale\"],\"ts\":" + std::to_string(1700000000 + rng() % 86400) + "},";
+        // One draw per statement: the order of a + chain's operands is unspecified.
+        const auto id = rng() % 100000, user = rng() % 5, price = rng() % 100000, ts = rng() % 86400;
+        s += "{\"id\":" + std::to_string(id) + ",\"user\":\"" + names[user] + "\",\"price\":" +
+             std::to_string(price / 100) + "." + std::to_string(price % 100) +
+             ",\"tags\":[\"new\",\"sale\"],\"ts\":" + std::to_string(1700000000 + ts) + "},";
     }
     s.resize(n);
     return text_bytes(s);
