@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   g++ clang libclang-rt-14-dev lld cmake ninja-build pkg-config make
-  libssl-dev openssl liburing-dev zlib1g-dev
+  libssl-dev openssl liburing-dev zlib1g-dev libdeflate-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   python3 python3-websockets
   gnuplot-nox procps strace
