@@ -20,7 +20,11 @@ namespace {
 class broadcast_driver final : public mode_driver {
 public:
     explicit broadcast_driver(worker& w)
-        : w_(w), receivers_(w.receivers()), publishers_(w.shared().publishers), rate_(w.opts().rate) {
+        : w_(w),
+          receivers_(w.receivers()),
+          publishers_(w.shared().publishers),
+          at_(w.payload().stamp_offset()),
+          rate_(w.opts().rate) {
         auto& conns = w.conns();
         for (std::size_t i = receivers_; i < conns.size(); ++i)
             conns[i].publisher = w.first_publisher() + static_cast<std::uint32_t>(i - receivers_);
@@ -54,7 +58,7 @@ public:
         while (c.send_seq < due) {
             std::uint64_t ts = rate_ > 0 ? start_ns_ + static_cast<std::uint64_t>(static_cast<double>(c.send_seq) * 1e9 / rate_)
                                          : w_.now();
-            write_broadcast_stamp(payload.data(), {c.publisher, static_cast<std::uint32_t>(c.send_seq), ts});
+            write_broadcast_stamp(payload.data() + at_, {c.publisher, static_cast<std::uint32_t>(c.send_seq), ts});
             if (!w_.queue_frame(c, payload)) break;
             ++c.send_seq;
             if (w_.measuring()) ++w_.stats().sent;
@@ -69,7 +73,7 @@ public:
                            "expected " + std::to_string(w_.opts().size) + " bytes, got " + std::to_string(payload.size()));
         if (c.kind == conn_kind::publisher) return;  // a publisher's own copies: checked, not counted
         broadcast_stamp st;
-        if (!read_broadcast_stamp(payload, st) || st.publisher >= publishers_)
+        if (!read_broadcast_stamp(payload.subspan(at_), st) || st.publisher >= publishers_)
             return w_.fail(c, fault::content_mismatch, "publisher/sequence/timestamp header corrupted");
         if (w_.opts().verify && !w_.payload().body_matches(payload, broadcast_header_bytes))
             return w_.fail(c, fault::content_mismatch, "payload bytes differ from what was published");
@@ -126,6 +130,7 @@ private:
     worker& w_;
     std::size_t receivers_;
     unsigned publishers_;
+    std::size_t at_;  // where the stamp starts (payload_template::stamp_offset)
     double rate_;
     std::uint64_t start_ns_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/ws_bench/deflate_session.hpp"
 #include "apps/ws_bench/send_buffer.hpp"
 #include "net/tls_stream.hpp"
 #include "proto/client_handshake.hpp"
@@ -29,7 +30,10 @@ enum class conn_state : std::uint8_t {
 enum class conn_kind : std::uint8_t { echo, receiver, publisher, cycler, idle };
 
 struct upgrade_state {
-    upgrade_state(std::string k) : key(k), checker(std::move(k)) {}
+    // `deflate`: the permessage-deflate offer the request carried, if any;
+    // 8192: the checker's usual cap on the response's header block.
+    upgrade_state(std::string k, const std::optional<proto::deflate_client_config>& deflate)
+        : key(k), checker(std::move(k), {}, 8192, deflate) {}
     std::string key;
     proto::response_checker checker;
 };
@@ -51,6 +55,7 @@ struct client_conn {
     std::vector<std::byte> tail;               // bytes of a frame cut by a read
     std::optional<proto::decoder> dec;         // built when the connection opens
     std::unique_ptr<upgrade_state> upgrade;    // only while upgrading
+    std::unique_ptr<deflate_conn> deflate;     // permessage-deflate agreed (RFC 7692), else null
     // wss:// only (null for ws://): the TLS between the socket and `out` /
     // the decoder. Kept after the socket closes (a read may still be inside
     // it) until the slot reconnects.

@@ -23,6 +23,7 @@ public:
           window_(w.opts().inflight),
           ring_mask_(std::bit_ceil(window_) - 1),
           stamp_(std::min(echo_header_bytes, w.opts().size)),
+          at_(w.payload().stamp_offset()),
           seq_mask_(stamp_ ? (std::uint64_t{1} << (4 * stamp_)) - 1 : 0) {}
 
     conn_kind kind_of(std::size_t) const override { return conn_kind::echo; }
@@ -37,7 +38,7 @@ public:
         if (!w_.sending()) return;
         auto payload = w_.payload().scratch();
         while (c.outstanding < window_) {
-            if (stamp_) write_nibbles(payload.data(), c.send_seq, stamp_);
+            if (stamp_) write_nibbles(payload.data() + at_, c.send_seq, stamp_);
             if (!w_.queue_frame(c, payload)) break;  // the block is full: more after this send
             c.sent_at[c.send_seq & ring_mask_] = w_.now();
             ++c.send_seq;
@@ -88,7 +89,7 @@ private:
                            "expected " + std::to_string(w_.opts().size) + " bytes, got " + std::to_string(payload.size())),
                    false;
         std::uint64_t seq = 0;
-        if (stamp_ && !read_nibbles(payload.data(), stamp_, seq))
+        if (stamp_ && !read_nibbles(payload.data() + at_, stamp_, seq))
             return w_.fail(c, fault::content_mismatch, "sequence stamp corrupted"), false;
         if (stamp_ && seq != (c.recv_seq & seq_mask_))
             return w_.fail(c, fault::sequence_mismatch,
@@ -114,7 +115,8 @@ private:
     worker& w_;
     std::uint32_t window_;
     std::size_t ring_mask_;
-    std::size_t stamp_;  // sequence letters at the front of each payload
+    std::size_t stamp_;  // sequence letters in each payload
+    std::size_t at_;     // where they start (payload_template::stamp_offset)
     std::uint64_t seq_mask_;
     std::uint64_t outstanding_ = 0;
     run_phase last_ = run_phase::setup;

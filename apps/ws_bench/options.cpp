@@ -54,7 +54,17 @@ void print_help(const char* argv0) {
         "  -d, --duration S    measured seconds (idle: hold time) (default 5)\n"
         "  --warmup S          seconds of load before measuring (default 1)\n"
         "  --threads T         load generator threads, one epoll loop each (default 1)\n"
-        "  --text | --binary   message type (default binary)\n"
+        "  --text | --binary   message type (default binary; text with --payload json)\n"
+        "  --payload P         random | json (default random): what a message holds;\n"
+        "                      json is ASCII text like {\"seq\":..,\"user\":..,\"text\":\"lorem\n"
+        "                      ipsum ..\"} cut to -s bytes: compressible, for --deflate\n"
+        "                      (the same text every time but the stamp: with context\n"
+        "                      takeover the ratio is a best case)\n"
+        "  --deflate           offer permessage-deflate (RFC 7692) with\n"
+        "                      client_max_window_bits; when the server agrees, every\n"
+        "                      message is sent compressed and compressed replies are\n"
+        "                      inflated before they are checked; the summary shows\n"
+        "                      the agreement and payload vs wire bytes\n"
         "  --verify            compare every payload byte, not only lengths\n"
         "  --raw               no HTTP upgrade: send the same frame bytes to a plain\n"
         "                      TCP echo server (tcp-echo-server): the physical limit\n"
@@ -104,6 +114,15 @@ std::string decimal(std::string_view v, std::uint64_t lo, std::uint64_t hi, doub
     return err;
 }
 
+std::string set_payload(std::string_view v, payload_kind& k) {
+    for (payload_kind c : {payload_kind::random, payload_kind::json})
+        if (v == payload_kind_name(c)) {
+            k = c;
+            return {};
+        }
+    return "wants random or json, got '" + std::string(v) + "'";
+}
+
 std::string set_mode(std::string_view v, bench_mode& m) {
     for (bench_mode c : {bench_mode::echo, bench_mode::broadcast, bench_mode::connect, bench_mode::idle})
         if (v == mode_name(c)) {
@@ -126,6 +145,7 @@ constexpr value_option value_options[] = {
          return std::string{};
      }},
     {"", "--mode", [](std::string_view v, bench_options& o) { return set_mode(v, o.mode); }},
+    {"", "--payload", [](std::string_view v, bench_options& o) { return set_payload(v, o.payload); }},
     {"-c", "--conns", [](std::string_view v, bench_options& o) { return count(v, 1, 1'000'000, o.conns); }},
     {"-s", "--size", [](std::string_view v, bench_options& o) {
          std::uint64_t n = 0;
@@ -159,8 +179,9 @@ struct flag_option {
 };
 
 constexpr flag_option flag_options[] = {
-    {"--text", [](bench_options& o, bool on) { o.text = on; }},
-    {"--binary", [](bench_options& o, bool on) { o.text = !on; }},
+    {"--text", [](bench_options& o, bool on) { o.text = on; o.type_given = true; }},
+    {"--binary", [](bench_options& o, bool on) { o.text = !on; o.type_given = true; }},
+    {"--deflate", [](bench_options& o, bool on) { o.deflate = on; }},
     {"--raw", [](bench_options& o, bool on) { o.raw = on; }},
     {"--verify", [](bench_options& o, bool on) { o.verify = on; }},
     {"--progress", [](bench_options& o, bool on) { o.progress = on ? 1 : 0; }},
@@ -189,6 +210,8 @@ std::string check(bench_options& o) {
         return "broadcast messages carry a 28-byte header (publisher, sequence, timestamp): use -s 28 or more";
     if (o.mode == bench_mode::broadcast && o.raw) return "--raw has no broadcast server to talk to: use echo";
     if (o.raw && o.target.tls) return "--raw is the plain TCP baseline: use a ws:// URL";
+    if (o.raw && o.deflate) return "--deflate is negotiated in the HTTP upgrade, which --raw skips: drop one";
+    if (o.payload == payload_kind::json && !o.type_given) o.text = true;
     if (!o.target.tls && (!o.ca_file.empty() || o.insecure || o.tls_resume))
         return "--ca, --insecure and --tls-resume are for wss:// URLs";
     if (!o.ca_file.empty() && o.insecure) return "--ca and --insecure contradict each other: pick one";

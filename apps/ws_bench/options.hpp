@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "apps/ws_bench/payload.hpp"
 #include "apps/ws_bench/url.hpp"
 
 namespace wsring::net {
@@ -30,6 +31,9 @@ struct bench_options {
     double warmup = 1;              // --warmup: seconds run but not counted
     unsigned threads = 1;           // --threads
     bool text = false;              // --text | --binary
+    bool type_given = false;        // --text or --binary was given (json defaults to text)
+    payload_kind payload = payload_kind::random;  // --payload random|json
+    bool deflate = false;           // --deflate: offer permessage-deflate (RFC 7692)
     bool raw = false;               // --raw: plain TCP, same frame bytes, no upgrade
     bool verify = false;            // --verify: compare every payload byte
     unsigned publishers = 1;        // broadcast: --publishers

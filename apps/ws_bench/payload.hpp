@@ -1,9 +1,15 @@
 // What ws-bench puts in a message and how it checks what comes back. Every
 // field is written as "nibble letters" ('a' + 4 bits), so the same bytes are
-// valid UTF-8 for --text and plain bytes for --binary:
-//   echo:       [8: sequence (32 bits)] [template ...]
-//   broadcast:  [4: publisher (16 bits)] [8: sequence] [16: timestamp ns] [template ...]
-// The template is fixed per run; with --verify every byte of it is compared.
+// valid UTF-8 for --text and plain bytes for --binary. The stamp:
+//   echo:       [8: sequence (32 bits)]
+//   broadcast:  [4: publisher (16 bits)] [8: sequence] [16: timestamp ns]
+// sits in a template fixed per run (--payload):
+//   random  [stamp] [random bytes, or printable ASCII for --text ...]
+//   json    {"seq":"[stamp]","user":"user0042","text":"lorem ipsum ..."}
+//           ASCII text cut or padded to -s bytes (the stamp first when -s
+//           is too small for the frame around it): compressible, like the
+//           chat and API traffic permessage-deflate is meant for.
+// With --verify every byte but the stamp is compared with the template.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -28,20 +34,29 @@ struct broadcast_stamp {
 void write_broadcast_stamp(std::byte* out, const broadcast_stamp& s);
 bool read_broadcast_stamp(std::span<const std::byte> payload, broadcast_stamp& s);
 
+enum class payload_kind : std::uint8_t { random, json };
+
+const char* payload_kind_name(payload_kind k);
+
 class payload_template {
 public:
-    // `size` bytes: printable ASCII for text, pseudo-random bytes for binary.
-    payload_template(std::size_t size, bool text, std::uint64_t seed);
+    // `size` bytes of `kind` with room for a stamp of `stamp` bytes (random:
+    // printable ASCII for text, pseudo-random bytes for binary; json: ASCII).
+    payload_template(std::size_t size, payload_kind kind, bool text, std::size_t stamp, std::uint64_t seed);
 
     std::size_t size() const { return bytes_.size(); }
-    // A scratch copy whose header the sender stamps before encoding.
+    // Where the stamp starts (0 for random; 8, inside "seq", for json).
+    std::size_t stamp_offset() const { return stamp_offset_; }
+    // A scratch copy whose stamp the sender writes before encoding.
     std::span<std::byte> scratch() { return scratch_; }
-    // True when payload[from, size) equals the template's bytes there.
-    bool body_matches(std::span<const std::byte> payload, std::size_t from) const;
+    // True when `payload` has the template's size and equals it everywhere
+    // but the `stamp` bytes at stamp_offset().
+    bool body_matches(std::span<const std::byte> payload, std::size_t stamp) const;
 
 private:
     std::vector<std::byte> bytes_;
     std::vector<std::byte> scratch_;
+    std::size_t stamp_offset_ = 0;
 };
 
 // xorshift64*: fast, non-cryptographic. Masking keys for load come from

@@ -60,6 +60,28 @@ std::string_view proto_error_name(std::size_t v) { return proto::name(static_cas
 
 double us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
+// Payload bytes per wire byte of the compressed messages (0 when none).
+double ratio(std::uint64_t payload, std::uint64_t wire) {
+    return wire ? static_cast<double>(payload) / static_cast<double>(wire) : 0;
+}
+
+// --deflate: who agreed to what, and what compression did to the bytes.
+void print_deflate(const bench_options& o, const bench_result& r) {
+    if (!o.deflate) return;
+    const deflate_tally& t = r.total.deflate;
+    if (t.agreed == 0) {
+        std::printf("  deflate        offered, declined by all %llu connections: messages went uncompressed\n",
+                    static_cast<unsigned long long>(t.declined));
+        return;
+    }
+    std::printf("  deflate        agreed by %llu of %llu connections (%s)\n", static_cast<unsigned long long>(t.agreed),
+                static_cast<unsigned long long>(t.agreed + t.declined), t.params.c_str());
+    std::printf("                 sent %.2f MB payload as %.2f MB (%.2f:1), received %.2f MB as %.2f MB (%.2f:1), whole run\n",
+                static_cast<double>(t.sent_payload) / 1e6, static_cast<double>(t.sent_wire) / 1e6,
+                ratio(t.sent_payload, t.sent_wire), static_cast<double>(t.received_payload) / 1e6,
+                static_cast<double>(t.received_wire) / 1e6, ratio(t.received_payload, t.received_wire));
+}
+
 const char* unit_of(bench_mode m) {
     return m == bench_mode::connect ? "handshakes" : m == bench_mode::broadcast ? "deliveries" : "messages";
 }
@@ -128,9 +150,10 @@ void print_publishers(const bench_result& r) {
 
 void print_summary(const bench_options& o, const bench_result& r) {
     derived d = derive(o, r);
-    std::printf("ws-bench %s %s%s  conns %u  size %zu B  inflight %u  threads %u  %s%s  %.1f s measured (%.1f s warm-up)\n",
+    std::printf("ws-bench %s %s%s  conns %u  size %zu B  inflight %u  threads %u  %s%s%s%s  %.1f s measured (%.1f s warm-up)\n",
                 mode_name(o.mode), o.url_text.c_str(), o.raw ? " (raw TCP)" : "", o.conns, o.size, o.inflight, o.threads,
-                o.text ? "text" : "binary", o.verify ? " verified" : "", r.measured_s, o.warmup);
+                o.text ? "text" : "binary", o.payload == payload_kind::json ? " json" : "",
+                o.deflate ? " deflate" : "", o.verify ? " verified" : "", r.measured_s, o.warmup);
     if (o.mode != bench_mode::idle)
         std::printf("  %-14s %llu  (%.0f/s, %.2f MB/s payload; %llu sent)\n", unit_of(o.mode),
                     static_cast<unsigned long long>(r.total.messages), d.msgs_per_s, d.mb_per_s,
@@ -153,6 +176,7 @@ void print_summary(const bench_options& o, const bench_result& r) {
                     static_cast<unsigned long long>(r.total.tls_full_measured),
                     static_cast<unsigned long long>(r.total.tls_resumed_measured), r.total.tls_version.empty() ? "" : "; ",
                     r.total.tls_version.c_str(), o.insecure ? "; --insecure: certificate not checked" : "");
+    print_deflate(o, r);
     print_faults(r);
 }
 
@@ -178,6 +202,8 @@ void json_config(json_writer& j, const bench_options& o) {
     j.field("warmup", o.warmup);
     j.field("threads", std::uint64_t{o.threads});
     j.field("text", o.text);
+    j.field("payload", payload_kind_name(o.payload));
+    j.field("deflate", o.deflate);
     j.field("verify", o.verify);
     if (o.mode == bench_mode::broadcast) {
         j.field("publishers", std::uint64_t{o.publishers});
@@ -201,6 +227,22 @@ void json_tls(json_writer& j, const bench_options& o, const bench_result& r) {
     j.field("handshakes_resumed", r.total.tls_resumed);
     j.field("measured_full", r.total.tls_full_measured);
     j.field("measured_resumed", r.total.tls_resumed_measured);
+    j.end_object();
+}
+
+void json_deflate(json_writer& j, const bench_options& o, const bench_result& r) {
+    if (!o.deflate) return j.null_field("deflate");
+    const deflate_tally& t = r.total.deflate;
+    j.begin_object("deflate");
+    j.field("agreed", t.agreed);
+    j.field("declined", t.declined);
+    j.field("params", t.params);
+    j.field("sent_payload_bytes", t.sent_payload);
+    j.field("sent_wire_bytes", t.sent_wire);
+    j.field("sent_ratio", ratio(t.sent_payload, t.sent_wire));
+    j.field("received_wire_bytes", t.received_wire);
+    j.field("received_payload_bytes", t.received_payload);
+    j.field("received_ratio", ratio(t.received_payload, t.received_wire));
     j.end_object();
 }
 
@@ -306,6 +348,7 @@ std::string write_json(const bench_options& o, const bench_result& r, const std:
     j.end_object();
     json_errors(j, r);
     json_tls(j, o, r);
+    json_deflate(j, o, r);
     json_server(j, o, r, d);
     j.begin_object("client");
     j.field("cpu_seconds", d.self_cpu_s);

@@ -27,6 +27,16 @@ std::uint64_t worker_stats::fault_total() const {
     return std::accumulate(faults.begin(), faults.end(), std::uint64_t{0});
 }
 
+void deflate_tally::merge(const deflate_tally& o) {
+    agreed += o.agreed;
+    declined += o.declined;
+    sent_payload += o.sent_payload;
+    sent_wire += o.sent_wire;
+    received_wire += o.received_wire;
+    received_payload += o.received_payload;
+    if (params.empty()) params = o.params;
+}
+
 void worker_stats::merge(const worker_stats& o) {
     messages += o.messages;
     bytes += o.bytes;
@@ -48,6 +58,7 @@ void worker_stats::merge(const worker_stats& o) {
     tls_full_measured += o.tls_full_measured;
     tls_resumed_measured += o.tls_resumed_measured;
     if (tls_version.empty()) tls_version = o.tls_version;
+    deflate.merge(o.deflate);
     per_conn.insert(per_conn.end(), o.per_conn.begin(), o.per_conn.end());
     if (publishers.size() < o.publishers.size()) publishers.resize(o.publishers.size());
     for (std::size_t i = 0; i < o.publishers.size(); ++i) {

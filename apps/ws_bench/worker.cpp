@@ -7,7 +7,8 @@
 //   4. flush:  every connection touched this turn is filled by its driver
 //              and written in one send() — INFLIGHT frames per syscall;
 //   5. chores: connect-mode reopens, timeouts, live counters (10 Hz).
-// RFC 6455 §4.1 (client handshake), §5.3 (masking), §5.5.2 (pong), §7.1.2 (close).
+// RFC 6455 §4.1 (client handshake), §5.3 (masking), §5.5.2 (pong), §7.1.2 (close);
+// RFC 7692 §6 (--deflate: RSV1 messages, compressed by deflate_session).
 // wss:// puts a net::tls_stream between the socket and all of that: the
 // *_tls functions below read, decrypt, encrypt and send; the rest is shared.
 #include "apps/ws_bench/worker.hpp"
@@ -80,10 +81,14 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
       first_publisher_(first_publisher),
       conns_(conns),
       rbuf_(std::max(read_buffer, 2 * proto::frame_size(opts.size, true))),
-      payload_(opts.size, opts.text, 0x5eed5eedULL),
+      payload_(opts.size, opts.payload, opts.text,
+               opts.mode == bench_mode::broadcast ? broadcast_header_bytes : std::min(echo_header_bytes, opts.size),
+               0x5eed5eedULL),
       rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
-      frame_bytes_(proto::frame_size(opts.size, true)),
-      light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo) {
+      frame_bytes_(proto::frame_size(opts.deflate ? deflate_session::bound(opts.size) : opts.size, true)),
+      max_message_(std::max<std::size_t>(opts.size + 1, 16u << 20)),
+      light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo),
+      deflate_(opts.deflate, stats_.deflate) {
     if (opts.target.tls) cbuf_.resize(read_buffer / 4);
     next_source_ = static_cast<std::size_t>(index) * 61;  // workers start at different addresses
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -107,8 +112,9 @@ worker::~worker() {
 // either a window of data frames (capped at batch_cap) or only room for
 // control frames, plus room for a pong and a close that never wait behind data.
 void worker::setup_conns() {
-    std::string sample = proto::make_client_request({.host = opts_.target.host_header(), .path = opts_.target.path},
-                                                    "dGhlIHNhbXBsZSBub25jZQ==");
+    std::string sample = proto::make_client_request(
+        {.host = opts_.target.host_header(), .path = opts_.target.path, .extensions = deflate_.offer()},
+        "dGhlIHNhbXBsZSBub25jZQ==");
     for (std::size_t i = 0; i < conns_.size(); ++i) {
         client_conn& c = conns_[i];
         c.kind = driver_->kind_of(i);
@@ -218,6 +224,7 @@ void worker::open(client_conn& c) {
     c.tail.clear();
     c.dec.reset();
     c.upgrade.reset();
+    c.deflate.reset();
     c.want_write = c.close_received = c.clean = false;
     c.started_ns = c.state_ns = now_ns_;
     c.fd = socket(opts_.target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -297,9 +304,10 @@ void worker::on_connected(client_conn& c) {
         if (!has_socket(c.state)) return;
     }
     std::string key = proto::make_client_key();
-    request_ = proto::make_client_request({.host = opts_.target.host_header(), .path = opts_.target.path}, key);
+    request_ = proto::make_client_request(
+        {.host = opts_.target.host_header(), .path = opts_.target.path, .extensions = deflate_.offer()}, key);
     c.out.append(std::as_bytes(std::span(request_)));
-    c.upgrade = std::make_unique<upgrade_state>(std::move(key));
+    c.upgrade = std::make_unique<upgrade_state>(std::move(key), deflate_.config());
     c.state = conn_state::upgrading;
     c.state_ns = now_ns_;
     mark_dirty(c);
@@ -314,8 +322,9 @@ void worker::become_open(client_conn& c) {
     c.state = conn_state::open;
     c.state_ns = now_ns_;
     c.upgrade.reset();
-    // A --raw echo returns our own masked frames, so parse them as a server would.
-    proto::decoder_limits limits{.max_message = std::max<std::size_t>(opts_.size + 1, 16u << 20)};
+    // A --raw echo returns our own masked frames, so parse them as a server
+    // would. RSV1 is permessage-deflate's once agreed (RFC 7692 §6), else a fault.
+    proto::decoder_limits limits{.max_message = max_message_, .allow_rsv1 = c.deflate != nullptr};
     c.dec.emplace(opts_.raw ? proto::role::server : proto::role::client, limits);
     ++stats_.opened;
     driver_->on_open(c);
@@ -482,6 +491,12 @@ bool worker::feed_upgrade(client_conn& c, std::span<std::byte>& data) {
         fail(c, fault::handshake_rejected, why);
         return false;
     }
+    std::string why;
+    c.deflate = deflate_.open(c.upgrade->checker.deflate(), why);
+    if (!why.empty()) {
+        fail(c, fault::handshake_rejected, why);
+        return false;
+    }
     become_open(c);
     data = data.subspan(consumed);
     return true;
@@ -495,9 +510,12 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
         switch (ev.kind) {
             case proto::event_kind::need_more: return true;
             case proto::event_kind::text:
-            case proto::event_kind::binary:
-                driver_->on_message(c, ev.kind == proto::event_kind::text, ev.payload);
+            case proto::event_kind::binary: {
+                bool text = ev.kind == proto::event_kind::text;
+                if (ev.rsv1 && !inflate(c, text, ev.payload)) return false;
+                driver_->on_message(c, text, ev.payload);
                 break;
+            }
             case proto::event_kind::ping:  // RFC 6455 §5.5.2: answer with the same payload
                 queue_control(c, proto::opcode::pong, ev.payload);
                 break;
@@ -514,6 +532,15 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
     return has_socket(c.state);
 }
 
+// RFC 7692 §6.2: a message with RSV1 means nothing until inflated; one
+// that does not inflate (or is not UTF-8 text after it) fails the connection.
+bool worker::inflate(client_conn& c, bool text, std::span<std::byte>& payload) {
+    proto::error e = deflate_.inflate(*c.deflate, payload, text, max_message_, payload);
+    if (e == proto::error::none) return true;
+    fail(c, fault::protocol_error, proto::describe(e), e);
+    return false;
+}
+
 // --raw without --verify: the echo server returns our own masked frames, and
 // a plain TCP echo needs no parsing beyond the lengths, so the baseline's
 // client work stays below any WebSocket run's — only the header and the
@@ -525,7 +552,8 @@ bool worker::deliver_raw(client_conn& c, std::span<std::byte> frames) {
         if (r.size == 0 || h.length > frames.size() - r.size) return deliver(c, frames);  // a frame past the buffer
         auto payload = frames.subspan(r.size, static_cast<std::size_t>(h.length));
         frames = frames.subspan(r.size + payload.size());
-        if (h.masked) proto::apply_mask(payload.first(std::min<std::size_t>(payload.size(), echo_header_bytes)), h.key);
+        std::size_t stamp_end = payload_.stamp_offset() + echo_header_bytes;
+        if (h.masked) proto::apply_mask(payload.first(std::min(payload.size(), stamp_end)), h.key);
         if (h.op() == proto::opcode::close) {
             on_close_frame(c, proto::close_code::normal);
             return false;
@@ -568,7 +596,20 @@ bool worker::queue_frame(client_conn& c, std::span<const std::byte> payload) {
     if (room.empty()) return false;
     auto key = static_cast<proto::mask_key>(rng_.next() >> 32);  // RFC 6455 §5.3: a new key per frame
     auto op = opts_.text ? proto::opcode::text : proto::opcode::binary;
-    c.out.commit(proto::encode_frame(room, op, payload, {.mask = key}));
+    if (!c.deflate) {
+        c.out.commit(proto::encode_frame(room, op, payload, {.mask = key}));
+        return true;
+    }
+    // RFC 7692 §6.1: the whole message compressed, RSV1 on its first (here
+    // only) frame. The room was claimed first: with context takeover a
+    // compressed message that is not sent would corrupt every later one.
+    auto wire = deflate_.compress(*c.deflate, payload);
+    if (proto::frame_size(wire.size(), true) > frame_bytes_) {
+        std::fprintf(stderr, "ws-bench: %zu bytes compressed to %zu, past deflate_session::bound()\n", payload.size(),
+                     wire.size());
+        std::abort();
+    }
+    c.out.commit(proto::encode_frame(room, op, wire, {.rsv1 = true, .mask = key}));
     return true;
 }
 

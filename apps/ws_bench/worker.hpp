@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/ws_bench/client_conn.hpp"
+#include "apps/ws_bench/deflate_session.hpp"
 #include "apps/ws_bench/mode_driver.hpp"
 #include "apps/ws_bench/options.hpp"
 #include "apps/ws_bench/payload.hpp"
@@ -50,7 +51,9 @@ public:
     live_counters& live() { return *shared_.live[index_]; }
 
     // Queues one data frame, masked with a fresh key, if the send block has
-    // room for it (and for a control frame after it); false when full.
+    // room for it (and for a control frame after it); false when full. On a
+    // connection that agreed to permessage-deflate the frame carries the
+    // compressed message with RSV1 set (RFC 7692 §6.1).
     bool queue_frame(client_conn& c, std::span<const std::byte> payload);
     std::size_t wire_size() const { return frame_bytes_; }  // bytes of one data frame
     void record_latency(std::uint64_t ns);
@@ -79,6 +82,7 @@ private:
     void discard_until_eof(client_conn& c);
     bool feed_upgrade(client_conn& c, std::span<std::byte>& data);
     bool deliver(client_conn& c, std::span<std::byte> frames);
+    bool inflate(client_conn& c, bool text, std::span<std::byte>& payload);
     bool deliver_raw(client_conn& c, std::span<std::byte> frames);
     void on_close_frame(client_conn& c, proto::close_code code);
     void flush(client_conn& c);
@@ -117,7 +121,8 @@ private:
     std::string request_;              // reusable HTTP request text
     payload_template payload_;
     fast_rng rng_;
-    std::size_t frame_bytes_ = 0;
+    std::size_t frame_bytes_ = 0;      // room a data frame may need (--deflate: its bound)
+    std::size_t max_message_ = 0;      // the decoder's cap, and the inflater's
     bool light_raw_ = false;           // --raw echo without --verify: lengths only
     std::size_t next_to_open_ = 0;     // set-up: connections opened so far
     std::size_t pending_opens_ = 0;    // connects/upgrades in flight
@@ -128,6 +133,7 @@ private:
     core::latency_histogram interval_;  // since the last publish_live
     std::uint64_t delivered_all_ = 0;  // broadcast deliveries, whole run
     worker_stats stats_;
+    deflate_session deflate_;          // after stats_: it counts into stats_.deflate
 };
 
 std::uint64_t monotonic_ns();
