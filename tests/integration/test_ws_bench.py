@@ -8,6 +8,10 @@
 # same counts over TLS against a Python `websockets` server (a third party's
 # TLS) and against ws-server --tls-cert on each backend, full and resumed
 # handshakes counted, and a certificate from another CA refused by name.
+# --deflate (RFC 7692): declined by a server without it (plain frames, still
+# verified), agreed by ws-server --deflate and by Python's websockets (with
+# and without context takeover), and a server that breaks it reported by
+# kind; --payload json verified with and without it.
 # Skipped under WSRING_FILTER (these are not the multi-threaded tests).
 import json
 import os
@@ -306,8 +310,17 @@ class WsBenchCommandLine(WsBenchBase):
     def test_help(self):
         p = subprocess.run([binary("ws-bench"), "--help"], capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 0)
-        for word in ("echo", "broadcast", "connect", "idle", "--raw", "--server-pid", "--json", "-k"):
+        for word in ("echo", "broadcast", "connect", "idle", "--raw", "--server-pid", "--json", "-k",
+                     "--deflate", "--payload", "json"):
             self.assertIn(word, p.stdout)
+
+    def test_deflate_and_payload_flags(self):
+        rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", "--raw", "--deflate")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--deflate", out)
+        rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", "--payload", "xml")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--payload", out)
 
     def test_bad_option_exits_2(self):
         p = subprocess.run([binary("ws-bench"), "--mode", "bogus"], capture_output=True, text=True, timeout=10)
@@ -552,6 +565,258 @@ class WsBenchWssAgainstWsServer(WssBase):
             srv.stop()
         self.assertEqual(rc, 1, out)
         self.assertIn("does not speak TLS", doc["errors"]["first"]["tls_failed"], out)
+
+
+# ---- permessage-deflate (RFC 7692) -------------------------------------------
+
+
+def ws_server_has(flag):
+    if not os.path.exists(binary("ws-server")):
+        return False
+    p = subprocess.run([binary("ws-server"), "--help"], capture_output=True, text=True, timeout=10)
+    return flag in p.stdout + p.stderr
+
+
+class DeflateBase(WsBenchBase):
+    def assertAgreed(self, doc, conns, out, ratio=None):
+        d = doc["deflate"]
+        self.assertIsNotNone(d, out)
+        self.assertEqual((d["agreed"], d["declined"]), (conns, 0), out)
+        self.assertTrue(d["params"].startswith("permessage-deflate"), d)
+        self.assertIn("deflate        agreed by %d of %d" % (conns, conns), out)
+        if ratio is not None:  # compressible text shrinks both ways
+            self.assertGreater(d["sent_ratio"], ratio, d)
+            self.assertGreater(d["received_ratio"], ratio, d)
+            self.assertLess(d["sent_wire_bytes"], d["sent_payload_bytes"], d)
+        return d
+
+    def echo_json(self, url, conns=4, size=2000, *extra):
+        rc, doc, out = ws_bench("--url", url, "--deflate", "--payload", "json", "-c", conns, "-s", size, "-k", 2,
+                                "-d", 0.6, "--warmup", 0.2, "--verify", *extra)
+        self.assertClean(rc, doc, out)
+        self.assertEchoCountsAddUp(doc, conns, size, 2, out)
+        self.assertEqual((doc["config"]["payload"], doc["config"]["text"], doc["config"]["deflate"]),
+                         ("json", True, True), out)
+        return doc, out
+
+
+class WsBenchDeflateDeclined(DeflateBase):
+    """ws-server without --deflate never answers the offer: plain frames."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = ws_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_offer_declined_messages_go_plain_and_verified(self):
+        for payload in ("json", "random"):
+            with self.subTest(payload=payload):
+                rc, doc, out = ws_bench("--url", self.server.url(), "--deflate", "--payload", payload, "-c", 4,
+                                        "-s", 500, "-k", 2, "-d", 0.5, "--warmup", 0.2, "--verify")
+                self.assertClean(rc, doc, out)
+                self.assertEchoCountsAddUp(doc, 4, 500, 2, out)
+                d = doc["deflate"]
+                self.assertEqual((d["agreed"], d["declined"], d["params"]), (0, 4, ""), out)
+                self.assertEqual((d["sent_wire_bytes"], d["received_wire_bytes"]), (0, 0), out)
+                self.assertIn("declined by all 4 connections", out)
+
+    def test_json_payload_without_deflate(self):
+        rc, doc, out = ws_bench("--url", self.server.url(), "--payload", "json", "-c", 2, "-s", 300, "-d", 0.5,
+                                "--warmup", 0, "--verify")
+        self.assertClean(rc, doc, out)
+        self.assertEqual((doc["config"]["text"], doc["config"]["deflate"], doc["deflate"]), (True, False, None))
+        # --binary sends the same JSON bytes in binary frames; a tiny size puts the stamp first
+        for size in (300, 12):
+            rc, doc, out = ws_bench("--url", self.server.url(), "--payload", "json", "--binary", "-c", 2, "-s", size,
+                                    "-d", 0.5, "--warmup", 0, "--verify")
+            self.assertClean(rc, doc, out)
+            self.assertFalse(doc["config"]["text"])
+
+    def test_json_broadcast_verified(self):
+        server = ws_server(mode="broadcast")
+        try:
+            rc, doc, out = ws_bench("--url", server.url(), "--mode", "broadcast", "--payload", "json", "--deflate",
+                                    "-c", 5, "-s", 100, "-d", 0.5, "--warmup", 0.1, "--verify")
+        finally:
+            server.stop()
+        self.assertClean(rc, doc, out)
+        self.assertEqual(doc["deflate"]["agreed"], 0, out)
+
+
+class WsBenchDeflateAgainstWsServer(DeflateBase):
+    """ws-server --deflate on each backend, with and without context takeover."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not ws_server_has("--deflate"):
+            raise unittest.SkipTest("ws-server --help does not mention --deflate: the server side is not in yet")
+        cls.backends = ["epoll"] + (["uring"] if uring_available() else [])
+        cls.configs = [[]] + ([["--deflate-takeover"]] if ws_server_has("--deflate-takeover") else [])
+
+    def each_server(self, body, mode="echo"):
+        for backend in self.backends:
+            for config in self.configs:
+                with self.subTest(backend=backend, config=config):
+                    srv = Proc([binary("ws-server"), "--mode", mode, "--backend", backend, "--host", "127.0.0.1",
+                                "--port", "0", "--deflate"] + config)
+                    try:
+                        body(srv, config)
+                    finally:
+                        srv.stop()
+
+    def test_echo_compressed_both_ways(self):
+        def body(srv, config):
+            doc, out = self.echo_json(srv.url(), 4, 2000, "--server-pid", srv.pid)
+            d = self.assertAgreed(doc, 4, out, ratio=1.5)
+            self.assertEqual("no_context_takeover" in d["params"], not config, d)
+            # random bytes do not shrink, but still go compressed and come back whole
+            rc, doc, out = ws_bench("--url", srv.url(), "--deflate", "-c", 2, "-s", "70K", "-d", 0.5,
+                                    "--warmup", 0.1, "--verify", "--threads", 2)
+            self.assertClean(rc, doc, out)
+            self.assertEchoCountsAddUp(doc, 2, 70 * 1024, 1, out)
+            self.assertAgreed(doc, 2, out)
+        self.each_server(body)
+
+    def test_broadcast_and_connect(self):
+        def body(srv, config):
+            receivers, pubs = 10, 2
+            rc, doc, out = ws_bench("--url", srv.url(), "--mode", "broadcast", "--deflate", "--payload", "json",
+                                    "-c", receivers, "--publishers", pubs, "-s", 500, "-k", 4, "-d", 0.5,
+                                    "--warmup", 0.1, "--verify")
+            self.assertClean(rc, doc, out)
+            self.assertAgreed(doc, receivers + pubs, out, ratio=1.2)
+            for p in doc["publishers"]:
+                self.assertEqual((p["lost"], p["reordered"]), (0, 0), out)
+                self.assertEqual(p["delivered"], p["published"] * receivers, out)
+        self.each_server(body, "broadcast")
+
+        def cycles(srv, config):
+            rc, doc, out = ws_bench("--url", srv.url(), "--mode", "connect", "--deflate", "-c", 4, "-d", 0.5,
+                                    "--warmup", 0.1)
+            self.assertClean(rc, doc, out)
+            self.assertAgreed(doc, doc["connections"]["opened"], out)
+        self.each_server(cycles)
+
+
+# Debian's python3-websockets as a third party's permessage-deflate: its
+# default (context takeover both ways, 4 KiB windows) or no takeover at all.
+PY_DEFLATE_SERVER = r"""
+import asyncio, sys, websockets
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+if sys.argv[1] == "takeover":
+    kw = dict(compression="deflate")
+else:
+    kw = dict(compression=None, extensions=[ServerPerMessageDeflateFactory(
+        server_no_context_takeover=True, client_no_context_takeover=True, server_max_window_bits=10)])
+async def echo(ws, path=None):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", 0, max_size=2**24, **kw) as srv:
+        print("listening on 127.0.0.1:%d" % srv.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+class WsBenchDeflateAgainstPython(DeflateBase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not has_python_websockets():
+            raise unittest.SkipTest("no python3-websockets for %s" % SYSTEM_PYTHON)
+
+    def run_against(self, config):
+        srv = Proc([SYSTEM_PYTHON, "-c", PY_DEFLATE_SERVER, config])
+        try:
+            doc, out = self.echo_json(srv.url(), 3, 3000)
+            return self.assertAgreed(doc, 3, out, ratio=1.5)
+        finally:
+            srv.stop()
+
+    def test_context_takeover_and_smaller_windows(self):
+        d = self.run_against("takeover")
+        self.assertNotIn("context_takeover", d["params"])
+        self.assertIn("client_max_window_bits=12", d["params"])  # the window it asked us to use
+
+    def test_no_context_takeover(self):
+        d = self.run_against("reset")
+        self.assertIn("server_no_context_takeover; client_no_context_takeover", d["params"])
+        self.assertIn("server_max_window_bits=10", d["params"])
+
+
+# A server that breaks permessage-deflate one way (argv[1]) and answers the
+# first message with a frame whose RSV1 is set and whose DEFLATE data is
+# invalid (0xff: BTYPE 11 is reserved, RFC 1951 §3.2.3):
+#   corrupt      agrees to the offer
+#   unagreed     ignores the offer (RSV1 then belongs to no extension)
+#   unoffered    answers with an extension the client did not offer
+PY_DEFLATE_BROKEN = r"""
+import asyncio, base64, hashlib, struct, sys
+fault = sys.argv[1]
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+async def conn(reader, writer):
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")][0]
+        accept = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()
+        ext = {"corrupt": "permessage-deflate", "unagreed": None, "unoffered": "x-foo"}[fault]
+        writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Accept: %s\r\n%s\r\n" % (accept, "Sec-WebSocket-Extensions: %s\r\n" % ext
+                                                               if ext else "")).encode())
+        b0, b1 = await reader.readexactly(2)
+        n = b1 & 0x7F
+        if n >= 126:
+            n = int.from_bytes(await reader.readexactly(2 if n == 126 else 8), "big")
+        await reader.readexactly(4 + n)
+        writer.write(bytes([0x80 | 0x40 | (b0 & 0x0F), 4]) + b"\xff\xff\xff\xff")
+        await reader.read()  # its close frame, then EOF
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+async def main():
+    srv = await asyncio.start_server(conn, "127.0.0.1", 0)
+    print("listening on 127.0.0.1:%d" % srv.sockets[0].getsockname()[1], flush=True)
+    await srv.serve_forever()
+asyncio.run(main())
+"""
+
+
+class WsBenchDeflateFaults(DeflateBase):
+    """Each way of breaking RFC 7692 is named, counted and turns the exit status to 1."""
+
+    def run_against(self, fault):
+        srv = Proc([sys.executable, "-c", PY_DEFLATE_BROKEN, fault])
+        try:
+            rc, doc, out = ws_bench("--url", srv.url(), "--deflate", "-c", 2, "-s", 64, "-d", 0.5, "--warmup", 0,
+                                    "--connect-timeout", 5)
+        finally:
+            srv.stop()
+        self.assertEqual(rc, 1, out)
+        self.assertIsNotNone(doc, out)
+        return doc, out
+
+    def test_data_that_does_not_inflate_is_deflate_corrupt(self):
+        doc, out = self.run_against("corrupt")
+        self.assertGreaterEqual(doc["errors"]["by_kind"]["protocol_error"], 1, out)
+        self.assertGreaterEqual(doc["errors"]["protocol_errors"].get("deflate_corrupt", 0), 1, out)
+        self.assertEqual(doc["deflate"]["agreed"], 2, out)
+
+    def test_rsv1_without_agreement_is_a_reserved_bit(self):
+        doc, out = self.run_against("unagreed")
+        self.assertGreaterEqual(doc["errors"]["protocol_errors"].get("reserved_bits", 0), 1, out)
+        self.assertEqual(doc["deflate"]["declined"], 2, out)
+
+    def test_an_extension_not_offered_fails_the_handshake(self):
+        doc, out = self.run_against("unoffered")
+        self.assertGreaterEqual(doc["errors"]["by_kind"]["handshake_rejected"], 1, out)
+        self.assertIn("extension we did not offer", doc["errors"]["first"]["handshake_rejected"], out)
+        self.assertEqual(doc["connections"]["opened"], 0, out)
 
 
 if __name__ == "__main__":
