@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "proto/zlib_memory.hpp"
+
 namespace wsring::proto {
 namespace {
 
@@ -32,27 +34,8 @@ constexpr std::size_t max_piece = std::size_t{1} << 30;
 
 struct deflater::stream {
     z_stream z{};
-    std::size_t bytes = 0;  // handed out by alloc() and not yet given back to release()
+    zlib_memory memory;     // what zlib holds for this stream
     bool ready = false;     // deflateInit2 done: zlib allocates everything there, so we wait for a message
-
-    // zlib's allocator hooks. Each block carries its size in front, so that
-    // release() can subtract exactly what alloc() added.
-    static constexpr std::size_t header = alignof(std::max_align_t);
-    static void* alloc(void* self, uInt items, uInt size) {
-        std::size_t n = std::size_t{items} * size;
-        auto* p = static_cast<unsigned char*>(std::malloc(header + n));
-        if (!p) return Z_NULL;
-        std::memcpy(p, &n, sizeof n);
-        static_cast<stream*>(self)->bytes += n;
-        return p + header;
-    }
-    static void release(void* self, void* block) {
-        auto* p = static_cast<unsigned char*>(block) - header;
-        std::size_t n;
-        std::memcpy(&n, p, sizeof n);
-        static_cast<stream*>(self)->bytes -= n;
-        std::free(p);
-    }
 };
 
 deflater::deflater(deflater_options opts) : opts_(opts), s_(std::make_unique<stream>()) {
@@ -67,7 +50,7 @@ deflater::~deflater() {
     if (s_->ready) deflateEnd(&s_->z);
 }
 
-std::size_t deflater::memory() const { return s_->bytes; }
+std::size_t deflater::memory() const { return s_->memory.bytes; }
 
 std::size_t deflater::compress(std::span<const std::byte> message, std::vector<std::byte>& out) {
     // RFC 7692 §7.2.3.6: an empty message is an empty stored block less its
@@ -80,9 +63,7 @@ std::size_t deflater::compress(std::span<const std::byte> message, std::vector<s
     }
     z_stream& z = s_->z;
     if (!s_->ready) {
-        z.zalloc = stream::alloc;
-        z.zfree = stream::release;
-        z.opaque = s_.get();
+        s_->memory.attach(z);
         // Negative windowBits: raw DEFLATE, no zlib header or checksum (§7.2.1).
         if (deflateInit2(&z, opts_.level, Z_DEFLATED, -opts_.window_bits, opts_.mem_level,
                          Z_DEFAULT_STRATEGY) != Z_OK)

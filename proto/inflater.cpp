@@ -16,6 +16,8 @@
 #include <cstring>
 #include <vector>
 
+#include "proto/zlib_memory.hpp"
+
 namespace wsring::proto {
 namespace {
 
@@ -37,26 +39,8 @@ constexpr std::size_t first_chunk = 4096;
 
 struct inflater::stream {
     z_stream z{};
-    std::size_t bytes = 0;  // handed out by alloc() and not yet given back to release()
+    zlib_memory memory;     // what zlib holds for this stream
     bool ready = false;     // inflateInit2 done (at the first message)
-
-    // zlib's allocator hooks, as in deflater.cpp: each block carries its size in front.
-    static constexpr std::size_t header = alignof(std::max_align_t);
-    static void* alloc(void* self, uInt items, uInt size) {
-        std::size_t n = std::size_t{items} * size;
-        auto* p = static_cast<unsigned char*>(std::malloc(header + n));
-        if (!p) return Z_NULL;
-        std::memcpy(p, &n, sizeof n);
-        static_cast<stream*>(self)->bytes += n;
-        return p + header;
-    }
-    static void release(void* self, void* block) {
-        auto* p = static_cast<unsigned char*>(block) - header;
-        std::size_t n;
-        std::memcpy(&n, p, sizeof n);
-        static_cast<stream*>(self)->bytes -= n;
-        std::free(p);
-    }
 
     // Starts a new raw DEFLATE stream whose window still holds the old
     // one's last bytes, as if the stream had gone on (zlib keeps no window
@@ -78,16 +62,14 @@ inflater::~inflater() {
     if (s_->ready) inflateEnd(&s_->z);
 }
 
-std::size_t inflater::memory() const { return s_->bytes; }
+std::size_t inflater::memory() const { return s_->memory.bytes; }
 
 inflater::status inflater::decompress(std::span<const std::byte> payload, std::size_t max_out,
                                       std::vector<std::byte>& out) {
     out.clear();
     z_stream& z = s_->z;
     if (!s_->ready) {
-        z.zalloc = stream::alloc;
-        z.zfree = stream::release;
-        z.opaque = s_.get();
+        s_->memory.attach(z);
         // Raw DEFLATE (negative windowBits). zlib allocates the window itself
         // at the first output, not here.
         if (inflateInit2(&z, -opts_.window_bits) != Z_OK) die("inflateInit2 failed (out of memory)");
