@@ -7,6 +7,7 @@
 // RFC 7692 §7.1 (the parameters), §7.2.1 and §7.2.2 (what takeover means).
 #include "net/deflate_contexts.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include "net/connection.hpp"
@@ -28,6 +29,14 @@ std::uint8_t pack(const proto::deflate_params& p) {
 }
 
 std::uint8_t window_of(const connection& c) { return c.deflate & window_mask; }
+
+// zlib's hash table (2^(memLevel+7) entries) is rebuilt as the window
+// slides: one far larger than the window costs time for nothing. With a
+// 512-byte window memLevel 8 took 44 µs per 1 KiB message, memLevel 4 16 µs
+// (docs/deflate.md): at most 4 hash entries per window byte.
+int mem_level_for(int asked, std::uint8_t window_bits) {
+    return std::max(1, std::min(asked, static_cast<int>(window_bits) - 5));
+}
 
 // Scratch that held one large message is freed rather than kept.
 constexpr std::size_t scratch_keep = 256u << 10;
@@ -113,8 +122,11 @@ proto::deflater& deflate_contexts::deflater_for(const connection& c) {
     if (!(c.deflate & server_takeover_bit)) return shared_deflater(window_of(c));
     auto& own = own_[&c];
     if (!own.tx)
-        own.tx = std::make_unique<proto::deflater>(proto::deflater_options{
-            .window_bits = window_of(c), .context_takeover = true, .level = opts_.level});
+        own.tx = std::make_unique<proto::deflater>(
+            proto::deflater_options{.window_bits = window_of(c),
+                                    .context_takeover = true,
+                                    .level = opts_.level,
+                                    .mem_level = mem_level_for(opts_.mem_level, window_of(c))});
     return *own.tx;
 }
 
@@ -135,8 +147,11 @@ proto::inflater& deflate_contexts::inflater_for(const connection& c) {
 proto::deflater& deflate_contexts::shared_deflater(std::uint8_t window_bits) {
     auto& d = shared_tx_[window_bits & window_mask];
     if (!d)
-        d = std::make_unique<proto::deflater>(proto::deflater_options{
-            .window_bits = window_bits, .context_takeover = false, .level = opts_.level});
+        d = std::make_unique<proto::deflater>(
+            proto::deflater_options{.window_bits = window_bits,
+                                    .context_takeover = false,
+                                    .level = opts_.level,
+                                    .mem_level = mem_level_for(opts_.mem_level, window_bits)});
     return *d;
 }
 

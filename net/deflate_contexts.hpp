@@ -38,6 +38,7 @@ struct deflate_options {
     bool takeover = false;        // --deflate-takeover: per-connection contexts
     int level = 6;                // --deflate-level: zlib 1..9
     std::uint8_t window_bits = 15;  // --deflate-window: our compressor's largest window
+    int mem_level = 8;            // --deflate-mem-level: zlib memLevel 1..9 (hash table size)
     std::size_t threshold = 64;   // --deflate-threshold: shorter messages go out as they are
 };
 
