@@ -10,6 +10,8 @@
 #      then wss:// (ws-server --tls-cert, test certificates from
 #      scripts/make-test-certs.sh) beside plain ws:// in the same run: echo,
 #      full and resumed TLS handshakes, memory per idle TLS connection;
+#      then permessage-deflate (--deflate, --deflate-takeover) beside no
+#      deflate: broadcast and echo of JSON-like text, memory per connection;
 #   3. a markdown table of every ws-server figure as a ratio to the plain TCP
 #      figure of the same point, bench/results/latest.json and a PNG
 #      (bench/results/latest.png, gnuplot) of throughput and latency.
@@ -29,11 +31,11 @@ T0=$SECONDS
 if ((QUICK)); then
   REPS=1; DUR=1; WARM=0.3; MICRO_MIN=0.01
   CONNS=(100); SIZES=(16 1024); WINDOWS=(16)
-  BCAST_RECV=(200); IDLE_CONNS=2000
+  BCAST_RECV=(200); IDLE_CONNS=2000; Z_RECV=200; Z_CONNS=1000
 else
   REPS=3; DUR=3; WARM=1; MICRO_MIN=0.05
   CONNS=(100 1000); SIZES=(16 1024 65536); WINDOWS=(1 16)
-  BCAST_RECV=(1000 10000); IDLE_CONNS=10000
+  BCAST_RECV=(1000 10000); IDLE_CONNS=10000; Z_RECV=1000; Z_CONNS=10000
 fi
 
 # 10,000 idle connections need that many descriptors in each process.
@@ -89,6 +91,7 @@ bench_run() {
   local raw=() url="ws://127.0.0.1:${PORT[$name]}/"
   [[ $name == tcp-echo ]] && raw=(--raw)
   [[ $name == wss-* ]] && url="wss://127.0.0.1:${PORT[$name]}/" && raw=(--ca "$WORK/certs/ca.pem")
+  [[ $name == z-deflate || $name == z-takeover ]] && raw=(--deflate)  # offer permessage-deflate
   local json=$WORK/runs/$tag@$name@$rep.json
   timeout -k 5 120 taskset -c 1 "$BUILD/ws-bench" --url "$url" "${raw[@]}" \
     --server-pid "${PID[$name]}" --json "$json" --no-progress --quiet "$@" >"$WORK/last.out" 2>&1
@@ -253,6 +256,51 @@ else
   echo "bench: no ws-server/ws-bench, or no test certificates (openssl): skipping wss://"
 fi
 
+# ---- 2c. permessage-deflate beside plain ------------------------------------------
+# z-* points: ws-server (epoll, one thread) without --deflate (z-plain), with
+# --deflate (z-deflate: shared contexts) and with --deflate --deflate-takeover
+# (z-takeover); ws-bench offers the extension to the latter two. JSON-like
+# payloads throughout. Broadcast: 1 KiB to Z_RECV receivers (compress once
+# per message); echo: 1 KiB; memory: the server's peak RSS per connection
+# while Z_CONNS connections each exchange compressed messages (contexts are
+# made at the first message, so an idle figure would hide them). The report
+# gives each figure as a ratio to z-plain's in the same run.
+z_server() {  # z_server NAME MODE: a fresh one-thread epoll server of that variant
+  local args=(--mode "$2" --host 127.0.0.1 --port 0 --threads 1 --backend epoll --idle-timeout 0 --ping-interval 0)
+  case $1 in
+    z-deflate) args+=(--deflate) ;;
+    z-takeover) args+=(--deflate --deflate-takeover) ;;
+  esac
+  start_server "$1" 0 "$BUILD/ws-server" "${args[@]}"
+}
+if have ws-bench && have ws-server; then
+  Z_VARIANTS=(z-plain z-deflate z-takeover)
+  echo; echo "== permessage-deflate: ${Z_VARIANTS[*]} (JSON-like payloads)"
+  for rep in $(seq "$REPS"); do
+    for name in z-plain z-deflate; do  # takeover cannot share a broadcast frame: not a broadcast point
+      z_server "$name" broadcast || continue
+      bench_run "$name" "z-broadcast-r$Z_RECV-s1024" "$rep" --mode broadcast -c "$Z_RECV" --publishers 1 \
+        -s 1024 -k 16 --payload json -d "$DUR" --warmup "$WARM" --connect-timeout 60
+      stop_server "$name"
+    done
+    for name in "${Z_VARIANTS[@]}"; do
+      z_server "$name" echo || continue
+      bench_run "$name" z-echo-c100-s1024-k16 "$rep" --mode echo -c 100 -s 1024 -k 16 --payload json \
+        -d "$DUR" --warmup "$WARM" --connect-timeout 30
+      stop_server "$name"
+    done
+  done
+  for name in "${Z_VARIANTS[@]}"; do
+    z_server "$name" echo || continue
+    sleep 0.3  # let the fresh server settle before its baseline is read
+    bench_run "$name" "z-memory-c$Z_CONNS" 1 --mode echo -c "$Z_CONNS" -s 1024 -k 1 --payload json \
+      -d 2 --warmup 1 --connect-timeout 120
+    stop_server "$name"
+  done
+else
+  echo "bench: no ws-server/ws-bench: skipping permessage-deflate"
+fi
+
 # ---- 3. report -------------------------------------------------------------------
 echo
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -291,6 +339,10 @@ def summary(docs):
         "fairness_min": med(docs, lambda d: d["fairness"]["min"]),
         "fairness_max": med(docs, lambda d: d["fairness"]["max"]),
         "rss_per_connection_bytes": med(docs, lambda d: srv(d, "rss_per_connection_bytes")),
+        "peak_rss_per_connection_bytes": med(docs, lambda d: (srv(d, "rss_bytes_max") - srv(d, "rss_bytes_before_connect"))
+                                             / d["connections"]["opened"]
+                                             if srv(d, "rss_bytes_max") and d["connections"]["opened"] else None),
+        "received_wire_ratio": med(docs, lambda d: (d.get("deflate") or {}).get("received_ratio")),
         "errors": sum(d["errors"]["total"] for d in docs),
         "lost": sum(p["lost"] for d in docs for p in d.get("publishers", [])),
         "reordered": sum(p["reordered"] for d in docs for p in d.get("publishers", [])),
@@ -356,7 +408,7 @@ if echo:
 
 extra = ["", "| figure | server | value | per server-CPU-second | p50 µs | p99 µs | ×TCP |", "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(points):
-    if t.startswith("echo-") or t.startswith("tls-"): continue
+    if t.startswith(("echo-", "tls-", "z-")): continue
     tcp = points[t].get("tcp-echo", {})
     for s, v in sorted(points[t].items()):
         if t.startswith("idle-"):
@@ -397,6 +449,27 @@ for t in sorted(p for p in points if p.startswith("tls-")):
 if len(tls) > 3:
     lines += tls
     report["table_tls"] = tls[1:]
+
+# permessage-deflate beside plain (same run): each figure as a ratio to z-plain's.
+zl = ["", "| permessage-deflate point | server | per server-CPU-s | msgs/s | / z-plain | wire ratio | p99 µs |",
+      "|---|---|---:|---:|---:|---:|---:|"]
+for t in sorted(p for p in points if p.startswith("z-")):
+    base = points[t].get("z-plain", {})
+    for name in ("z-plain", "z-deflate", "z-takeover"):
+        v = points[t].get(name)
+        if not v: continue
+        wire = "%.2f" % v["received_wire_ratio"] if v.get("received_wire_ratio") else "—"
+        if t.startswith("z-memory-"):
+            zl.append("| peak server memory per connection exchanging 1 KiB, %s connections | %s | %s B | — | %s | %s | — |" % (
+                t[10:], name, fmt(v.get("peak_rss_per_connection_bytes")),
+                ratio(v.get("peak_rss_per_connection_bytes"), base.get("peak_rss_per_connection_bytes")), wire))
+            continue
+        zl.append("| %s | %s | %s | %s | %s | %s | %s |" % (t[2:], name, fmt(v.get("msgs_per_server_cpu_sec")),
+                  fmt(v.get("msgs_per_sec")), ratio(v.get("msgs_per_server_cpu_sec"), base.get("msgs_per_server_cpu_sec")),
+                  wire, "%.0f" % v["p99_us"] if v.get("p99_us") is not None else "—"))
+if len(zl) > 3:
+    lines += zl
+    report["table_deflate"] = zl[1:]
 
 errors = sum(v["errors"] for p in points.values() for v in p.values())
 report["errors_total"] = errors
