@@ -163,13 +163,6 @@ class DeflateEcho(ServerTestMixin):
         self.assertEqual(params, DEFAULT_ANSWER)
         self.assertEqual([e.name for e in ws.extensions], ["permessage-deflate"])
 
-    async def echo_one(self, ws, msg, timeout=60):
-        await ws.send(msg)
-        got = await asyncio.wait_for(ws.recv(), timeout)
-        self.assertEqual(type(got), type(msg), "message type changed")
-        self.assertEqual(len(got), len(msg))
-        self.assertTrue(got == msg, "payload differs")
-
     def test_text_sizes(self):
         async def run():
             async with connect(self.server) as ws:

@@ -35,13 +35,6 @@ def text_of(n):
 class EchoBase(ServerTestMixin):
     threads = 1
 
-    async def echo_one(self, ws, msg, timeout=60):
-        await ws.send(msg)
-        got = await asyncio.wait_for(ws.recv(), timeout)
-        self.assertEqual(type(got), type(msg), "message type changed")
-        self.assertEqual(len(got), len(msg))
-        self.assertTrue(got == msg, "payload differs")
-
     def test_text_sizes(self):
         async def run():
             async with connect(self.server) as ws:

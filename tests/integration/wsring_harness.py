@@ -395,6 +395,14 @@ class ServerTestMixin:
         """Run a coroutine to completion with a hard time limit."""
         return asyncio.run(asyncio.wait_for(coro, timeout))
 
+    async def echo_one(self, ws, msg, timeout=60):
+        """Send `msg` on a websockets client and expect it back exactly, same type."""
+        await ws.send(msg)
+        got = await asyncio.wait_for(ws.recv(), timeout)
+        self.assertEqual(type(got), type(msg), "message type changed")
+        self.assertEqual(len(got), len(msg))
+        self.assertTrue(got == msg, "payload differs")
+
 
 # ---------------------------------------------------------------- frames
 

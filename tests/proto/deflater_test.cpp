@@ -18,6 +18,7 @@ namespace wsring::proto {
 namespace {
 using test::bytes;
 using test::hex;
+using test::json_like;
 using test::text_bytes;
 
 bytes compress(deflater& d, const bytes& message) {
@@ -25,22 +26,6 @@ bytes compress(deflater& d, const bytes& message) {
     const std::size_t n = d.compress(message, out);
     EXPECT_EQ(n, out.size());
     return out;
-}
-
-// A JSON-ish message of about `n` bytes, the same for a given seed.
-bytes json_like(std::size_t n, unsigned seed = 1) {
-    static const char* const names[] = {"alice", "bob", "carol", "dave", "erin"};
-    std::mt19937 rng(seed);
-    std::string s = "[";
-    while (s.size() < n) {
-        // One draw per statement: the order of a + chain's operands is unspecified.
-        const auto id = rng() % 100000, user = rng() % 5, price = rng() % 100000, ts = rng() % 86400;
-        s += "{\"id\":" + std::to_string(id) + ",\"user\":\"" + names[user] + "\",\"price\":" +
-             std::to_string(price / 100) + "." + std::to_string(price % 100) +
-             ",\"tags\":[\"new\",\"sale\"],\"ts\":" + std::to_string(1700000000 + ts) + "},";
-    }
-    s.resize(n);
-    return text_bytes(s);
 }
 
 TEST(Deflater, HelloIsTheRfcExample_7_2_3_1) {

@@ -20,6 +20,7 @@ namespace wsring::proto {
 namespace {
 using test::bytes;
 using test::hex;
+using test::json_like;
 using test::text_bytes;
 using status = inflater::status;
 
@@ -40,22 +41,6 @@ inflated ok(std::string_view s) { return {status::ok, text_bytes(s)}; }
 
 void PrintTo(const inflated& r, std::ostream* os) {
     *os << "{status=" << static_cast<int>(r.st) << " len=" << r.out.size() << "}";
-}
-
-// A JSON-ish message of about `n` bytes, the same for a given seed.
-bytes json_like(std::size_t n, unsigned seed = 1) {
-    static const char* const names[] = {"alice", "bob", "carol", "dave", "erin"};
-    std::mt19937 rng(seed);
-    std::string s = "[";
-    while (s.size() < n) {
-        // One draw per statement: the order of a + chain's operands is unspecified.
-        const auto id = rng() % 100000, user = rng() % 5, price = rng() % 100000, ts = rng() % 86400;
-        s += "{\"id\":" + std::to_string(id) + ",\"user\":\"" + names[user] + "\",\"price\":" +
-             std::to_string(price / 100) + "." + std::to_string(price % 100) +
-             ",\"tags\":[\"new\",\"sale\"],\"ts\":" + std::to_string(1700000000 + ts) + "},";
-    }
-    s.resize(n);
-    return text_bytes(s);
 }
 
 bytes random_bytes(std::size_t n, unsigned seed) {

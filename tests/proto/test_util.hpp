@@ -14,6 +14,7 @@
 #include <ostream>
 #include <random>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -91,6 +92,22 @@ inline bytes build(const raw_frame& f) {
 inline bytes from_peer(role self, raw_frame f) {
     if (self == role::server) f.key = rfc_key();
     return build(f);
+}
+
+// A JSON-ish message of about `n` bytes, the same for a given seed.
+inline bytes json_like(std::size_t n, unsigned seed = 1) {
+    static const char* const names[] = {"alice", "bob", "carol", "dave", "erin"};
+    std::mt19937 rng(seed);
+    std::string s = "[";
+    while (s.size() < n) {
+        // One draw per statement: the order of a + chain's operands is unspecified.
+        const auto id = rng() % 100000, user = rng() % 5, price = rng() % 100000, ts = rng() % 86400;
+        s += "{\"id\":" + std::to_string(id) + ",\"user\":\"" + names[user] + "\",\"price\":" +
+             std::to_string(price / 100) + "." + std::to_string(price % 100) +
+             ",\"tags\":[\"new\",\"sale\"],\"ts\":" + std::to_string(1700000000 + ts) + "},";
+    }
+    s.resize(n);
+    return text_bytes(s);
 }
 
 inline constexpr role both_roles[] = {role::server, role::client};
