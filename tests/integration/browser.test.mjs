@@ -117,6 +117,18 @@ async function pageEcho({ url, sizes, timeoutMs, items }) {
   return { results, close, protocol: ws.protocol, extensions: ws.extensions };
 }
 
+
+// What pageEcho brought back: every message of the right type, length and
+// bytes, then a clean close with the code the page sent (4000).
+function assertEchoed(out) {
+  for (const r of out.results) {
+    assert.equal(r.type, r.kind === 'binary' ? 'arraybuffer' : 'string', `${r.kind} ${r.size}: type`);
+    assert.equal(r.length, r.size, `${r.kind} ${r.size}: length`);
+    assert.ok(r.ok, `${r.kind} ${r.size}: payload differs`);
+  }
+  assert.equal(out.close.code, 4000, 'the close code the server echoed');
+  assert.equal(out.close.wasClean, true, 'a clean close handshake');
+}
 for (const backend of backends()) {
   for (const tls of [false, true]) {
     describe(`Chromium against ws-server (${backend}, ${tls ? 'wss' : 'ws'})`, { timeout: 240000 }, () => {
@@ -172,13 +184,7 @@ for (const backend of backends()) {
           const out = await withTimeout(page.evaluate(pageEcho, { url, sizes: SIZES, timeoutMs: 60000 }),
             200000, 'page echo');
           assert.equal(out.results.length, SIZES.length * 2);
-          for (const r of out.results) {
-            assert.equal(r.type, r.kind === 'binary' ? 'arraybuffer' : 'string', `${r.kind} ${r.size}: type`);
-            assert.equal(r.length, r.size, `${r.kind} ${r.size}: length`);
-            assert.ok(r.ok, `${r.kind} ${r.size}: payload differs`);
-          }
-          assert.equal(out.close.code, 4000, 'the close code the server echoed');
-          assert.equal(out.close.wasClean, true, 'a clean close handshake');
+          assertEchoed(out);
           assert.equal(out.extensions, '', 'no extension negotiated');
         } finally {
           await page.close().catch(() => {});
@@ -196,13 +202,7 @@ for (const backend of backends()) {
           assert.match(out.extensions, /server_no_context_takeover/, `extensions: ${out.extensions}`);
           assert.match(out.extensions, /client_no_context_takeover/, `extensions: ${out.extensions}`);
           assert.equal(out.results.length, items.length);
-          for (const r of out.results) {
-            assert.equal(r.type, r.kind === 'binary' ? 'arraybuffer' : 'string', `${r.kind} ${r.size}: type`);
-            assert.equal(r.length, r.size, `${r.kind} ${r.size}: length`);
-            assert.ok(r.ok, `${r.kind} ${r.size}: payload differs`);
-          }
-          assert.equal(out.close.code, 4000, 'the close code the server echoed');
-          assert.equal(out.close.wasClean, true, 'a clean close handshake');
+          assertEchoed(out);
         } finally {
           await page.close().catch(() => {});
         }
