@@ -2,13 +2,18 @@
 // and how reads cut the stream; the events must equal those of the same
 // bytes decoded in one piece, and every event must keep the decoder's
 // promises (valid UTF-8 text, ≤125-byte control payloads, size cap, no heap
-// when idle). Seeds: fuzz/corpus/fuzz_frames; dictionary: fuzz_frames.dict.
+// when idle). With RSV1 allowed (permessage-deflate agreed), a compressed
+// message goes on to the inflater as the server does it (RFC 7692 §7.2.2):
+// the inflated size never passes the cap, not even while inflating, and the
+// verdict is the same however reads cut the stream.
+// Seeds: fuzz/corpus/fuzz_frames; dictionary: fuzz_frames.dict.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 #include "proto/decoder.hpp"
+#include "proto/inflater.hpp"
 #include "proto/utf8.hpp"
 
 using namespace wsring::proto;
@@ -20,6 +25,7 @@ struct seen {
     std::vector<std::byte> payload;
     close_code code;
     error err;
+    int inflated = -1;  // RFC 7692: the inflater's verdict on a compressed message
     bool operator==(const seen&) const = default;
 };
 
@@ -29,6 +35,8 @@ std::vector<seen> decode(role self, decoder_limits lim, const std::uint8_t* data
     std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(data),
                                 reinterpret_cast<const std::byte*>(data) + size);
     decoder d(self, lim);
+    inflater z;  // no context takeover, as ws-server agrees by default
+    std::vector<std::byte> message;
     std::vector<seen> out;
     for (std::size_t at = 0; at < size;) {
         seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
@@ -41,6 +49,11 @@ std::vector<seen> decode(role self, decoder_limits lim, const std::uint8_t* data
             bool is_data = ev.kind == event_kind::text || ev.kind == event_kind::binary;
             if (is_data && ev.payload.size() > lim.max_message) std::abort();
             out.push_back({ev.kind, {ev.payload.begin(), ev.payload.end()}, ev.code, ev.err});
+            if (is_data && ev.rsv1) {
+                auto st = z.decompress(ev.payload, lim.max_message, message);
+                if (message.size() > lim.max_message || message.capacity() > lim.max_message + 1) std::abort();
+                out.back().inflated = static_cast<int>(st);
+            }
             if (ev.kind == event_kind::close || ev.kind == event_kind::protocol_error) return out;
         }
         if (!in.empty()) std::abort();                                 // need_more used it all
