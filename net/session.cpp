@@ -263,7 +263,11 @@ void session::on_frames(connection& c, std::span<std::byte> in) {
 // applies to the message, not to its compressed bytes).
 void session::on_data_message(connection& c, const proto::event& ev) {
     const opcode op = ev.kind == proto::event_kind::text ? opcode::text : opcode::binary;
-    if (!ev.rsv1) return handler_.on_message(*this, c, op, ev.payload);
+    if (!ev.rsv1) {
+        handler_.on_message(*this, c, op, ev.payload);
+        if (deflate_contexts::agreed(c)) deflate_.trim();  // a large reply may have been compressed
+        return;
+    }
     std::span<const std::byte> message;
     proto::error e = deflate_.inflate_for(c, ev.payload, opts_.max_message, message);
     if (e == proto::error::none && op == opcode::text && !proto::is_valid_utf8(message))
