@@ -54,11 +54,12 @@ public:
     void fill(client_conn& c) override {
         if (c.kind != conn_kind::publisher || !w_.sending() || start_ns_ == 0) return;
         std::uint64_t due = rate_ > 0 ? scheduled(w_.now()) : window_limit(c.publisher);
-        auto payload = w_.payload().scratch();
         while (c.send_seq < due) {
             std::uint64_t ts = rate_ > 0 ? start_ns_ + static_cast<std::uint64_t>(static_cast<double>(c.send_seq) * 1e9 / rate_)
                                          : w_.now();
-            write_broadcast_stamp(payload.data() + at_, {c.publisher, static_cast<std::uint32_t>(c.send_seq), ts});
+            broadcast_stamp st{c.publisher, static_cast<std::uint32_t>(c.send_seq), ts};
+            auto payload = w_.payload().message(message_key(st));
+            write_broadcast_stamp(payload.data() + at_, st);
             if (!w_.queue_frame(c, payload)) break;
             ++c.send_seq;
             if (w_.measuring()) ++w_.stats().sent;
@@ -75,7 +76,7 @@ public:
         broadcast_stamp st;
         if (!read_broadcast_stamp(payload.subspan(at_), st) || st.publisher >= publishers_)
             return w_.fail(c, fault::content_mismatch, "publisher/sequence/timestamp header corrupted");
-        if (w_.opts().verify && !w_.payload().body_matches(payload, broadcast_header_bytes))
+        if (w_.opts().verify && !w_.payload().body_matches(payload, broadcast_header_bytes, message_key(st)))
             return w_.fail(c, fault::content_mismatch, "payload bytes differ from what was published");
         account(c, st);
         if (!w_.measuring()) return;

@@ -36,8 +36,8 @@ public:
 
     void fill(client_conn& c) override {
         if (!w_.sending()) return;
-        auto payload = w_.payload().scratch();
         while (c.outstanding < window_) {
+            auto payload = w_.payload().message(c.send_seq & seq_mask_);  // the key the stamp gives back
             if (stamp_) write_nibbles(payload.data() + at_, c.send_seq, stamp_);
             if (!w_.queue_frame(c, payload)) break;  // the block is full: more after this send
             c.sent_at[c.send_seq & ring_mask_] = w_.now();
@@ -95,7 +95,7 @@ private:
             return w_.fail(c, fault::sequence_mismatch,
                            "echo " + std::to_string(seq) + " where " + std::to_string(c.recv_seq & seq_mask_) + " was due"),
                    false;
-        if (w_.opts().verify && !w_.payload().body_matches(payload, stamp_))
+        if (w_.opts().verify && !w_.payload().body_matches(payload, stamp_, seq))
             return w_.fail(c, fault::content_mismatch, "payload bytes differ from what was sent"), false;
         return true;
     }

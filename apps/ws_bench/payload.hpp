@@ -3,13 +3,20 @@
 // valid UTF-8 for --text and plain bytes for --binary. The stamp:
 //   echo:       [8: sequence (32 bits)]
 //   broadcast:  [4: publisher (16 bits)] [8: sequence] [16: timestamp ns]
-// sits in a template fixed per run (--payload):
+// sits in a payload of exactly -s bytes (--payload):
 //   random  [stamp] [random bytes, or printable ASCII for --text ...]
+//           fixed per run: only the stamp changes from message to message.
 //   json    {"seq":"[stamp]","user":"user0042","text":"lorem ipsum ..."}
 //           ASCII text cut or padded to -s bytes (the stamp first when -s
 //           is too small for the frame around it): compressible, like the
-//           chat and API traffic permessage-deflate is meant for.
-// With --verify every byte but the stamp is compared with the template.
+//           chat and API traffic permessage-deflate is meant for. The user
+//           and the words differ per message (same vocabulary): they are a
+//           function of the run's seed and the message's key (echo: its
+//           sequence; broadcast: publisher and sequence), so a compressor
+//           with context takeover cannot send a message as one back-reference
+//           to the one before.
+// With --verify the receiver reads the key back from the stamp, regenerates
+// the message and compares every byte but the stamp.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +40,11 @@ struct broadcast_stamp {
 };
 void write_broadcast_stamp(std::byte* out, const broadcast_stamp& s);
 bool read_broadcast_stamp(std::span<const std::byte> payload, broadcast_stamp& s);
+// A broadcast message's key for payload_template (the time is left out: the
+// sender stamps it after the body is written).
+inline std::uint64_t message_key(const broadcast_stamp& s) {
+    return std::uint64_t{s.publisher} << 32 | s.sequence;
+}
 
 enum class payload_kind : std::uint8_t { random, json };
 
@@ -47,16 +59,27 @@ public:
     std::size_t size() const { return bytes_.size(); }
     // Where the stamp starts (0 for random; 8, inside "seq", for json).
     std::size_t stamp_offset() const { return stamp_offset_; }
-    // A scratch copy whose stamp the sender writes before encoding.
-    std::span<std::byte> scratch() { return scratch_; }
-    // True when `payload` has the template's size and equals it everywhere
-    // but the `stamp` bytes at stamp_offset().
-    bool body_matches(std::span<const std::byte> payload, std::size_t stamp) const;
+    // Message `key`'s bytes in a scratch buffer (json: rewritten for `key`;
+    // random: the fixed template). The sender writes the stamp, which must
+    // give the receiver `key` back, before encoding. No allocation.
+    std::span<std::byte> message(std::uint64_t key);
+    // True when `payload` has the template's size and equals message `key`
+    // everywhere but the `stamp` bytes at stamp_offset(). json regenerates
+    // into a second buffer (not the sender's scratch) without allocating.
+    bool body_matches(std::span<const std::byte> payload, std::size_t stamp, std::uint64_t key);
 
 private:
-    std::vector<std::byte> bytes_;
-    std::vector<std::byte> scratch_;
+    void write_json(std::span<std::byte> out, std::uint64_t key) const;
+
+    std::vector<std::byte> bytes_;    // the fixed parts (random: all of it)
+    std::vector<std::byte> scratch_;  // what the sender sends
+    std::vector<std::byte> expect_;   // what the receiver compares with (json)
     std::size_t stamp_offset_ = 0;
+    bool json_ = false;
+    std::uint64_t seed_ = 0;
+    // json: the user's 4 digits start at user_at_; the words fill
+    // [text_at_, text_end_). Each is clipped to the payload's size.
+    std::size_t user_at_ = 0, text_at_ = 0, text_end_ = 0;
 };
 
 // xorshift64*: fast, non-cryptographic. Masking keys for load come from
