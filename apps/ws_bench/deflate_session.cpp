@@ -9,7 +9,8 @@ namespace wsring::bench {
 
 // The default offer, "permessage-deflate; client_max_window_bits": we accept
 // any window the server wants us to use, and ask nothing of its compressor.
-deflate_session::deflate_session(bool enabled, deflate_tally& tally) : tally_(tally) {
+deflate_session::deflate_session(bool enabled, int level, deflate_tally& tally)
+    : tally_(tally), level_(level) {
     if (!enabled) return;
     cfg_ = proto::deflate_client_config{};
     offer_ = proto::format_deflate_offer(*cfg_);
@@ -63,11 +64,11 @@ proto::error deflate_session::inflate(deflate_conn& c, std::span<const std::byte
 proto::deflater& deflate_session::deflater_for(deflate_conn& c) {
     const std::uint8_t bits = c.params.client_max_window_bits;
     if (!c.params.client_no_context_takeover) {
-        if (!c.tx) c.tx = std::make_unique<proto::deflater>(proto::deflater_options{.window_bits = bits, .context_takeover = true});
+        if (!c.tx) c.tx = std::make_unique<proto::deflater>(proto::deflater_options{.window_bits = bits, .context_takeover = true, .level = level_});
         return *c.tx;
     }
     auto& shared = shared_tx_[bits];
-    if (!shared) shared = std::make_unique<proto::deflater>(proto::deflater_options{.window_bits = bits});
+    if (!shared) shared = std::make_unique<proto::deflater>(proto::deflater_options{.window_bits = bits, .level = level_});
     return *shared;
 }
 

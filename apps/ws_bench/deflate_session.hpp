@@ -32,8 +32,8 @@ struct deflate_conn {
 
 class deflate_session {
 public:
-    // `enabled`: --deflate. The counts of the run go to `tally`.
-    deflate_session(bool enabled, deflate_tally& tally);
+    // `enabled`: --deflate; `level`: --deflate-level. The counts of the run go to `tally`.
+    deflate_session(bool enabled, int level, deflate_tally& tally);
 
     // The config the offer was made from (nullopt without --deflate), for
     // the response checker, and the Sec-WebSocket-Extensions value ("" without).
@@ -67,6 +67,7 @@ private:
     std::optional<proto::deflate_client_config> cfg_;
     std::string offer_;
     deflate_tally& tally_;
+    int level_;  // zlib level of every compressor here
     std::array<std::unique_ptr<proto::deflater>, 16> shared_tx_;  // by window bits: no takeover
     std::unique_ptr<proto::inflater> shared_rx_;                   // 32 KiB window: no takeover
     std::vector<std::byte> wire_;   // compress() output

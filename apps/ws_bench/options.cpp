@@ -67,6 +67,8 @@ void print_help(const char* argv0) {
         "                      message is sent compressed and compressed replies are\n"
         "                      inflated before they are checked; the summary shows\n"
         "                      the agreement and payload vs wire bytes\n"
+        "  --deflate-level N   zlib level 1..9 of ws-bench's own compressor (default 6,\n"
+        "                      as browsers); 1 keeps the generator from being the limit\n"
         "  --verify            compare every payload byte, not only lengths\n"
         "  --raw               no HTTP upgrade: send the same frame bytes to a plain\n"
         "                      TCP echo server (tcp-echo-server): the physical limit\n"
@@ -160,6 +162,7 @@ constexpr value_option value_options[] = {
     {"", "--warmup", [](std::string_view v, bench_options& o) { return decimal(v, 0, 3'600'000, o.warmup); }},
     {"", "--threads", [](std::string_view v, bench_options& o) { return count(v, 1, 256, o.threads); }},
     {"", "--publishers", [](std::string_view v, bench_options& o) { return count(v, 1, 4096, o.publishers); }},
+    {"", "--deflate-level", [](std::string_view v, bench_options& o) { return count(v, 1, 9, o.deflate_level); }},
     {"", "--rate", [](std::string_view v, bench_options& o) { return decimal(v, 0, 1'000'000'000'000, o.rate); }},
     {"", "--server-pid", [](std::string_view v, bench_options& o) { return count(v, 1, 1u << 30, o.server_pid); }},
     {"", "--json", [](std::string_view v, bench_options& o) {
@@ -213,6 +216,7 @@ std::string check(bench_options& o) {
     if (o.mode == bench_mode::broadcast && o.raw) return "--raw has no broadcast server to talk to: use echo";
     if (o.raw && o.target.tls) return "--raw is the plain TCP baseline: use a ws:// URL";
     if (o.raw && o.deflate) return "--deflate is negotiated in the HTTP upgrade, which --raw skips: drop one";
+    if (o.deflate_level != 6 && !o.deflate) return "--deflate-level needs --deflate";
     if (o.payload == payload_kind::json && !o.type_given) o.text = true;
     if (!o.target.tls && (!o.ca_file.empty() || o.insecure || o.tls_resume))
         return "--ca, --insecure and --tls-resume are for wss:// URLs";

@@ -34,6 +34,7 @@ struct bench_options {
     bool type_given = false;        // --text or --binary was given (json defaults to text)
     payload_kind payload = payload_kind::random;  // --payload random|json
     bool deflate = false;           // --deflate: offer permessage-deflate (RFC 7692)
+    int deflate_level = 6;          // --deflate-level: zlib level of our compressor
     bool raw = false;               // --raw: plain TCP, same frame bytes, no upgrade
     bool verify = false;            // --verify: compare every payload byte
     unsigned publishers = 1;        // broadcast: --publishers

@@ -88,7 +88,7 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
       frame_bytes_(proto::frame_size(opts.deflate ? deflate_session::bound(opts.size) : opts.size, true)),
       max_message_(std::max<std::size_t>(opts.size + 1, 16u << 20)),
       light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo),
-      deflate_(opts.deflate, stats_.deflate) {
+      deflate_(opts.deflate, opts.deflate_level, stats_.deflate) {
     if (opts.target.tls) cbuf_.resize(read_buffer / 4);
     next_source_ = static_cast<std::size_t>(index) * 61;  // workers start at different addresses
     epfd_ = epoll_create1(EPOLL_CLOEXEC);

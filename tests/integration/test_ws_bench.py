@@ -323,6 +323,12 @@ class WsBenchCommandLine(WsBenchBase):
         rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", "--payload", "xml")
         self.assertEqual(rc, 2, out)
         self.assertIn("--payload", out)
+        rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", "--deflate-level", 1)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--deflate-level needs --deflate", out)
+        rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", "--deflate", "--deflate-level", 10)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--deflate-level", out)
 
     def test_bad_option_exits_2(self):
         p = subprocess.run([binary("ws-bench"), "--mode", "bogus"], capture_output=True, text=True, timeout=10)
@@ -793,6 +799,19 @@ class WsBenchDeflateAgainstWsServer(DeflateBase):
         self.assertNotIn("context_takeover", d["params"])
         self.assertLess(d["sent_ratio"], 15, d)
         self.assertLess(d["received_ratio"], 15, d)
+
+    def test_deflate_level_sets_our_compressor(self):
+        # zlib level 1 matches greedily, 9 searches hardest: on the same
+        # words level 1 sends more bytes.
+        srv = Proc([binary("ws-server"), "--mode", "echo", "--host", "127.0.0.1", "--port", "0", "--deflate"])
+        try:
+            fast, out1 = self.echo_json(srv.url(), 2, 4096, "--deflate-level", 1)
+            small, out9 = self.echo_json(srv.url(), 2, 4096, "--deflate-level", 9)
+        finally:
+            srv.stop()
+        r1 = self.assertAgreed(fast, 2, out1)["sent_ratio"]
+        r9 = self.assertAgreed(small, 2, out9)["sent_ratio"]
+        self.assertLess(r1, r9, (out1, out9))
 
     def test_broadcast_and_connect(self):
         def body(srv, config):
