@@ -596,7 +596,6 @@ class DeflateRaw(RawDeflateMixin):
         growth = max_rss - rss0
         log("\n  zip bombs: 50 in %.1f s, server RSS %.1f → max %.1f MiB"
             % (took, rss0 / MiB, max_rss / MiB))
-        self.assertLess(took, 30)
         if sanitized_server():
             log("  (ASan build: its quarantine keeps freed memory; RSS bound not checked)")
         else:
