@@ -16,7 +16,7 @@
 
 #include "apps/ws_server/options.hpp"
 #include "net/log.hpp"
-#include "net/pubsub_handler.hpp"
+#include "modes/pubsub_handler.hpp"
 #include "net/server.hpp"
 #include "net/tls_context.hpp"
 #include "net/socket.hpp"
@@ -59,10 +59,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     // broadcast / pubsub: one broadcast ring, one fan-out handler per reactor.
-    auto fanout = std::make_shared<std::vector<net::pubsub_handler*>>();
+    auto fanout = std::make_shared<std::vector<modes::pubsub_handler*>>();
     if (cli.mode != "echo") {
         cli.fanout.per_path_topics = cli.mode == "pubsub";
-        net::install_fanout(cli.server, cli.fanout, fanout);
+        modes::install_fanout(cli.server, cli.fanout, fanout);
     }
     // --backend uring where io_uring is unavailable: net/reactor.cpp logs
     // the one fallback line, and the listening line says backend=epoll.
@@ -103,9 +103,9 @@ int main(int argc, char** argv) {
     }
     srv.stop();
     srv.wait();
-    net::fanout_stats fs;
-    for (const net::pubsub_handler* h : *fanout) {
-        net::fanout_stats s = h->stats();
+    modes::fanout_stats fs;
+    for (const modes::pubsub_handler* h : *fanout) {
+        modes::fanout_stats s = h->stats();
         fs.published += s.published;
         fs.delivered += s.delivered;
         fs.skipped += s.skipped;

@@ -38,7 +38,7 @@ struct reactor_options {
     milliseconds shutdown_timeout{5000};  // stop() → force-close stragglers
 };
 
-// Cross-thread work (the broadcast ring, net/broadcast_hub.hpp): `pending`
+// Cross-thread work (the broadcast ring, modes/broadcast_hub.hpp): `pending`
 // is asked, from the loop thread, right before the reactor would sleep (the
 // announce-sleep re-check); `drain` runs once per loop turn in phase 4.
 // Producers call reactor::wake() after publishing.

@@ -137,11 +137,11 @@ std::vector<option> table() {
          })},
         {"slow-consumer", "close|skip",
          "broadcast/pubsub receiver past --max-backpressure: close 1008, or skip messages",
-         [](const cli& c) { return c.fanout.slow == net::slow_consumer_policy::skip ? "skip" : "close"; },
+         [](const cli& c) { return c.fanout.slow == modes::slow_consumer_policy::skip ? "skip" : "close"; },
          [](std::string_view v, cli& c) {
              std::string err = one_of(v, {"close", "skip"});
              if (err.empty())
-                 c.fanout.slow = v == "skip" ? net::slow_consumer_policy::skip : net::slow_consumer_policy::close;
+                 c.fanout.slow = v == "skip" ? modes::slow_consumer_policy::skip : modes::slow_consumer_policy::close;
              return err;
          }},
         {"no-echo-self", nullptr,

@@ -3,14 +3,14 @@
 #pragma once
 #include <string>
 
-#include "net/pubsub_handler.hpp"
+#include "modes/pubsub_handler.hpp"
 #include "net/server.hpp"
 
 namespace wsring::apps {
 
 struct cli {
     net::server_options server;
-    net::fanout_options fanout;  // broadcast and pubsub modes
+    modes::fanout_options fanout;  // broadcast and pubsub modes
     std::string mode = "echo";
     std::string backend = "epoll";  // as asked; the server may fall back
     std::string tls_cert, tls_key;  // PEM files: both or neither (wss://)

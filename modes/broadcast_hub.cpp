@@ -1,11 +1,11 @@
 // broadcast_hub: the ring and the reactor list. Waking goes through
 // reactor::wake(), which costs a fence and a load when the reactor is awake
 // and one eventfd write when it announced sleep (core/consumer_wakeup.hpp).
-#include "net/broadcast_hub.hpp"
+#include "modes/broadcast_hub.hpp"
 
 #include "net/reactor.hpp"
 
-namespace wsring::net {
+namespace wsring::modes {
 
 broadcast_hub::broadcast_hub(std::size_t capacity, std::size_t reactors)
     : ring_(capacity, reactors), reactors_(reactors, nullptr) {}
@@ -15,4 +15,4 @@ void broadcast_hub::wake_all(std::uint32_t except) {
         if (i != except && reactors_[i]) reactors_[i]->wake();
 }
 
-}  // namespace wsring::net
+}  // namespace wsring::modes

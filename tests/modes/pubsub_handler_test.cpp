@@ -1,10 +1,10 @@
-// Tests for net/pubsub_handler and net/broadcast_hub without sockets or
+// Tests for modes/pubsub_handler and modes/broadcast_hub without sockets or
 // threads: two "reactors" (a session, a fake transport and a handler each)
 // share one hub, and the test plays phase 4 (drain) by hand. Checks topic
 // routing across reactors, one shared encoding per message (a reference in
 // every queue, never a copy), --no-echo-self, per-publisher order, the two
 // slow-consumer policies, and a full ring that a publisher drains itself.
-#include "net/pubsub_handler.hpp"
+#include "modes/pubsub_handler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,8 +18,10 @@
 #include "proto/frame_header.hpp"
 #include "proto/inflater.hpp"
 
-namespace wsring::net {
+namespace wsring::modes {
 namespace {
+
+using namespace wsring::net;
 
 using namespace std::chrono_literals;
 using proto::opcode;
@@ -368,4 +370,4 @@ TEST(PubsubHandler, DeflateSkipsTheCompressionWhenNoReceiverCanShare) {
 }
 
 }  // namespace
-}  // namespace wsring::net
+}  // namespace wsring::modes

@@ -4,7 +4,7 @@
 // topic, on every reactor". Reactors publish what their clients send; later
 // the cluster bridge and the HTTP publish API call the same function.
 // It owns the ring and the wake-ups; fan-out to sockets is per reactor
-// (net/pubsub_handler.hpp). Ring protocol: docs/broadcast-ring.md.
+// (modes/pubsub_handler.hpp). Ring protocol: docs/broadcast-ring.md.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -15,9 +15,14 @@
 #include "core/shared_buffer.hpp"
 
 namespace wsring::net {
-
 struct connection;
 class reactor;
+}  // namespace wsring::net
+
+namespace wsring::modes {
+
+using net::connection;
+using net::reactor;
 
 // Who published a message: a reactor's client (so that reactor can leave
 // the sender out under --no-echo-self), or nobody in particular.
@@ -83,4 +88,4 @@ private:
     std::atomic<std::int64_t> sharing_{0};
 };
 
-}  // namespace wsring::net
+}  // namespace wsring::modes

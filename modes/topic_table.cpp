@@ -1,14 +1,14 @@
 // topic_table: an index by name (only touched when a topic appears or goes
 // away) in front of a vector of subscriber lists. Removal swaps the last
 // subscriber into the leaver's slot and fixes that one's topic_pos.
-#include "net/topic_table.hpp"
+#include "modes/topic_table.hpp"
 
 #include <cassert>
 #include <cstring>
 
 #include "net/connection.hpp"
 
-namespace wsring::net {
+namespace wsring::modes {
 
 std::string_view topic_of_path(std::string_view path) {
     if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
@@ -61,4 +61,4 @@ std::uint32_t topic_table::find(std::string_view name) const {
     return it == index_.end() ? none : it->second;
 }
 
-}  // namespace wsring::net
+}  // namespace wsring::modes

@@ -9,20 +9,26 @@
 // permessage-deflate: a message is also compressed once, on the publishing
 // reactor, and that frame is shared by every receiver able to read it
 // (docs/deflate.md, "Compress once, deliver to many").
-// Read next: net/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
+// Read next: modes/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "net/broadcast_hub.hpp"
+#include "modes/broadcast_hub.hpp"
 #include "net/message_handler.hpp"
-#include "net/topic_table.hpp"
+#include "modes/topic_table.hpp"
 
 namespace wsring::net {
-
 struct server_options;
+}  // namespace wsring::net
+
+namespace wsring::modes {
+
+using net::message_handler;
+using net::session;
+using net::server_options;
 
 enum class slow_consumer_policy : std::uint8_t {
     close,  // close 1008 "slow consumer" (RFC 6455 §7.4.1: policy violation)
@@ -117,4 +123,4 @@ private:
 std::shared_ptr<broadcast_hub> install_fanout(server_options& so, const fanout_options& fo,
                                               std::shared_ptr<std::vector<pubsub_handler*>> handlers);
 
-}  // namespace wsring::net
+}  // namespace wsring::modes

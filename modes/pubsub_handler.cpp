@@ -5,7 +5,7 @@
 //   2. a publisher that defers wake-ups wakes the others while stalled:
 //      the same on_stall calls wake_others() first;
 //   3. a consumer that leaves detaches: install_fanout's reactor_exited.
-#include "net/pubsub_handler.hpp"
+#include "modes/pubsub_handler.hpp"
 
 #include <thread>
 
@@ -14,7 +14,11 @@
 #include "net/session.hpp"
 #include "proto/encoder.hpp"
 
-namespace wsring::net {
+namespace wsring::modes {
+
+using net::conn_state;
+using net::deflate_contexts;
+using net::sf_close_sent;
 
 pubsub_handler::pubsub_handler(broadcast_hub& hub, std::uint32_t index, const fanout_options& o)
     : hub_(hub), producer_(hub.entries().make_producer()), index_(index), opts_(o) {}
@@ -233,4 +237,4 @@ std::shared_ptr<broadcast_hub> install_fanout(server_options& so, const fanout_o
     return hub;
 }
 
-}  // namespace wsring::net
+}  // namespace wsring::modes

@@ -1,7 +1,7 @@
-// Tests for net/topic_table: names from request paths, subscribe and
+// Tests for modes/topic_table: names from request paths, subscribe and
 // unsubscribe in O(1) (the swap-remove keeps every topic_pos right), topics
 // forgotten with their last subscriber and their index reused.
-#include "net/topic_table.hpp"
+#include "modes/topic_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,10 @@
 
 #include "net/connection.hpp"
 
-namespace wsring::net {
+namespace wsring::modes {
 namespace {
+
+using namespace wsring::net;
 
 std::string name_of(const topic_table& t, std::uint32_t i) {
     auto b = t.name(i).bytes();
@@ -115,4 +117,4 @@ TEST(TopicTable, RandomChurnKeepsListsExact) {
 }
 
 }  // namespace
-}  // namespace wsring::net
+}  // namespace wsring::modes

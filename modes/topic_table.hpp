@@ -4,8 +4,8 @@
 // up here to find its own subscribers. A connection holds one topic, stored
 // as a small index (connection::topic) plus its slot in that topic's list,
 // so subscribe and unsubscribe are O(1) and no string lives in a connection.
-// It owns names and lists; not what a message is (net/broadcast_hub.hpp).
-// Read next: net/pubsub_handler.hpp.
+// It owns names and lists; not what a message is (modes/broadcast_hub.hpp).
+// Read next: modes/pubsub_handler.hpp.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -17,8 +17,12 @@
 #include "core/shared_buffer.hpp"
 
 namespace wsring::net {
-
 struct connection;
+}  // namespace wsring::net
+
+namespace wsring::modes {
+
+using net::connection;
 
 // "/chat/room42?x=1" → "chat/room42": the request path without its leading
 // '/' and query (docs/broadcast-ring.md, "Topics"). "/" → "" (a topic like
@@ -64,4 +68,4 @@ private:
     std::vector<std::uint32_t> free_;  // indices of forgotten topics
 };
 
-}  // namespace wsring::net
+}  // namespace wsring::modes
