@@ -136,6 +136,17 @@ public:
     template <class Stall = no_stall_work>
     void publish(T value, Stall&& on_stall = Stall{});
 
+    // publish() in two steps, for a publisher that must take its place in
+    // the ring inside another critical section (modes/topic_log.hpp hands
+    // out a topic's offsets and the ring sequence together, so ring order
+    // is offset order): claim() reserves the next sequence and never waits;
+    // publish_claimed() then waits for that slot as publish() does. Between
+    // the two, every consumer stops at the claimed sequence: keep it short,
+    // and never claim twice before publishing the first.
+    std::uint64_t claim() noexcept;
+    template <class Stall = no_stall_work>
+    void publish_claimed(std::uint64_t s, T value, Stall&& on_stall = Stall{});
+
     // Like publish, but claims only if a slot is free right now; returns false
     // (value untouched) when the ring is full. May still spin briefly when no
     // consumer is attached and the slot's previous writer has not finished.
@@ -234,6 +245,20 @@ void broadcast_ring<T>::producer::publish(T value, Stall&& on_stall)
     // relaxed: the claim only needs atomicity (each s goes to one producer).
     // Nothing is published through head_: each slot carries its own sequence.
     const std::uint64_t s = ring_->head_.fetch_add(1, std::memory_order_relaxed);
+    store(wait_for_slot(s, on_stall), s, std::move(value));
+}
+
+template <ring_payload T>
+std::uint64_t broadcast_ring<T>::producer::claim() noexcept
+{
+    // relaxed: as in publish.
+    return ring_->head_.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <ring_payload T>
+template <class Stall>
+void broadcast_ring<T>::producer::publish_claimed(std::uint64_t s, T value, Stall&& on_stall)
+{
     store(wait_for_slot(s, on_stall), s, std::move(value));
 }
 

@@ -12,6 +12,7 @@
 #include "net/reactor.hpp"
 #include "net/server.hpp"
 #include "net/session.hpp"
+#include "proto/handshake.hpp"
 #include "proto/encoder.hpp"
 
 namespace wsring::modes {
@@ -29,10 +30,11 @@ void pubsub_handler::attach(reactor& r) {
     r.set_wakeup_hook({.pending = [this] { return pending(); }, .drain = [this] { drain(); }});
 }
 
-void pubsub_handler::on_upgrade(session& s, connection& c, std::string_view path) {
+std::string pubsub_handler::on_upgrade(session& s, connection& c, const net::upgrade_info& u) {
     session_ = &s;  // the same one every time (attach sets it too); tests need no reactor
-    topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(path) : std::string_view());
+    topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(u.http.path) : std::string_view());
     if (s.deflate().shares(c)) hub_.count_sharing_receiver(+1);
+    return {};
 }
 
 void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {

@@ -64,7 +64,7 @@ public:
     // with the hub and installs the wakeup hook (pending + drain).
     void attach(reactor& r);
 
-    void on_upgrade(session& s, connection& c, std::string_view path) override;
+    std::string on_upgrade(session& s, connection& c, const net::upgrade_info& u) override;
     void on_message(session& s, connection& c, proto::opcode op,
                     std::span<const std::byte> payload) override;
     void on_close(session& s, connection& c, proto::close_code code) override;

@@ -1,26 +1,54 @@
 // The mode seam: what happens to a complete message once the session has
 // checked and reassembled it. Echo sends it back (net/echo_handler.hpp);
-// broadcast and pub/sub (issue 5) will publish it to the broadcast ring.
+// broadcast and pub/sub publish it to the broadcast ring (modes/). A handler
+// may also pick a subprotocol, refuse an upgrade (a bad query: 400) and serve
+// plain HTTP requests on the WebSocket port (the publish API).
 // A handler is per reactor, so it may keep per-reactor tables without locks.
 #pragma once
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "proto/opcode.hpp"
+
+namespace wsring::proto {
+struct http_request;
+}
 
 namespace wsring::net {
 
 struct connection;
 class session;
 
+// An upgrade the session accepted (RFC 6455 §4.2.1 rules all met).
+struct upgrade_info {
+    const proto::http_request& http;  // path ("/chat/room42"), query, headers
+    std::string_view protocol;        // the subprotocol chosen (§4.2.2), or empty
+};
+
+// A handler's answer to a plain HTTP request (net/session.cpp formats it,
+// with Content-Length and keep-alive or close).
+struct http_answer {
+    int status = 0;  // 0: not answered yet
+    std::string body;
+    std::string_view content_type = "text/plain; charset=utf-8";
+    std::string extra_headers;  // whole header lines, each ending in CRLF
+};
+
 class message_handler {
 public:
     virtual ~message_handler() = default;
+    // Subprotocols this handler speaks, in preference order: the session
+    // picks the first one a client offers (RFC 6455 §4.2.2, /subprotocol/).
+    // Asked once, when the session is made.
+    virtual std::span<const std::string_view> subprotocols() const { return {}; }
     // A handshake was accepted: called once, just before the 101 is queued,
-    // while the request (and so `path`, e.g. "/chat/room42?x=1") still
-    // exists. Pub/sub subscribes here. on_close follows it, once.
-    virtual void on_upgrade(session&, connection&, std::string_view /*path*/) {}
+    // while the request still exists. Pub/sub subscribes here. Returns
+    // empty to go on; otherwise a complete HTTP response to send instead of
+    // the 101 (e.g. 400 for a malformed query), and nothing else follows
+    // for this connection. When it goes on, on_close follows, once.
+    virtual std::string on_upgrade(session&, connection&, const upgrade_info&) { return {}; }
     // A WebSocket connection opened (after the 101).
     virtual void on_open(session&, connection&) {}
     // A text or binary message. `payload` is valid only during the call: it
@@ -36,6 +64,19 @@ public:
     // back: EOF, a reset, a send error, or a timeout — our own close
     // unanswered included. No cost per message: computed once, at the end.
     virtual void on_close(session&, connection&, proto::close_code /*code*/) {}
+
+    // Plain HTTP (no upgrade), asked when a request's header block is
+    // complete. False: not the handler's (the session answers: /healthz,
+    // 405, 426). True with `answer.status` set: sent at once, the body (if
+    // any) unread, the connection closed. True without: the session reads
+    // the body (Content-Length, up to max_message, else 413) and calls
+    // on_http_body, which must set the answer; the connection then stays
+    // open for the next request when both sides want keep-alive.
+    virtual bool on_http_head(session&, connection&, const proto::http_request&, http_answer&) {
+        return false;
+    }
+    virtual void on_http_body(session&, connection&, const proto::http_request&,
+                              std::span<const std::byte> /*body*/, http_answer&) {}
 };
 
 }  // namespace wsring::net

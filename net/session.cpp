@@ -37,6 +37,7 @@ session::session(const session_options& opts, milliseconds tick, transport& t, m
     idle_ticks_ = opts_.idle_timeout.count() > 0 ? ticks(opts_.idle_timeout) : 0;
     ping_ticks_ = opts_.ping_interval.count() > 0 ? ticks(opts_.ping_interval) : 0;
     close_ticks_ = ticks(opts_.close_timeout);
+    for (std::string_view p : h.subprotocols()) policy_.subprotocols.emplace_back(p);
 }
 
 // A duration in wheel ticks, rounded up, plus one: the current tick has
@@ -213,7 +214,13 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
     }
     c.flags |= sf_counted;
     if (deflate_contexts::agreed(c)) c.rx.allow_rsv1(true);  // RFC 7692 §6: RSV1 is ours now
-    handler_.on_upgrade(*this, c, req.path);  // before `req` goes (the topic is its path)
+    // Before `req` goes (the topic is its path, `since` is in its query).
+    if (std::string refusal = handler_.on_upgrade(*this, c, {req, r.protocol}); !refusal.empty()) {
+        c.flags &= ~sf_counted;
+        shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        deflate_.release(c);
+        return reject(c, refusal);
+    }
     queue_bytes(c, r.response);
     delete c.http;  // `req` and `r.protocol` point into it: not used past here
     c.http = nullptr;

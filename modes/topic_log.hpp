@@ -1,0 +1,140 @@
+// The topic log: every topic's position (an epoch and the last offset) and
+// its bounded history, shared by all reactors of a node. It is the sequencer
+// of pub/sub: offsets are handed out here, under one lock, and the publisher
+// claims its broadcast-ring sequence inside the same critical section, so
+// every reactor (each reading the ring in order) sees a topic's messages in
+// offset order. History entries are the ring entries' own wsring.v1 frames
+// (refcounted, encoded once): a replay sends them by reference.
+//
+// Bounds: per topic `max_messages` and `ttl`; all topics together
+// `max_bytes` (oldest first). A topic with no subscriber and no history is
+// forgotten; if it comes back it gets a new epoch (its offsets restart), so
+// a client's old position can never be mistaken for the new run's.
+//
+// Multi-node (Redis) will put another sequencer behind the same calls; the
+// wire protocol (proto/wsring_v1.hpp) does not change.
+// Read next: modes/pubsub_handler.hpp ("positions"), docs/protocol-v1.md.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "core/shared_buffer.hpp"
+#include "proto/wsring_v1.hpp"
+
+namespace wsring::modes {
+
+struct history_options {
+    std::size_t max_messages = 1000;              // per topic; 0: no history
+    std::chrono::milliseconds ttl{300000};        // per message; 0: no age limit
+    std::size_t max_bytes = 64u << 20;            // all topics together
+};
+
+// A run of stored frames to send: bytes [begin, end) of `frames`, holding
+// `messages` complete wsring.v1 server frames.
+struct frames_slice {
+    core::shared_buffer frames;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::uint32_t messages = 0;
+};
+
+// A topic's position: its epoch and the offset of its last message (0: none yet).
+struct topic_position {
+    std::string epoch;
+    std::uint64_t offset = 0;
+};
+
+struct topic_log_stats {
+    std::size_t topics = 0;           // known now
+    std::size_t entries = 0;          // history entries now (one per ring entry)
+    std::size_t messages = 0;         // history messages now
+    std::size_t bytes = 0;            // history bytes now (frames + bookkeeping)
+    std::uint64_t evicted_bytes = 0;  // messages dropped by max_bytes (cumulative)
+    std::uint64_t expired = 0;        // messages dropped by ttl (cumulative)
+    std::uint64_t forgotten = 0;      // topics forgotten (cumulative)
+};
+
+class topic_log {
+public:
+    using clock = std::function<std::chrono::steady_clock::time_point()>;
+    using epoch_source = std::function<std::string()>;
+
+    // `now`: empty → steady_clock::now (tests inject one). `new_epoch`:
+    // empty → 8 random characters of [A-Za-z0-9] per topic run.
+    explicit topic_log(const history_options& o, clock now = {}, epoch_source new_epoch = {});
+    ~topic_log();
+    topic_log(const topic_log&) = delete;
+    topic_log& operator=(const topic_log&) = delete;
+
+    const history_options& options() const { return opts_; }
+    bool keeps_history() const { return opts_.max_messages != 0; }
+
+    // ---- publishing ------------------------------------------------------------
+    // Hands out the next `messages` offsets of `topic` (a new topic starts an
+    // epoch at offset 1) and, still under the lock, calls
+    //   encode(std::string_view epoch, std::uint64_t first_offset) -> core::shared_buffer
+    // which returns the messages as wsring.v1 frames (or an empty buffer
+    // when nobody needs them and there is no history). They become the
+    // topic's newest history entry (trimming by count, ttl and bytes).
+    // Whatever `encode` does happens in offset order across threads: the
+    // publisher claims its ring sequence in there. Keep it short (encode,
+    // claim; never wait). Returns the first offset.
+    template <class Encode>
+    std::uint64_t append(std::string_view topic, std::uint32_t messages, Encode&& encode) {
+        using fn_type = std::remove_reference_t<Encode>;
+        return append_with(
+            topic, messages,
+            [](void* fn, std::string_view epoch, std::uint64_t first) {
+                return (*static_cast<fn_type*>(fn))(epoch, first);
+            },
+            const_cast<void*>(static_cast<const void*>(&encode)));
+    }
+
+    // ---- subscribing: per reactor and topic, not per connection ---------------
+    // A reactor's first local subscriber of `topic`: keeps the topic (and so
+    // its epoch) alive, creating it if unknown; returns its position now.
+    topic_position retain(std::string_view topic);
+    // ... and its last one leaving.
+    void release(std::string_view topic);
+
+    // Whether `since` can be honoured up to `up_to` (the position the
+    // reactor's subscribers of `topic` stand at; ≤ the topic's own): the
+    // epoch matches, since.offset ≤ up_to, and the history still holds every
+    // message of (since.offset, up_to], unexpired. Then `replay` holds them
+    // in order (empty when nothing was missed). The topic must be retained.
+    struct recovery {
+        bool recovered = false;
+        std::vector<frames_slice> replay;
+    };
+    recovery recover(std::string_view topic, proto::v1::position since, std::uint64_t up_to) const;
+
+    // Drops history older than the ttl and forgets topics with no subscriber
+    // and no history. Cheap to call every loop turn: runs at most once a second.
+    void sweep();
+
+    topic_log_stats stats() const;
+
+    // What one history entry and one topic cost besides their frames (the
+    // closing note's figures; bytes counts them against max_bytes).
+    static std::size_t entry_overhead();
+    static std::size_t topic_overhead(std::size_t name_size);
+
+private:
+    using encode_fn = core::shared_buffer (*)(void* fn, std::string_view epoch, std::uint64_t first);
+    std::uint64_t append_with(std::string_view topic, std::uint32_t messages, encode_fn encode, void* fn);
+
+    struct impl;  // the records, their history, the global age order (topic_log.cpp)
+    history_options opts_;
+    mutable std::mutex mutex_;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace wsring::modes
