@@ -142,10 +142,15 @@ void session::send_message(connection& c, opcode op, std::span<const std::byte> 
     queue_frame(c, op, payload);
 }
 
-void session::send_encoded(connection& c, core::shared_buffer frame) {
-    if (c.state != conn_state::open || (c.flags & sf_close_sent)) return;
-    std::size_t n = frame.size();
-    c.out.append_shared(t_.pool(), std::move(frame), 0, n);
+void session::send_encoded(connection& c, core::shared_buffer frames) {
+    std::size_t n = frames.size();
+    send_encoded(c, std::move(frames), 0, n);
+}
+
+void session::send_encoded(connection& c, core::shared_buffer frames, std::size_t begin,
+                           std::size_t end) {
+    if (c.state != conn_state::open || (c.flags & sf_close_sent) || begin == end) return;
+    c.out.append_shared(t_.pool(), std::move(frames), begin, end - begin);
     want_flush(c);
 }
 

@@ -78,8 +78,10 @@ public:
     // the connection agreed to permessage-deflate and it is not too short.
     // Dropped once a close was sent (§5.5.1: nothing after a close frame).
     void send_message(connection& c, proto::opcode op, std::span<const std::byte> payload);
-    // Queues an already-encoded server frame by reference (broadcast).
-    void send_encoded(connection& c, core::shared_buffer frame);
+    // Queues already-encoded server frames by reference (broadcast): all of
+    // `frames`, or bytes [begin, end) of it (whole frames: a replay's slice).
+    void send_encoded(connection& c, core::shared_buffer frames);
+    void send_encoded(connection& c, core::shared_buffer frames, std::size_t begin, std::size_t end);
     // Starts the closing handshake from our side (§7.1.2).
     void close(connection& c, proto::close_code code, std::string_view reason);
 
