@@ -71,6 +71,9 @@ struct connection : core::timer_node {  // the one timer a connection needs at a
     // permessage-deflate (RFC 7692): 0 when not agreed, else what the
     // handshake agreed, packed by net/deflate_contexts.cpp.
     std::uint8_t deflate = 0;
+    // The message handler's own bits (pub/sub: which framing this subscriber
+    // speaks, modes/pubsub_handler.hpp); 0 at accept.
+    std::uint8_t mode = 0;
     // Broadcast/pub-sub (modes/topic_table.hpp): the reactor-local topic index
     // and this connection's place in that topic's subscriber list.
     std::uint32_t topic = 0xffffffffu;

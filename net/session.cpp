@@ -54,6 +54,7 @@ void session::on_accept(connection& c) {
     c.state = conn_state::handshake;
     c.last_rx = now32();
     c.deflate = 0;
+    c.mode = 0;
     // Absolute deadline: trickling bytes does not extend it (slowloris).
     t_.timers().schedule_in(c, handshake_ticks_);
 }
