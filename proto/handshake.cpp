@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "proto/base64.hpp"
+#include "proto/http_body.hpp"
 
 namespace wsring::proto {
 
@@ -347,13 +348,7 @@ std::string error_response(error e) {
 }
 
 std::string http_response(int status, std::string_view body, std::string_view extra_headers) {
-    std::string r;
-    r.reserve(128 + extra_headers.size() + body.size());
-    r.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason_phrase(status));
-    r.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-    r.append(std::to_string(body.size()));
-    r.append("\r\nConnection: close\r\n").append(extra_headers).append("\r\n").append(body);
-    return r;
+    return http_answer_bytes(status, "text/plain; charset=utf-8", body, false, extra_headers);
 }
 
 std::string_view reason_phrase(int status) {
@@ -367,6 +362,9 @@ std::string_view reason_phrase(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";  // RFC 9110 §15.5.14 (was "Payload Too Large")
+    case 415: return "Unsupported Media Type";
     case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";

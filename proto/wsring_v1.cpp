@@ -1,0 +1,183 @@
+// wsring.v1 on the wire (docs/protocol-v1.md): the epoch rule, positions
+// "<epoch>:<offset>", the `since` query parameter (RFC 3986 §3.4, §2.1),
+// the "<epoch>:<offset>\n" prefix of delivered messages and the '!'
+// notices. Pure functions over caller-owned bytes: the prefix writer and
+// the parsers never allocate; find_since decodes into the caller's string.
+// Read next: modes/topic_log.hpp, which hands out the offsets written here.
+#include "proto/wsring_v1.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace wsring::proto::v1 {
+
+namespace {
+
+// "18446744073709551615" (2^64 - 1) has 20 digits.
+constexpr std::size_t max_offset_digits = 20;
+// The longest first line of a data message, without its '\n'.
+constexpr std::size_t max_prefix_line = max_epoch_size + 1 + max_offset_digits;
+
+constexpr std::string_view position_tag = "!position ";
+constexpr std::string_view unrecovered_tag = "!unrecovered ";
+
+bool is_epoch_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+// 1–20 decimal digits that fit in 64 bits; no sign, no spaces.
+bool parse_offset(std::string_view digits, std::uint64_t& out) {
+    if (digits.empty() || digits.size() > max_offset_digits) return false;
+    std::uint64_t v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return false;
+        const auto d = static_cast<std::uint64_t>(c - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;  // v * 10 + d would wrap
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Decodes the pct-encoded triplet at s[i] (RFC 3986 §2.1: '%' HEXDIG HEXDIG,
+// either case); false when it is cut short or not hex.
+bool decode_triplet(std::string_view s, std::size_t i, char& out) {
+    if (i + 2 >= s.size()) return false;
+    const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out = static_cast<char>(hi * 16 + lo);
+    return true;
+}
+
+// Appends the percent-decoded `s` to `out`; false on a bad escape. '+' stays
+// '+': the query is read as RFC 3986 says, not as a form
+// (application/x-www-form-urlencoded), and no epoch holds a space anyway.
+bool percent_decode(std::string_view s, std::string& out) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '%') {
+            if (!decode_triplet(s, i, c)) return false;
+            i += 2;
+        }
+        out += c;
+    }
+    return true;
+}
+
+// Whether the parameter name `s`, percent-decoded, is `want` (RFC 3986
+// §6.2.2.2: "%73ince" and "since" are the same name). A name with a bad
+// escape is someone else's parameter, not ours to judge.
+bool name_is(std::string_view s, std::string_view want) {
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < s.size(); ++i, ++j) {
+        char c = s[i];
+        if (c == '%') {
+            if (!decode_triplet(s, i, c)) return false;
+            i += 2;
+        }
+        if (j >= want.size() || c != want[j]) return false;
+    }
+    return j == want.size();
+}
+
+// "<tag><epoch>:<offset>" exactly.
+bool parse_notice(std::string_view text, std::string_view tag, position& out) {
+    return text.substr(0, tag.size()) == tag && parse_position(text.substr(tag.size()), out);
+}
+
+}  // namespace
+
+bool valid_epoch(std::string_view epoch) {
+    return !epoch.empty() && epoch.size() <= max_epoch_size &&
+           std::all_of(epoch.begin(), epoch.end(), is_epoch_char);
+}
+
+bool parse_position(std::string_view text, position& out) {
+    // The first ':' ends the epoch; a second one lands in the offset and
+    // fails there, as does any other non-digit.
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos) return false;
+    const auto epoch = text.substr(0, colon);
+    std::uint64_t offset = 0;
+    if (!valid_epoch(epoch) || !parse_offset(text.substr(colon + 1), offset)) return false;
+    out = {epoch, offset};
+    return true;
+}
+
+since_status find_since(std::string_view query, std::string& storage, position& out) {
+    // RFC 3986 §3.4 leaves the query's shape open; we read the common
+    // "name=value&name=value" and take a name without '=' as an empty value.
+    std::string_view value;
+    bool found = false;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto param = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto eq = param.find('=');
+        if (!name_is(param.substr(0, eq), "since")) continue;
+        // Twice is ambiguous (a proxy and we might pick different ones): refuse.
+        if (found) return since_status::malformed;
+        found = true;
+        value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    }
+    if (!found) return since_status::absent;
+    storage.clear();
+    if (!percent_decode(value, storage)) return since_status::malformed;
+    return parse_position(storage, out) ? since_status::ok : since_status::malformed;
+}
+
+std::size_t prefix_size(std::string_view epoch, std::uint64_t offset) {
+    std::size_t digits = 1;
+    for (; offset >= 10; offset /= 10) ++digits;
+    return epoch.size() + 1 + digits + 1;  // ':' and '\n'
+}
+
+std::size_t write_prefix(std::span<std::byte> out, std::string_view epoch, std::uint64_t offset) {
+    const std::size_t n = prefix_size(epoch, offset);
+    if (out.size() < n) return 0;  // the caller's contract; writing nothing beats overrunning
+    char* p = reinterpret_cast<char*>(out.data());
+    std::memcpy(p, epoch.data(), epoch.size());
+    p += epoch.size();
+    *p++ = ':';
+    p = std::to_chars(p, p + max_offset_digits, offset).ptr;
+    *p = '\n';
+    return n;
+}
+
+std::string position_notice(std::string_view epoch, std::uint64_t offset) {
+    return std::string(position_tag).append(epoch).append(":").append(std::to_string(offset));
+}
+
+std::string unrecovered_notice(std::string_view epoch, std::uint64_t offset) {
+    return std::string(unrecovered_tag).append(epoch).append(":").append(std::to_string(offset));
+}
+
+parsed_message parse_message(std::span<const std::byte> message) {
+    const std::string_view text(reinterpret_cast<const char*>(message.data()), message.size());
+    parsed_message m;
+    if (!text.empty() && text.front() == '!') {  // a notice: no epoch starts with '!'
+        if (parse_notice(text, position_tag, m.pos)) m.kind = message_kind::position;
+        else if (parse_notice(text, unrecovered_tag, m.pos)) m.kind = message_kind::unrecovered;
+        return m;
+    }
+    // The first line is short: look for its '\n' only where it can be, so a
+    // large payload is never scanned.
+    const auto head = text.substr(0, max_prefix_line + 1);
+    const auto nl = head.find('\n');
+    if (nl == std::string_view::npos || !parse_position(text.substr(0, nl), m.pos)) return m;
+    if (m.pos.offset == 0) return m;  // offsets start at 1: 0 means "before the first message"
+    m.kind = message_kind::data;
+    m.data = message.subspan(nl + 1);
+    return m;
+}
+
+}  // namespace wsring::proto::v1
