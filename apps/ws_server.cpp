@@ -113,17 +113,26 @@ int main(int argc, char** argv) {
         fs.stalls += s.stalls;
         fs.compressed += s.compressed;
         fs.recompressed += s.recompressed;
+        fs.recovered += s.recovered;
+        fs.unrecovered += s.unrecovered;
+        fs.replayed += s.replayed;
+        fs.http_published += s.http_published;
     }
     std::printf("ws-server: stopped, %llu connections served",
                 static_cast<unsigned long long>(srv.stats().accepted));
     if (cli.mode != "echo")
         std::printf(", published %llu, delivered %llu, slow consumers closed %llu, skipped %llu,"
-                    " ring stalls %llu",
+                    " ring stalls %llu, recovered %llu, unrecovered %llu, replayed %llu,"
+                    " published over HTTP %llu",
                     static_cast<unsigned long long>(fs.published),
                     static_cast<unsigned long long>(fs.delivered),
                     static_cast<unsigned long long>(fs.slow_closed),
                     static_cast<unsigned long long>(fs.skipped),
-                    static_cast<unsigned long long>(fs.stalls));
+                    static_cast<unsigned long long>(fs.stalls),
+                    static_cast<unsigned long long>(fs.recovered),
+                    static_cast<unsigned long long>(fs.unrecovered),
+                    static_cast<unsigned long long>(fs.replayed),
+                    static_cast<unsigned long long>(fs.http_published));
     std::printf("\n");
     if (cli.server.tls) print_tls_stats(srv.stats().tls);
     if (z.enabled) {

@@ -7,8 +7,9 @@
 
 namespace wsring::modes {
 
-broadcast_hub::broadcast_hub(std::size_t capacity, std::size_t reactors)
-    : ring_(capacity, reactors), reactors_(reactors, nullptr) {}
+broadcast_hub::broadcast_hub(std::size_t capacity, std::size_t reactors, const history_options& history,
+                             topic_log::clock clock)
+    : ring_(capacity, reactors), reactors_(reactors, nullptr), log_(history, std::move(clock)) {}
 
 void broadcast_hub::wake_all(std::uint32_t except) {
     for (std::uint32_t i = 0; i < reactors_.size(); ++i)

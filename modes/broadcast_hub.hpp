@@ -1,10 +1,12 @@
-// The broadcast hub: the one broadcast ring of a server plus the reactors
-// that consume it, and publish() — the single way a message enters it, with
-// one meaning: "deliver these encoded bytes to every subscriber of this
-// topic, on every reactor". Reactors publish what their clients send; later
-// the cluster bridge and the HTTP publish API call the same function.
-// It owns the ring and the wake-ups; fan-out to sockets is per reactor
-// (modes/pubsub_handler.hpp). Ring protocol: docs/broadcast-ring.md.
+// The broadcast hub: what the reactors of a node share for broadcast and
+// pub/sub — the one broadcast ring and the reactors that consume it, the
+// topic log (every topic's positions and history, modes/topic_log.hpp), and
+// the counters that tell publishers which encodings anyone needs. The one
+// way a message enters it is pubsub_handler::publish (offsets from the log,
+// the ring sequence claimed in the same critical section); the HTTP publish
+// API and later the cluster bridge go through the same function. Fan-out to
+// sockets is per reactor (modes/pubsub_handler.hpp). Ring protocol:
+// docs/broadcast-ring.md.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -13,6 +15,7 @@
 
 #include "core/broadcast_ring.hpp"
 #include "core/shared_buffer.hpp"
+#include "modes/topic_log.hpp"
 
 namespace wsring::net {
 struct connection;
@@ -48,29 +51,32 @@ struct broadcast_message {
     // (deflate_contexts::shares); empty when nobody needed it. A message
     // under the threshold is in here as it is (§6: that is legal).
     core::shared_buffer deflated{};
+    // Positions (modes/topic_log.hpp): the offset of the first message;
+    // the others follow it one by one.
+    std::uint64_t first_offset = 0;
+    // The same messages for wsring.v1 subscribers, each payload prefixed
+    // with its position (modes/position_frames.hpp), plain and compressed
+    // once; empty when nobody needed them when it was published (a reactor
+    // that finds a wsring.v1 subscriber then encodes them itself).
+    core::shared_buffer v1{};
+    core::shared_buffer v1_deflated{};
 };
 
 class broadcast_hub {
 public:
     using ring = core::broadcast_ring<broadcast_message>;
 
-    // `reactors` consumers (one per reactor, by index), `capacity` entries.
-    broadcast_hub(std::size_t capacity, std::size_t reactors);
+    // `reactors` consumers (one per reactor, by index), `capacity` entries;
+    // every topic's positions and history in `log`.
+    broadcast_hub(std::size_t capacity, std::size_t reactors, const history_options& history = {},
+                  topic_log::clock clock = {});
 
     // Before the reactors run: who to wake for consumer `i`.
     void attach(std::uint32_t i, reactor& r) { reactors_.at(i) = &r; }
     ring& entries() { return ring_; }
+    topic_log& log() { return log_; }
     std::size_t reactors() const { return reactors_.size(); }
 
-    // THE publish. Never drops: a full ring stalls the caller, calling
-    // on_stall between yields. A caller that also consumes this ring must
-    // drain its own cursor in on_stall; one that defers wake_all must call it
-    // there too (the rules in core/broadcast_ring.hpp). After a batch of
-    // publishes, call wake_all().
-    template <class Stall = ring::no_stall_work>
-    void publish(ring::producer& p, broadcast_message m, Stall&& on_stall = Stall{}) {
-        p.publish(std::move(m), on_stall);
-    }
 
     // Wakes every reactor but `except` that announced sleep (no syscall for
     // those awake). Any thread.
@@ -81,11 +87,18 @@ public:
     // moment late gets plain frames, which are always legal (RFC 7692 §6).
     void count_sharing_receiver(int delta) { sharing_.fetch_add(delta, std::memory_order_relaxed); }
     bool has_sharing_receivers() const { return sharing_.load(std::memory_order_relaxed) > 0; }
+    // wsring.v1 subscribers on any reactor: with history off, publishers
+    // encode the v1 frames only while there is one (relaxed, as above: a
+    // reactor that finds them missing encodes its own).
+    void count_v1_receiver(int delta) { v1_.fetch_add(delta, std::memory_order_relaxed); }
+    bool has_v1_receivers() const { return v1_.load(std::memory_order_relaxed) > 0; }
 
 private:
     ring ring_;
     std::vector<reactor*> reactors_;
     std::atomic<std::int64_t> sharing_{0};
+    std::atomic<std::int64_t> v1_{0};
+    topic_log log_;
 };
 
 }  // namespace wsring::modes

@@ -7,7 +7,12 @@
 //   3. a consumer that leaves detaches: install_fanout's reactor_exited.
 #include "modes/pubsub_handler.hpp"
 
+#include <array>
+#include <limits>
 #include <thread>
+
+#include "modes/position_frames.hpp"
+#include "modes/publish_api.hpp"
 
 #include "net/reactor.hpp"
 #include "net/server.hpp"
@@ -21,6 +26,12 @@ using net::conn_state;
 using net::deflate_contexts;
 using net::sf_close_sent;
 
+namespace {
+std::string_view as_view(const core::shared_buffer& b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+}  // namespace
+
 pubsub_handler::pubsub_handler(broadcast_hub& hub, std::uint32_t index, const fanout_options& o)
     : hub_(hub), producer_(hub.entries().make_producer()), index_(index), opts_(o) {}
 
@@ -30,20 +41,83 @@ void pubsub_handler::attach(reactor& r) {
     r.set_wakeup_hook({.pending = [this] { return pending(); }, .drain = [this] { drain(); }});
 }
 
+std::span<const std::string_view> pubsub_handler::subprotocols() const {
+    static constexpr std::string_view ours[] = {proto::v1::subprotocol};
+    return ours;
+}
+
+// Subscribes `c` to its topic. A topic new to this reactor is retained in
+// the log, which says where it stands: everything up to there was published
+// before these subscribers came, and deliver() skips it.
 std::string pubsub_handler::on_upgrade(session& s, connection& c, const net::upgrade_info& u) {
     session_ = &s;  // the same one every time (attach sets it too); tests need no reactor
-    topics_.subscribe(c, opts_.per_path_topics ? topic_of_path(u.http.path) : std::string_view());
+    const bool v1 = u.protocol == proto::v1::subprotocol;
+    since_.given = false;
+    if (v1) {
+        switch (proto::v1::find_since(u.http.query, since_.storage, since_.pos)) {
+        case proto::v1::since_status::absent: break;
+        case proto::v1::since_status::ok: since_.given = true; break;
+        case proto::v1::since_status::malformed:
+            return proto::http_response(400, "malformed since: expected since=<epoch>:<offset>\n");
+        }
+    }
+    const std::string_view name = opts_.per_path_topics ? topic_of_path(u.http.path) : std::string_view();
+    const std::uint32_t t = topics_.subscribe(c, name);
+    if (topics_.subscribers(t).size() == 1) {
+        if (locals_.size() <= t) locals_.resize(t + 1);
+        topic_position p = hub_.log().retain(name);
+        locals_[t] = {std::move(p.epoch), p.offset + 1};
+    }
     if (s.deflate().shares(c)) hub_.count_sharing_receiver(+1);
+    if (v1) {
+        c.mode |= mode_v1;
+        hub_.count_v1_receiver(+1);
+    }
     return {};
+}
+
+// Right after the 101, in the same call as on_upgrade: no ring entry was
+// delivered in between, so the position sent here is exactly where the
+// live messages will continue.
+void pubsub_handler::on_open(session& s, connection& c) {
+    if (c.mode & mode_v1) send_position(s, c);
+}
+
+// A fresh subscription learns its position; a returning one gets what it
+// missed, from history, or "!unrecovered" and the position it is at now.
+void pubsub_handler::send_position(session& s, connection& c) {
+    const local_topic& lt = locals_[c.topic];
+    const std::uint64_t at = lt.next - 1;
+    const auto text = [&](const std::string& notice) {
+        s.send_message(c, proto::opcode::text, std::as_bytes(std::span(notice.data(), notice.size())));
+    };
+    if (!since_.given) return text(proto::v1::position_notice(lt.epoch, at));
+    since_.given = false;
+    topic_log::recovery r = hub_.log().recover(as_view(topics_.name(c.topic)), since_.pos, at);
+    if (!r.recovered) {
+        ++stats_.unrecovered;
+        return text(proto::v1::unrecovered_notice(lt.epoch, at));
+    }
+    ++stats_.recovered;
+    for (const frames_slice& slice : r.replay) {
+        s.send_encoded(c, slice.frames, slice.begin, slice.end);
+        stats_.replayed += slice.messages;
+    }
 }
 
 void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
     if (s.deflate().shares(c)) hub_.count_sharing_receiver(-1);
+    if (c.mode & mode_v1) hub_.count_v1_receiver(-1);
+    if (c.topic == topic_table::none) return;
     // The last local subscriber leaving frees the topic's index for another
-    // name: what it sent this turn goes out under its own name first.
-    if (c.topic != topic_table::none && topics_.subscribers(c.topic).size() == 1 &&
-        c.topic < batches_.size())
-        flush_batch(c.topic);
+    // name: what it sent this turn goes out under its own name first, and
+    // the log may forget the topic once nobody anywhere holds it.
+    if (topics_.subscribers(c.topic).size() == 1) {
+        if (c.topic < batches_.size()) flush_batch(c.topic);
+        core::shared_buffer name = topics_.name(c.topic);
+        topics_.unsubscribe(c);
+        return hub_.log().release(as_view(name));
+    }
     topics_.unsubscribe(c);
 }
 
@@ -70,7 +144,8 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
             encode_deflated(s, op, payload, z, compressed);
             m.deflated = core::shared_buffer::copy_of(z);
         }
-        return publish(std::move(m));
+        publish(std::move(m));
+        return;
     }
     if (b.messages == 0) {
         b.topic = topics_.name(c.topic);
@@ -109,14 +184,84 @@ void pubsub_handler::encode_deflated(session& s, proto::opcode op, std::span<con
     proto::encode_frame(std::span(out).subspan(at), op, payload, {.rsv1 = !small});
 }
 
-// The one place this reactor puts an entry in the ring.
-void pubsub_handler::publish(broadcast_message m) {
+// THE publish: the one place a message enters the ring. The topic log
+// hands out the entry's offsets and, in the same critical section, we
+// encode the wsring.v1 frames (they carry those offsets, and become the
+// topic's history) and claim the ring sequence, so ring order is offset
+// order for every reactor. Compressing the v1 frames waits until after the
+// lock: consumers only pause at our claimed slot meanwhile.
+std::uint64_t pubsub_handler::publish(broadcast_message m, std::string* epoch) {
+    const bool v1 = hub_.log().keeps_history() || hub_.has_v1_receivers();
+    std::uint64_t seq = 0;
+    m.first_offset = hub_.log().append(
+        as_view(m.topic), m.messages, [&](std::string_view topic_epoch, std::uint64_t first) {
+            if (v1) m.v1 = encode_v1_frames(m.frames.bytes(), topic_epoch, first);
+            if (epoch) *epoch = topic_epoch;
+            seq = producer_.claim();
+            return m.v1;
+        });
+    const std::uint64_t first = m.first_offset;
+    if (m.v1 && m.deflated && hub_.has_v1_receivers()) {
+        std::vector<std::byte> z;
+        std::uint32_t compressed = 0;
+        for_each_frame(m.v1.bytes(), 0, [&](proto::opcode op, std::span<const std::byte> payload, bool) {
+            encode_deflated(*session_, op, payload, z, compressed);
+        });
+        m.v1_deflated = core::shared_buffer::copy_of(z);
+    }
     ++stats_.entries;
-    hub_.publish(producer_, std::move(m), [this] {
+    producer_.publish_claimed(seq, std::move(m), [this] {
         wake_others();             // rule 2: they may sleep on entries we published
         consume(opts_.drain_max);  // rule 1: we may be the slowest consumer
     });
     unwoken_ = true;
+    return first;
+}
+
+topic_position pubsub_handler::publish_now(std::string_view topic, proto::opcode op,
+                                           std::span<const std::byte> payload) {
+    ++stats_.published;
+    core::shared_buffer name;
+    if (std::uint32_t t = topics_.find(topic); t != topic_table::none) {
+        if (t < batches_.size()) flush_batch(t);  // this turn's messages from our clients first
+        name = topics_.name(t);
+    } else {
+        name = core::shared_buffer::copy_of(std::as_bytes(std::span(topic.data(), topic.size())));
+    }
+    auto frame = core::shared_buffer::make(proto::frame_size(payload.size(), false),
+                                           [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
+    broadcast_message m{std::move(frame), std::move(name), {}, 1};
+    if (want_deflate(*session_)) {
+        std::vector<std::byte> z;
+        std::uint32_t compressed = 0;
+        encode_deflated(*session_, op, payload, z, compressed);
+        m.deflated = core::shared_buffer::copy_of(z);
+    }
+    topic_position p;
+    p.offset = publish(std::move(m), &p.epoch);
+    return p;
+}
+
+bool pubsub_handler::on_http_head(session& s, connection&, const proto::http_request& req,
+                                  net::http_answer& answer) {
+    session_ = &s;
+    publish_target target;
+    switch (judge_publish(req, opts_.api_key, opts_.per_path_topics, target, answer)) {
+    case publish_verdict::not_ours: return false;
+    case publish_verdict::refused: return true;
+    case publish_verdict::accepted: break;
+    }
+    publish_topic_ = std::move(target.topic);
+    publish_op_ = target.op;
+    return true;
+}
+
+void pubsub_handler::on_http_body(session&, connection&, const proto::http_request&,
+                                  std::span<const std::byte> body, net::http_answer& answer) {
+    if (!check_publish_body({publish_topic_, publish_op_}, body, answer)) return;
+    ++stats_.http_published;
+    topic_position p = publish_now(publish_topic_, publish_op_, body);
+    publish_answer(p.epoch, p.offset, answer);
 }
 
 void pubsub_handler::flush_batch(std::uint32_t topic) {
@@ -141,6 +286,7 @@ void pubsub_handler::flush_batches() {
 bool pubsub_handler::pending() const { return hub_.entries().has_pending(index_); }
 
 void pubsub_handler::drain() {
+    if (index_ == 0) hub_.log().sweep();  // at most once a second; one reactor is enough
     flush_batches();
     if (unwoken_) wake_others();
     consume(opts_.drain_max);
@@ -164,29 +310,51 @@ std::size_t pubsub_handler::consume(std::size_t max) {
     return total;
 }
 
-// One entry to every local subscriber of its topic. Nothing here can end a
-// connection (close() only queues a close frame), so the subscriber list
-// stays valid during the walk.
+// One entry to every local subscriber of its topic, in the encoding each
+// reads: plain or compressed once (permessage-deflate), bare or with
+// positions (wsring.v1). Nothing here can end a connection (close() only
+// queues a close frame), so the subscriber list stays valid during the walk.
 void pubsub_handler::deliver(const broadcast_message& m) {
-    auto name = m.topic.bytes();
-    std::uint32_t t = topics_.find(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()));
+    std::uint32_t t = topics_.find(as_view(m.topic));
     if (t == topic_table::none) return;  // no local subscriber
+    local_topic& lt = locals_[t];
+    // Positions: skip what these subscribers have had already (a replay
+    // that reached past this entry, or offsets from before they came).
+    const std::uint64_t end = m.first_offset + m.messages;
+    if (end <= lt.next) return;
+    const auto skip = static_cast<std::uint32_t>(lt.next > m.first_offset ? lt.next - m.first_offset : 0);
+    lt.next = end;
+    // A publisher that saw no wsring.v1 subscriber anywhere did not encode
+    // their frames (history off): ours now, once for all our subscribers.
+    core::shared_buffer own_v1;
+    // Where each encoding starts after `skip` messages: found once, lazily.
+    enum { plain, plain_z, v1, v1_z, encodings };
+    std::array<std::size_t, encodings> begin;
+    begin.fill(skip ? std::numeric_limits<std::size_t>::max() : 0);
     const connection* skip_self = (!opts_.echo_self && m.origin.reactor == index_) ? m.origin.conn : nullptr;
     deflate_contexts& dc = session_->deflate();
     for (connection* c : topics_.subscribers(t)) {
         if (c == skip_self || c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
-        // Which encoding this receiver reads: the compressed-once frames, its
-        // own compression (own contexts or a smaller window), or the plain ones.
         const bool agreed = deflate_contexts::agreed(*c);
-        const bool shared_z = agreed && m.deflated && dc.shares(*c);
-        const core::shared_buffer& frames = shared_z ? m.deflated : m.frames;
-        if (c->out.bytes() + frames.size() > opts_.max_backpressure) {
-            slow_consumer(*c, m.messages);
+        const bool shares = agreed && dc.shares(*c);
+        int e = plain;
+        const core::shared_buffer* text = &m.frames;  // the uncompressed form of what it reads
+        if (c->mode & mode_v1) {
+            if (!m.v1 && !own_v1) own_v1 = encode_v1_frames(m.frames.bytes(), lt.epoch, m.first_offset);
+            text = m.v1 ? &m.v1 : &own_v1;
+            e = shares && m.v1_deflated ? v1_z : v1;
+        } else if (shares && m.deflated) {
+            e = plain_z;
+        }
+        const core::shared_buffer& frames = e == plain_z ? m.deflated : e == v1_z ? m.v1_deflated : *text;
+        if (begin[e] == std::numeric_limits<std::size_t>::max()) begin[e] = frame_offset(frames.bytes(), skip);
+        if (c->out.bytes() + frames.size() - begin[e] > opts_.max_backpressure) {
+            slow_consumer(*c, m.messages - skip);
             continue;
         }
-        if (agreed && !dc.shares(*c)) recompress_for(*c, m);
-        else session_->send_encoded(*c, frames);
-        stats_.delivered += m.messages;
+        if (agreed && !shares) recompress_for(*c, text->bytes(), frame_offset(text->bytes(), skip));
+        else session_->send_encoded(*c, frames, begin[e], frames.size());
+        stats_.delivered += m.messages - skip;
     }
 }
 
@@ -194,16 +362,11 @@ void pubsub_handler::deliver(const broadcast_message& m) {
 // or asked for a smaller window: RFC 7692 §7.1.2.1) gets each message
 // compressed for it alone: the entry's plain frames are read back one by one
 // (complete, unmasked, FIN data frames: we wrote them).
-void pubsub_handler::recompress_for(connection& c, const broadcast_message& m) {
-    std::span<const std::byte> rest = m.frames.bytes();
-    while (!rest.empty()) {
-        proto::frame_header h;
-        std::size_t header = proto::decode_header(rest, h).size;
-        auto payload = rest.subspan(header, static_cast<std::size_t>(h.length));
-        session_->send_message(c, static_cast<proto::opcode>(h.opcode_bits), payload);
-        rest = rest.subspan(header + payload.size());
+void pubsub_handler::recompress_for(connection& c, std::span<const std::byte> frames, std::size_t begin) {
+    for_each_frame(frames, begin, [&](proto::opcode op, std::span<const std::byte> payload, bool) {
+        session_->send_message(c, op, payload);
         ++stats_.recompressed;
-    }
+    });
 }
 
 void pubsub_handler::slow_consumer(connection& c, std::uint32_t messages) {
@@ -227,7 +390,7 @@ std::shared_ptr<broadcast_hub> install_fanout(server_options& so, const fanout_o
                                               std::shared_ptr<std::vector<pubsub_handler*>> handlers) {
     unsigned n = so.threads ? so.threads : std::max(1u, std::thread::hardware_concurrency());
     so.threads = n;  // the hub needs the count now; pin it so the server agrees
-    auto hub = std::make_shared<broadcast_hub>(fo.ring_capacity, n);
+    auto hub = std::make_shared<broadcast_hub>(fo.ring_capacity, n, fo.history);
     handlers->assign(n, nullptr);
     so.make_handler = [hub, fo, handlers, next = 0u]() mutable -> std::unique_ptr<message_handler> {
         auto h = std::make_unique<pubsub_handler>(*hub, next, fo);

@@ -9,15 +9,25 @@
 // permessage-deflate: a message is also compressed once, on the publishing
 // reactor, and that frame is shared by every receiver able to read it
 // (docs/deflate.md, "Compress once, deliver to many").
+// Positions (wsring.v1, docs/protocol-v1.md): every entry carries the offset
+// of its first message, handed out by the topic log in ring order; a
+// subscriber that offered wsring.v1 gets each message with its position
+// first, a fresh one a "!position" notice, and one that comes back with
+// `since` the messages it missed, from history, before the live ones.
 // Read next: modes/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "modes/broadcast_hub.hpp"
+#include "modes/topic_log.hpp"
 #include "net/message_handler.hpp"
+#include "proto/wsring_v1.hpp"
 #include "modes/topic_table.hpp"
 
 namespace wsring::net {
@@ -42,6 +52,8 @@ struct fanout_options {
     std::size_t max_backpressure = 1u << 20;  // queued output per receiver
     std::size_t ring_capacity = 1u << 16;     // entries (a power of two)
     std::size_t drain_max = 4096;             // ring entries per loop turn
+    history_options history{};                // positions and history (modes/topic_log.hpp)
+    std::string api_key{};                    // HTTP publish API: empty = off (modes/publish_api.hpp)
 };
 
 // Per reactor; exact once the reactor has stopped.
@@ -54,6 +66,15 @@ struct fanout_stats {
     std::uint64_t stalls = 0;       // publishes that found the ring full
     std::uint64_t compressed = 0;   // messages compressed once for sharing receivers
     std::uint64_t recompressed = 0; // messages compressed for one receiver (own contexts, other window)
+    std::uint64_t recovered = 0;    // wsring.v1 resubscriptions answered from history
+    std::uint64_t unrecovered = 0;  // ... answered "!unrecovered"
+    std::uint64_t replayed = 0;     // messages sent from history
+    std::uint64_t http_published = 0;  // messages published by POST /publish (also in `published`)
+};
+
+// The subscriber's framing, in connection::mode.
+enum pubsub_mode : std::uint8_t {
+    mode_v1 = 1 << 0,  // wsring.v1: positions first (proto/wsring_v1.hpp)
 };
 
 class pubsub_handler final : public message_handler {
@@ -64,10 +85,21 @@ public:
     // with the hub and installs the wakeup hook (pending + drain).
     void attach(reactor& r);
 
+    std::span<const std::string_view> subprotocols() const override;
     std::string on_upgrade(session& s, connection& c, const net::upgrade_info& u) override;
+    void on_open(session& s, connection& c) override;
     void on_message(session& s, connection& c, proto::opcode op,
                     std::span<const std::byte> payload) override;
     void on_close(session& s, connection& c, proto::close_code code) override;
+    // The HTTP publish API (modes/publish_api.hpp), with --api-key.
+    bool on_http_head(session& s, connection& c, const proto::http_request& req,
+                      net::http_answer& answer) override;
+    void on_http_body(session& s, connection& c, const proto::http_request& req,
+                      std::span<const std::byte> body, net::http_answer& answer) override;
+
+    // Publishes one message to `topic` now (after what this reactor's
+    // clients sent to it this turn); returns its position.
+    topic_position publish_now(std::string_view topic, proto::opcode op, std::span<const std::byte> payload);
 
     // The wakeup hook: whether the ring holds entries for us; and phase 4:
     // wake the reactors our publishes concern, then fan out up to drain_max.
@@ -92,16 +124,32 @@ private:
     };
     static constexpr std::size_t batch_max = 16u << 10;  // larger frames go alone
 
+    // What this reactor knows of a topic it has subscribers for (by local
+    // topic index): its epoch, and the offset its subscribers get next.
+    // Entries before it were handed out already (replayed from history,
+    // or published before these subscribers came): delivery skips them.
+    struct local_topic {
+        std::string epoch;
+        std::uint64_t next = 1;
+    };
+    // A wsring.v1 upgrade's `since`, from on_upgrade to on_open (the same call).
+    struct pending_since {
+        bool given = false;
+        std::string storage;
+        proto::v1::position pos;
+    };
+
     bool want_deflate(session& s) const;
     void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
                          std::vector<std::byte>& out, std::uint32_t& compressed);
-    void publish(broadcast_message m);
+    std::uint64_t publish(broadcast_message m, std::string* epoch = nullptr);
+    void send_position(session& s, connection& c);
     void flush_batch(std::uint32_t topic);
     void flush_batches();
     void wake_others();
     std::size_t consume(std::size_t max);
     void deliver(const broadcast_message& m);
-    void recompress_for(connection& c, const broadcast_message& m);
+    void recompress_for(connection& c, std::span<const std::byte> frames, std::size_t begin);
     void slow_consumer(connection& c, std::uint32_t messages);
 
     broadcast_hub& hub_;
@@ -112,6 +160,10 @@ private:
     topic_table topics_;
     std::vector<batch> batches_;          // by local topic index
     std::vector<std::uint32_t> pending_;  // topics whose batch is not empty
+    std::vector<local_topic> locals_;     // by local topic index
+    pending_since since_;
+    std::string publish_topic_;           // the HTTP publish in progress (head → body)
+    proto::opcode publish_op_ = proto::opcode::binary;
     std::vector<std::byte> zscratch_;     // one compressed payload before framing
     bool unwoken_ = false;  // published since others were last woken
     fanout_stats stats_;

@@ -152,6 +152,32 @@ std::vector<option> table() {
              if (err.empty()) c.fanout.echo_self = !on;
              return err;
          }},
+        {"history-size", "N",
+         "pubsub/broadcast: messages kept per topic for wsring.v1 clients that come back with "
+         "?since= (0: no history; positions still work)",
+         [](const cli& c) { return std::to_string(c.fanout.history.max_messages); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 0, std::numeric_limits<std::uint32_t>::max(), n);
+             if (err.empty()) c.fanout.history.max_messages = static_cast<std::size_t>(n);
+             return err;
+         }},
+        {"history-ttl", "S", "pubsub/broadcast: seconds a message stays in history (0: no age limit)",
+         [](const cli& c) { return cmdline::seconds_text(c.fanout.history.ttl); },
+         [](std::string_view v, cli& c) {
+             return cmdline::parse_seconds(v, milliseconds(0), max_timeout, c.fanout.history.ttl);
+         }},
+        {"history-max-bytes", "BYTES", "pubsub/broadcast: history of all topics together, oldest dropped first",
+         [](const cli& c) { return std::to_string(c.fanout.history.max_bytes); },
+         size_setter([](cli& c, std::size_t n) { c.fanout.history.max_bytes = n; })},
+        {"api-key", "KEY",
+         "pubsub/broadcast: serve POST /publish/<topic> to callers sending "
+         "'Authorization: apikey KEY' (without it: no HTTP publish)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.fanout.api_key = v;
+             return v.empty() ? std::string("needs a key") : std::string{};
+         }},
         {"handshake-timeout", "S", "seconds to send a complete HTTP request",
          show_time(&net::session_options::handshake_timeout),
          time_setter(&net::session_options::handshake_timeout, milliseconds(1))},
@@ -279,6 +305,10 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
     if (!z.enabled && (z.takeover || z.level != plain.level || z.window_bits != plain.window_bits ||
                        z.mem_level != plain.mem_level || z.threshold != plain.threshold)) {
         error = "the --deflate-* options need --deflate";
+        return false;
+    }
+    if (out.mode == "echo" && !out.fanout.api_key.empty()) {
+        error = "--api-key needs --mode pubsub or broadcast (echo has no topics to publish to)";
         return false;
     }
     if (out.tls_cert.empty() != out.tls_key.empty()) {

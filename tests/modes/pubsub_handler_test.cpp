@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fanout_bench.hpp"
 #include "net/session.hpp"
 #include "proto/client_handshake.hpp"
 #include "proto/encoder.hpp"
@@ -22,88 +23,10 @@ namespace wsring::modes {
 namespace {
 
 using namespace wsring::net;
+using namespace fanout_bench;
 
 using namespace std::chrono_literals;
 using proto::opcode;
-
-struct fake_transport final : transport {
-    core::timer_wheel wheel{256};
-    segment_pool blocks;
-    void flush_soon(connection& c) override { c.io |= io_dirty; }
-    void read_soon(connection&) override {}
-    void shutdown_write(connection&) override {}
-    void close(connection&) override {}
-    core::timer_wheel& timers() override { return wheel; }
-    segment_pool& pool() override { return blocks; }
-};
-
-std::string client_frame(opcode op, std::string_view payload) {
-    std::string out(proto::frame_size(payload.size(), true), '\0');
-    proto::frame_options fo{.mask = 0x11223344};
-    out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
-                                   std::as_bytes(std::span(payload.data(), payload.size())), fo));
-    return out;
-}
-
-// One reactor's worth of state, driven by hand.
-struct fake_reactor {
-    fake_reactor(broadcast_hub& hub, std::uint32_t index, const fanout_options& fo,
-                 const session_options& so = {})
-        : handler(hub, index, fo), s(so, 10ms, t, handler, shared) {}
-    ~fake_reactor() {
-        for (connection* c : conns) {
-            s.abort(*c);
-            c->io = 0;
-            pool.release(c);
-        }
-    }
-
-    // `extensions`: a Sec-WebSocket-Extensions offer to send, if any.
-    connection& open(std::string_view path, std::string_view extensions = {}) {
-        connection* c = pool.acquire();
-        conns.push_back(c);
-        s.on_accept(*c);
-        std::vector<std::string> extra;
-        if (!extensions.empty()) extra.push_back("Sec-WebSocket-Extensions: " + std::string(extensions));
-        feed(*c, proto::make_client_request({.host = "h", .path = std::string(path), .extra_headers = extra},
-                                            "dGhlIHNhbXBsZSBub25jZQ=="));
-        EXPECT_EQ(c->state, conn_state::open);
-        c->out.consume(t.blocks, c->out.bytes());  // the 101 is not what we test
-        return *c;
-    }
-    void feed(connection& c, std::string bytes) {
-        s.on_data(c, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));
-    }
-    void send(connection& c, std::string_view text) { feed(c, client_frame(opcode::text, text)); }
-
-    // The payloads queued to `c` (server frames, unmasked, short), and the
-    // address of each frame's bytes.
-    std::vector<std::string> received(connection& c, std::vector<const std::byte*>* where = nullptr) {
-        std::vector<std::string> out;
-        iovec iov[write_queue::max_iov];
-        std::size_t n = c.out.gather(iov, write_queue::max_iov);
-        for (std::size_t i = 0; i < n; ++i) {
-            auto* p = static_cast<const char*>(iov[i].iov_base);
-            std::string bytes(p, iov[i].iov_len);
-            std::size_t at = 0;
-            while (at + 2 <= bytes.size()) {
-                std::size_t len = static_cast<unsigned char>(bytes[at + 1]) & 0x7f;
-                if (where) where->push_back(reinterpret_cast<const std::byte*>(p + at));
-                out.push_back(bytes.substr(at + 2, len));
-                at += 2 + len;
-            }
-        }
-        c.out.consume(t.blocks, c.out.bytes());
-        return out;
-    }
-
-    fake_transport t;
-    session_shared shared;
-    pubsub_handler handler;
-    session s;
-    connection_pool pool{proto::decoder_limits{}};
-    std::vector<connection*> conns;
-};
 
 TEST(PubsubHandler, RoutesByTopicAcrossReactorsWithOneSharedEncoding) {
     broadcast_hub hub(64, 2);
