@@ -99,13 +99,17 @@ void pubsub_handler::send_position(session& s, connection& c) {
         return text(proto::v1::unrecovered_notice(lt.epoch, at));
     }
     ++stats_.recovered;
+    std::size_t bytes = 0;
     for (const frames_slice& slice : r.replay) {
         s.send_encoded(c, slice.frames, slice.begin, slice.end);
         stats_.replayed += slice.messages;
+        bytes += slice.end - slice.begin;
     }
+    if (bytes) replay_allowance_[&c] = bytes;
 }
 
 void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
+    if (!replay_allowance_.empty()) replay_allowance_.erase(&c);
     if (s.deflate().shares(c)) hub_.count_sharing_receiver(-1);
     if (c.mode & mode_v1) hub_.count_v1_receiver(-1);
     if (c.topic == topic_table::none) return;
@@ -348,7 +352,7 @@ void pubsub_handler::deliver(const broadcast_message& m) {
         }
         const core::shared_buffer& frames = e == plain_z ? m.deflated : e == v1_z ? m.v1_deflated : *text;
         if (begin[e] == std::numeric_limits<std::size_t>::max()) begin[e] = frame_offset(frames.bytes(), skip);
-        if (c->out.bytes() + frames.size() - begin[e] > opts_.max_backpressure) {
+        if (c->out.bytes() + frames.size() - begin[e] > backpressure_cap(*c)) {
             slow_consumer(*c, m.messages - skip);
             continue;
         }
@@ -367,6 +371,18 @@ void pubsub_handler::recompress_for(connection& c, std::span<const std::byte> fr
         session_->send_message(c, op, payload);
         ++stats_.recompressed;
     });
+}
+
+// --max-backpressure, plus what is left of a replay's allowance.
+std::size_t pubsub_handler::backpressure_cap(const connection& c) {
+    if (replay_allowance_.empty()) return opts_.max_backpressure;
+    auto it = replay_allowance_.find(&c);
+    if (it == replay_allowance_.end()) return opts_.max_backpressure;
+    if (c.out.bytes() <= opts_.max_backpressure) {  // the replay has drained: a subscriber like any other
+        replay_allowance_.erase(it);
+        return opts_.max_backpressure;
+    }
+    return opts_.max_backpressure + it->second;
 }
 
 void pubsub_handler::slow_consumer(connection& c, std::uint32_t messages) {

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "modes/broadcast_hub.hpp"
@@ -151,6 +152,7 @@ private:
     void deliver(const broadcast_message& m);
     void recompress_for(connection& c, std::span<const std::byte> frames, std::size_t begin);
     void slow_consumer(connection& c, std::uint32_t messages);
+    std::size_t backpressure_cap(const connection& c);
 
     broadcast_hub& hub_;
     broadcast_hub::ring::producer producer_;
@@ -162,6 +164,11 @@ private:
     std::vector<std::uint32_t> pending_;  // topics whose batch is not empty
     std::vector<local_topic> locals_;     // by local topic index
     pending_since since_;
+    // Subscribers still sending a large replay: the slow-consumer cap is
+    // raised by the replay's bytes (shared references, not copies) until
+    // their queue is back under it, so a returning client is not closed
+    // 1008 for the history it asked for.
+    std::unordered_map<const connection*, std::size_t> replay_allowance_;
     std::string publish_topic_;           // the HTTP publish in progress (head → body)
     proto::opcode publish_op_ = proto::opcode::binary;
     std::vector<std::byte> zscratch_;     // one compressed payload before framing

@@ -205,6 +205,40 @@ TEST_F(PubsubPositions, MalformedSinceIsRefusedBeforeTheUpgrade) {
     EXPECT_EQ(raw.state, conn_state::open);
 }
 
+// A replay larger than --max-backpressure does not make its subscriber a
+// slow consumer at the next live message; a subscriber that then does not
+// read at all still is one, once past the cap plus the replay.
+TEST_F(PubsubPositions, AReplayDoesNotCountAsSlowness) {
+    broadcast_hub hub(64, 1, history);
+    fanout_options o = fo();
+    o.max_backpressure = 256;
+    fake_reactor r(hub, 0, o);
+    connection& a = r.open_v1("/t");
+    std::string e = epoch_of(r.received(a).at(0));
+    const std::string big(100, 'x');
+    for (int i = 0; i < 10; ++i) {  // one per turn: `a` reads each, never slow itself
+        r.send(a, big);
+        r.handler.drain();
+        r.received(a);
+    }
+    connection& back = r.open_v1("/t?since=" + e + ":0");  // ~1 KiB queued, cap 256
+    EXPECT_GT(back.out.bytes(), 256u);
+    r.send(a, "live");
+    r.handler.drain();
+    EXPECT_EQ(back.state, conn_state::open);
+    EXPECT_EQ(r.handler.stats().slow_closed, 0u);
+    auto got = r.received(back);
+    ASSERT_EQ(got.size(), 11u);
+    EXPECT_EQ(got.back(), at(e, 11, "live"));
+    for (int i = 0; i < 3; ++i) {  // now `back` stops reading: a slow consumer again
+        r.send(a, big);
+        r.handler.drain();
+        r.received(a);
+    }
+    EXPECT_EQ(r.handler.stats().slow_closed, 1u);
+    EXPECT_EQ(back.state, conn_state::closing) << "1008 queued";
+}
+
 // Every subscriber's offsets stay contiguous, on two reactors, while
 // publishers on both send and subscribers come and go with `since`.
 TEST_F(PubsubPositions, ContiguousOffsetsUnderChurn) {
