@@ -134,7 +134,9 @@ std::string load_tls(bench_options& opts) {
 std::string set_up(bench_options& opts, json_destination& json) {
     if (auto e = load_tls(opts); !e.empty()) return e;
     if (auto e = json.prepare(); !e.empty()) return e;
-    std::size_t sockets = opts.mode == bench_mode::broadcast ? opts.conns + opts.publishers : opts.conns;
+    std::size_t sockets = opts.mode == bench_mode::broadcast ? opts.conns + opts.publishers
+                          : opts.mode == bench_mode::replay  ? opts.conns + 1  // + the filler
+                                                             : opts.conns;
     if (auto e = ensure_fd_limit(sockets, opts.threads); !e.empty()) return e;
     if (opts.server_pid && !process_exists(opts.server_pid))
         return "--server-pid " + std::to_string(opts.server_pid) + ": no such process in /proc";

@@ -12,6 +12,7 @@
 
 #include "apps/ws_bench/deflate_session.hpp"
 #include "apps/ws_bench/send_buffer.hpp"
+#include "apps/ws_bench/v1_cursor.hpp"
 #include "net/tls_stream.hpp"
 #include "proto/client_handshake.hpp"
 #include "proto/decoder.hpp"
@@ -31,9 +32,11 @@ enum class conn_kind : std::uint8_t { echo, receiver, publisher, cycler, idle };
 
 struct upgrade_state {
     // `deflate`: the permessage-deflate offer the request carried, if any;
-    // 8192: the checker's usual cap on the response's header block.
-    upgrade_state(std::string k, const std::optional<proto::deflate_client_config>& deflate)
-        : key(k), checker(std::move(k), {}, 8192, deflate) {}
+    // `offered`: its subprotocols; 8192: the checker's usual cap on the
+    // response's header block.
+    upgrade_state(std::string k, const std::optional<proto::deflate_client_config>& deflate,
+                  std::vector<std::string> offered)
+        : key(k), checker(std::move(k), std::move(offered), 8192, deflate) {}
     std::string key;
     proto::response_checker checker;
 };
@@ -61,7 +64,11 @@ struct client_conn {
     // it) until the slot reconnects.
     std::unique_ptr<net::tls_stream> tls;
 
-    // echo: a ring of send times, FIFO like the echoes themselves.
+    // wsring.v1 (--subprotocol, replay): where this connection stands in its
+    // topic. http-publish keeps the last answer's epoch and offset here too.
+    v1_cursor v1;
+
+    // echo and http-publish: a ring of send times, FIFO like the replies.
     std::vector<std::uint64_t> sent_at;
     std::uint64_t send_seq = 0, recv_seq = 0;
     std::uint32_t outstanding = 0;

@@ -15,7 +15,7 @@ public:
     explicit connect_driver(worker& w) : w_(w) {}
 
     conn_kind kind_of(std::size_t) const override { return conn_kind::cycler; }
-    bool opens_at_setup() const override { return false; }
+    bool opens_at_setup(std::size_t) const override { return false; }
 
     void on_phase(run_phase p) override {
         if (p != run_phase::warmup && p != run_phase::measure) return;

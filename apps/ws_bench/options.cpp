@@ -17,6 +17,8 @@ const char* mode_name(bench_mode m) {
         case bench_mode::broadcast: return "broadcast";
         case bench_mode::connect: return "connect";
         case bench_mode::idle: return "idle";
+        case bench_mode::replay: return "replay";
+        case bench_mode::http_publish: return "http-publish";
     }
     return "?";
 }
@@ -35,6 +37,13 @@ void print_help(const char* argv0) {
         "             publish-to-delivery latency, loss and reordering per publisher\n"
         "  connect    connect + upgrade + close cycles per second, -c at a time\n"
         "  idle       opens -c connections, holds them -d seconds, closes cleanly\n"
+        "  replay     (ws-server --mode pubsub, wsring.v1) publishes --history H\n"
+        "             messages to the URL's topic, then -c connections each loop:\n"
+        "             connect with ?since=E:O (the position before them), receive\n"
+        "             the H replayed messages, close; counts replayed messages/s\n"
+        "  http-publish  -c keep-alive HTTP connections each keep -k pipelined\n"
+        "             POST /publish/TOPIC (TOPIC: the URL's path) in flight;\n"
+        "             counts 200 answers with a JSON offset per second\n"
         "\n"
         "options:\n"
         "  --url URL           ws://host:port/path (default ws://127.0.0.1:9001/), or\n"
@@ -46,7 +55,8 @@ void print_help(const char* argv0) {
         "  --tls-resume        wss://: a reconnecting worker offers the session of its\n"
         "                      last connection (connect mode: resumed handshakes; the\n"
         "                      default is a full handshake every time)\n"
-        "  --mode M            echo | broadcast | connect | idle (default echo)\n"
+        "  --mode M            echo | broadcast | connect | idle | replay | http-publish\n"
+        "                      (default echo)\n"
         "  -c, --conns N       connections (receivers in broadcast) (default 100)\n"
         "  -s, --size BYTES    payload bytes per message (default 16; broadcast >= 28)\n"
         "  -k, --inflight N    messages outstanding per connection (default 1);\n"
@@ -75,6 +85,14 @@ void print_help(const char* argv0) {
         "  --publishers P      broadcast publishers (default 1)\n"
         "  --rate R            broadcast messages/s per publisher (default 0: as fast\n"
         "                      as the -k window allows)\n"
+        "  --subprotocol P     offer subprotocol P on every connection; only wsring.v1\n"
+        "                      (ws-server --mode pubsub): every delivery's position\n"
+        "                      prefix is stripped and checked (offsets contiguous after\n"
+        "                      the !position notice; gaps and repeats are faults)\n"
+        "  --history H         replay: messages published before the run and replayed\n"
+        "                      by each connection (default 1000; at most the server's\n"
+        "                      --history-size)\n"
+        "  --api-key KEY       http-publish: sent as \"Authorization: apikey KEY\"\n"
         "  --server-pid PID    sample the server's CPU time and memory from /proc and\n"
         "                      report messages per server-CPU-second\n"
         "  --json FILE         write every figure as JSON to FILE (checked before the\n"
@@ -128,12 +146,13 @@ std::string set_payload(std::string_view v, payload_kind& k) {
 }
 
 std::string set_mode(std::string_view v, bench_mode& m) {
-    for (bench_mode c : {bench_mode::echo, bench_mode::broadcast, bench_mode::connect, bench_mode::idle})
+    for (bench_mode c : {bench_mode::echo, bench_mode::broadcast, bench_mode::connect, bench_mode::idle,
+                         bench_mode::replay, bench_mode::http_publish})
         if (v == mode_name(c)) {
             m = c;
             return {};
         }
-    return "wants echo, broadcast, connect or idle, got '" + std::string(v) + "'";
+    return "wants echo, broadcast, connect, idle, replay or http-publish, got '" + std::string(v) + "'";
 }
 
 // Every option that takes a value: its spellings and where it goes.
@@ -164,6 +183,15 @@ constexpr value_option value_options[] = {
     {"", "--publishers", [](std::string_view v, bench_options& o) { return count(v, 1, 4096, o.publishers); }},
     {"", "--deflate-level", [](std::string_view v, bench_options& o) { return count(v, 1, 9, o.deflate_level); }},
     {"", "--rate", [](std::string_view v, bench_options& o) { return decimal(v, 0, 1'000'000'000'000, o.rate); }},
+    {"", "--subprotocol", [](std::string_view v, bench_options& o) {
+         o.subprotocol = v;
+         return v == "wsring.v1" ? std::string{} : "ws-bench reads only wsring.v1, got '" + std::string(v) + "'";
+     }},
+    {"", "--history", [](std::string_view v, bench_options& o) { return count(v, 1, 1'000'000, o.history); }},
+    {"", "--api-key", [](std::string_view v, bench_options& o) {
+         o.api_key = v;
+         return v.empty() ? std::string("needs a key") : std::string{};
+     }},
     {"", "--server-pid", [](std::string_view v, bench_options& o) { return count(v, 1, 1u << 30, o.server_pid); }},
     {"", "--json", [](std::string_view v, bench_options& o) {
          o.json_path = v;
@@ -208,12 +236,29 @@ const flag_option* find_flag(std::string_view name) {
     return nullptr;
 }
 
+// replay and http-publish talk to ws-server --mode pubsub; --subprotocol
+// belongs to the WebSocket modes that receive positions.
+std::string check_pubsub(bench_options& o) {
+    bool replay = o.mode == bench_mode::replay, http = o.mode == bench_mode::http_publish;
+    if (replay) o.subprotocol = "wsring.v1";  // positions are what replay is about
+    if (!o.subprotocol.empty() && o.mode != bench_mode::broadcast && !replay)
+        return "--subprotocol is for broadcast (and replay, which always offers wsring.v1)";
+    if (replay && o.size < echo_header_bytes) return "replay messages carry an 8-byte sequence stamp: use -s 8 or more";
+    if (replay && o.target.path.find('?') != std::string::npos) return "replay adds ?since= itself: give --url without a query";
+    if (!o.api_key.empty() && !http) return "--api-key is for http-publish";
+    if (http && (o.raw || o.deflate || o.target.tls)) return "http-publish is plain HTTP/1.1 over ws:// (no --raw, --deflate or wss://)";
+    if (http && o.target.path.size() < 2) return "http-publish needs a topic: --url ws://HOST:PORT/TOPIC";
+    if ((replay || http) && o.raw) return "--raw has no pub/sub server to talk to: use echo";
+    return {};
+}
+
 // Checks that need several options together.
 std::string check(bench_options& o) {
     if (auto err = parse_url(o.url_text, o.target); !err.empty()) return "--url: " + err;
     if (o.mode == bench_mode::broadcast && o.size < 28)
         return "broadcast messages carry a 28-byte header (publisher, sequence, timestamp): use -s 28 or more";
     if (o.mode == bench_mode::broadcast && o.raw) return "--raw has no broadcast server to talk to: use echo";
+    if (auto err = check_pubsub(o); !err.empty()) return err;
     if (o.raw && o.target.tls) return "--raw is the plain TCP baseline: use a ws:// URL";
     if (o.raw && o.deflate) return "--deflate is negotiated in the HTTP upgrade, which --raw skips: drop one";
     if (o.deflate_level != 6 && !o.deflate) return "--deflate-level needs --deflate";

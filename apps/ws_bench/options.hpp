@@ -16,7 +16,7 @@ class tls_context;
 
 namespace wsring::bench {
 
-enum class bench_mode : std::uint8_t { echo, broadcast, connect, idle };
+enum class bench_mode : std::uint8_t { echo, broadcast, connect, idle, replay, http_publish };
 
 const char* mode_name(bench_mode m);
 
@@ -39,6 +39,9 @@ struct bench_options {
     bool verify = false;            // --verify: compare every payload byte
     unsigned publishers = 1;        // broadcast: --publishers
     double rate = 0;                // broadcast: messages/s per publisher (0 = window)
+    std::string subprotocol;        // --subprotocol: offered on every connection ("" = none)
+    std::uint64_t history = 1000;   // replay: --history H, messages published, then replayed per connection
+    std::string api_key;            // http-publish: --api-key ("" = no Authorization header)
     int server_pid = 0;             // --server-pid: sample /proc/PID
     std::string json_path;          // --json FILE
     int progress = -1;              // --progress/--no-progress; -1 = when stderr is a tty

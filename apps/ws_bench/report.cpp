@@ -83,7 +83,21 @@ void print_deflate(const bench_options& o, const bench_result& r) {
 }
 
 const char* unit_of(bench_mode m) {
-    return m == bench_mode::connect ? "handshakes" : m == bench_mode::broadcast ? "deliveries" : "messages";
+    switch (m) {
+        case bench_mode::connect: return "handshakes";
+        case bench_mode::broadcast: return "deliveries";
+        case bench_mode::replay: return "replayed";
+        case bench_mode::http_publish: return "publishes";
+        default: return "messages";
+    }
+}
+
+// replay: what one cycle is, and how many the window saw.
+void print_replay(const bench_options& o, const bench_result& r) {
+    if (o.mode != bench_mode::replay) return;
+    std::printf("  replay         %llu cycles of connect + ?since=%s + %llu replayed + close; latency: connect() to the last\n",
+                static_cast<unsigned long long>(r.total.cycles), r.since.empty() ? "(no fill)" : r.since.c_str(),
+                static_cast<unsigned long long>(o.history));
 }
 
 void print_latency(const bench_result& r) {
@@ -154,11 +168,13 @@ void print_summary(const bench_options& o, const bench_result& r) {
                 mode_name(o.mode), o.url_text.c_str(), o.raw ? " (raw TCP)" : "", o.conns, o.size, o.inflight, o.threads,
                 o.text ? "text" : "binary", o.payload == payload_kind::json ? " json" : "",
                 o.deflate ? " deflate" : "", o.verify ? " verified" : "", r.measured_s, o.warmup);
+    if (!o.subprotocol.empty()) std::printf("  subprotocol    %s (positions checked on every message)\n", o.subprotocol.c_str());
     if (o.mode != bench_mode::idle)
         std::printf("  %-14s %llu  (%.0f/s, %.2f MB/s payload; %llu sent)\n", unit_of(o.mode),
                     static_cast<unsigned long long>(r.total.messages), d.msgs_per_s, d.mb_per_s,
                     static_cast<unsigned long long>(r.total.sent));
     print_latency(r);
+    print_replay(o, r);
     if (d.fair_n && o.mode != bench_mode::idle)
         std::printf("  fairness       per connection: min %llu  max %llu  (%llu of %llu completed none)\n",
                     static_cast<unsigned long long>(d.fair_min), static_cast<unsigned long long>(d.fair_max),
@@ -210,6 +226,9 @@ void json_config(json_writer& j, const bench_options& o) {
         j.field("rate", o.rate);
     }
     if (o.server_pid) j.field("server_pid", o.server_pid);
+    j.field("subprotocol", o.subprotocol);
+    if (o.mode == bench_mode::replay) j.field("history", o.history);
+    if (o.mode == bench_mode::http_publish) j.field("api_key", !o.api_key.empty());  // whether one was sent, never the key
     j.field("tls", o.target.tls);
     if (o.target.tls) {
         j.field("ca", o.ca_file);
@@ -356,6 +375,13 @@ std::string write_json(const bench_options& o, const bench_result& r, const std:
     j.field("rss_bytes", r.self_end.rss_bytes);
     j.end_object();
     json_broadcast(j, r);
+    if (o.mode == bench_mode::replay) {
+        j.begin_object("replay");
+        j.field("since", r.since);
+        j.field("history", o.history);
+        j.field("cycles", r.total.cycles);
+        j.end_object();
+    }
     j.begin_array("timeline");
     for (const auto& s : r.timeline) {
         j.begin_object();

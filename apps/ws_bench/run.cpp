@@ -37,6 +37,7 @@ private:
     totals sum() const;
     void set_phase(run_phase p) { shared_.phase.store(p, std::memory_order_release); }
     bool wait_setup();
+    bool wait_fill();
     void run_window(double seconds, bool measured);
     void live_line(const char* tag, double t, const totals& now, const totals& before, double dt);
     void drain();
@@ -65,17 +66,18 @@ void coordinator::build_workers() {
     shared_.tracked = std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(t) * std::max(pubs, 1u));
     shared_.has_receivers.assign(t, 0);
     unsigned first_pub = 0;
+    bool replay = opts_.mode == bench_mode::replay;
     for (unsigned i = 0; i < t; ++i) {
         std::size_t rc = opts_.conns / t + (i < opts_.conns % t ? 1 : 0);
-        std::size_t pc = pubs / t + (i < pubs % t ? 1 : 0);
+        std::size_t pc = pubs / t + (i < pubs % t ? 1 : 0) + (replay && i == 0 ? 1 : 0);  // replay: the filler
         shared_.has_receivers[i] = rc > 0;
         shared_.live.push_back(std::make_unique<live_counters>());
         workers_.push_back(std::make_unique<worker>(opts_, shared_, i, rc + pc, rc, first_pub));
         first_pub += static_cast<unsigned>(pc);
     }
     receivers_ = opts_.conns;
-    r_.conns_requested = opts_.conns + pubs;
-    setup_expected_ = opts_.mode == bench_mode::connect ? 0 : r_.conns_requested;
+    r_.conns_requested = opts_.conns + pubs + (replay ? 1 : 0);
+    setup_expected_ = opts_.mode == bench_mode::connect ? 0 : replay ? 1 : r_.conns_requested;
 }
 
 totals coordinator::sum() const {
@@ -119,6 +121,20 @@ bool coordinator::wait_setup() {
     totals s = sum();
     r_.setup_complete = s.opened >= setup_expected_;
     return setup_expected_ == 0 || s.opened > 0;
+}
+
+// replay: the filler's messages must all be in the topic's history before
+// any connection asks for them.
+bool coordinator::wait_fill() {
+    std::uint64_t t0 = monotonic_ns();
+    while (seconds_since(t0) < opts_.connect_timeout) {
+        int f = shared_.fill.load(std::memory_order_acquire);  // partner: the filler's release
+        if (f != 0) return f > 0;
+        std::this_thread::sleep_for(5ms);
+    }
+    std::fprintf(stderr, "ws-bench: the %llu history messages did not come back to their publisher within %.0f s\n",
+                 static_cast<unsigned long long>(opts_.history), opts_.connect_timeout);
+    return false;
 }
 
 void coordinator::live_line(const char* tag, double t, const totals& now, const totals& before, double dt) {
@@ -170,8 +186,9 @@ void coordinator::drain() {
     while (seconds_since(t0) < 3.0) {
         std::this_thread::sleep_for(20ms);
         totals s = sum();
-        if (opts_.mode == bench_mode::echo && s.outstanding == 0) break;
-        if (opts_.mode != bench_mode::echo && opts_.mode != bench_mode::broadcast) break;
+        bool replies = opts_.mode == bench_mode::echo || opts_.mode == bench_mode::http_publish;
+        if (replies && s.outstanding == 0) break;
+        if (!replies && opts_.mode != bench_mode::broadcast) break;
         if (opts_.mode == bench_mode::broadcast) {
             std::uint64_t published = 0;
             for (unsigned p = 0; p < shared_.publishers; ++p) published += shared_.published[p].load();
@@ -196,6 +213,7 @@ bench_result coordinator::run() {
     build_workers();
     for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
     bool usable = wait_setup();
+    if (usable && opts_.mode == bench_mode::replay) usable = wait_fill();
     if (usable) {
         if (opts_.mode == bench_mode::broadcast) std::this_thread::sleep_for(200ms);  // subscriptions settle
         set_phase(run_phase::warmup);
@@ -216,6 +234,7 @@ bench_result coordinator::run() {
     close_all();
     for (auto& w : workers_) r_.total.merge(w->stats());
     for (unsigned p = 0; p < shared_.publishers; ++p) r_.published.push_back(shared_.published[p].load());
+    if (shared_.fill.load() > 0) r_.since = shared_.since_epoch + ":" + std::to_string(shared_.since_offset);
     return std::move(r_);
 }
 

@@ -5,6 +5,7 @@
 // worker's counts into one bench_result. Read next: report.hpp.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "apps/ws_bench/options.hpp"
@@ -32,6 +33,7 @@ struct bench_result {
     std::uint64_t server_rss_max = 0;
     proc_sample self_start, self_end;
     std::vector<std::uint64_t> published;  // broadcast: per publisher, whole run
+    std::string since;                     // replay: "E:O", where each connection asked to start
     std::vector<second_sample> timeline;
 };
 

@@ -19,6 +19,10 @@ const char* fault_name(fault f) {
         case fault::unexpected_opcode: return "unexpected_opcode";
         case fault::timeout: return "timeout";
         case fault::tls_failed: return "tls_failed";
+        case fault::position_gap: return "position_gap";
+        case fault::position_repeat: return "position_repeat";
+        case fault::unrecovered: return "unrecovered";
+        case fault::http_error: return "http_error";
     }
     return "?";
 }
@@ -42,6 +46,7 @@ void worker_stats::merge(const worker_stats& o) {
     bytes += o.bytes;
     sent += o.sent;
     unfinished += o.unfinished;
+    cycles += o.cycles;
     latency.merge(o.latency);
     for (std::size_t i = 0; i < faults.size(); ++i) {
         faults[i] += o.faults[i];

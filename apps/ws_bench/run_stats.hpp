@@ -27,8 +27,12 @@ enum class fault : std::uint8_t {
     unexpected_opcode,   // text where binary was sent, or the reverse
     timeout,             // connect, upgrade or close took too long
     tls_failed,          // wss://: the TLS handshake failed or a record was bad
+    position_gap,        // wsring.v1: an offset skipped (lost messages) or a new epoch
+    position_repeat,     // wsring.v1: an offset at or before the last (duplicate, reordering)
+    unrecovered,         // wsring.v1: "!unrecovered": the server could not honour ?since
+    http_error,          // http-publish: not a 200 with a JSON offset, or bad HTTP framing
 };
-inline constexpr std::size_t fault_count = 12;
+inline constexpr std::size_t fault_count = 16;
 const char* fault_name(fault f);
 
 // Per-publisher broadcast accounting, summed over the receivers of a worker.
@@ -55,6 +59,7 @@ struct worker_stats {
     std::uint64_t bytes = 0;           // payload bytes of those messages
     std::uint64_t sent = 0;            // messages sent
     std::uint64_t unfinished = 0;      // outstanding when the window closed
+    std::uint64_t cycles = 0;          // replay: reconnections that received the whole history
     core::latency_histogram latency;   // ns; unfinished ones at their age so far
     // The whole run:
     std::array<std::uint64_t, fault_count> faults{};

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/latency_histogram.hpp"
@@ -46,6 +47,13 @@ struct shared_state {
     std::unique_ptr<std::atomic<std::uint64_t>[]> published;
     std::unique_ptr<std::atomic<std::uint64_t>[]> tracked;
     std::vector<char> has_receivers;  // per worker, fixed before threads start
+
+    // replay: the filler (worker 0's first connection) publishes --history
+    // messages, then writes where they start and sets `fill` to 1 (release;
+    // partner: the coordinator's acquire before warm-up), or -1 if it failed.
+    std::atomic<int> fill{0};
+    std::string since_epoch;
+    std::uint64_t since_offset = 0;
 
     std::atomic<std::uint64_t>& tracked_at(unsigned worker, unsigned pub) {
         return tracked[static_cast<std::size_t>(worker) * publishers + pub];

@@ -29,6 +29,7 @@
 
 #include "proto/encoder.hpp"
 #include "proto/frame_header.hpp"
+#include "proto/wsring_v1.hpp"
 
 namespace wsring::bench {
 
@@ -41,6 +42,21 @@ constexpr std::uint64_t ms = 1'000'000;
 
 bool is_pending(conn_state s) { return s == conn_state::connecting || s == conn_state::upgrading; }
 bool has_socket(conn_state s) { return s != conn_state::unused && s != conn_state::closed; }
+
+// What a failed wsring.v1 check is counted as.
+fault v1_fault(v1_verdict v) {
+    switch (v) {
+        case v1_verdict::gap:
+        case v1_verdict::epoch_changed: return fault::position_gap;
+        case v1_verdict::repeat: return fault::position_repeat;
+        case v1_verdict::unrecovered: return fault::unrecovered;
+        default: return fault::content_mismatch;
+    }
+}
+
+// An HTTP request (http-publish) is its header block, at most this long,
+// and the body: the room one request needs in a send block.
+constexpr std::size_t http_head_reserve = 1024;
 
 // Bytes at the front of `data` that form whole frames: only those reach the
 // decoder, so it never has to copy a cut frame into a buffer of its own.
@@ -60,6 +76,8 @@ std::unique_ptr<mode_driver> make_driver(bench_mode m, worker& w) {
         case bench_mode::broadcast: return make_broadcast_driver(w);
         case bench_mode::connect: return make_connect_driver(w);
         case bench_mode::idle: return make_idle_driver(w);
+        case bench_mode::replay: return make_replay_driver(w);
+        case bench_mode::http_publish: return make_http_publish_driver(w);
     }
     return nullptr;
 }
@@ -85,11 +103,14 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
                opts.mode == bench_mode::broadcast ? broadcast_header_bytes : std::min(echo_header_bytes, opts.size),
                0x5eed5eedULL),
       rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
-      frame_bytes_(proto::frame_size(opts.deflate ? deflate_session::bound(opts.size) : opts.size, true)),
+      frame_bytes_(opts.mode == bench_mode::http_publish
+                       ? opts.size + http_head_reserve
+                       : proto::frame_size(opts.deflate ? deflate_session::bound(opts.size) : opts.size, true)),
       max_message_(std::max<std::size_t>(opts.size + 1, 16u << 20)),
       light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo),
       deflate_(opts.deflate, opts.deflate_level, stats_.deflate) {
     if (opts.target.tls) cbuf_.resize(read_buffer / 4);
+    if (!opts.subprotocol.empty()) subprotocols_.push_back(opts.subprotocol);
     next_source_ = static_cast<std::size_t>(index) * 61;  // workers start at different addresses
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) {
@@ -112,9 +133,12 @@ worker::~worker() {
 // either a window of data frames (capped at batch_cap) or only room for
 // control frames, plus room for a pong and a close that never wait behind data.
 void worker::setup_conns() {
-    std::string sample = proto::make_client_request(
-        {.host = opts_.target.host_header(), .path = opts_.target.path, .extensions = deflate_.offer()},
-        "dGhlIHNhbXBsZSBub25jZQ==");
+    // The largest request: a replay's, with "?since=E:O" (≤ 60 bytes) added.
+    std::string sample = proto::make_client_request({.host = opts_.target.host_header(),
+                                                     .path = opts_.target.path + "?since=" + std::string(64, 'x'),
+                                                     .subprotocols = subprotocols_,
+                                                     .extensions = deflate_.offer()},
+                                                    "dGhlIHNhbXBsZSBub25jZQ==");
     for (std::size_t i = 0; i < conns_.size(); ++i) {
         client_conn& c = conns_[i];
         c.kind = driver_->kind_of(i);
@@ -178,9 +202,9 @@ void worker::change_phase(run_phase p) {
 // Set-up opens connections a bounded number at a time, so a server's listen
 // backlog is not flooded (a dropped SYN costs a one-second retransmit).
 void worker::open_more() {
-    if (!driver_->opens_at_setup()) return;
     std::size_t limit = std::max<std::size_t>(16, 512 / opts_.threads);
-    while (pending_opens_ < limit && next_to_open_ < conns_.size()) open(conns_[next_to_open_++]);
+    for (; pending_opens_ < limit && next_to_open_ < conns_.size(); ++next_to_open_)
+        if (driver_->opens_at_setup(next_to_open_)) open(conns_[next_to_open_]);
 }
 
 void worker::check_timeouts() {
@@ -225,6 +249,7 @@ void worker::open(client_conn& c) {
     c.dec.reset();
     c.upgrade.reset();
     c.deflate.reset();
+    c.v1.reset();
     c.want_write = c.close_received = c.clean = false;
     c.started_ns = c.state_ns = now_ns_;
     c.fd = socket(opts_.target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -298,16 +323,20 @@ void worker::on_connected(client_conn& c) {
     socklen_t len = sizeof err;
     getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return fail(c, fault::connect_failed, std::strerror(err));
-    if (opts_.raw) return become_open(c);
+    if (opts_.raw || driver_->reads_stream()) return become_open(c);  // no upgrade: plain TCP or HTTP
     if (opts_.target.tls) {  // the request below waits in `out` for the handshake
         start_tls(c);
         if (!has_socket(c.state)) return;
     }
     std::string key = proto::make_client_key();
-    request_ = proto::make_client_request(
-        {.host = opts_.target.host_header(), .path = opts_.target.path, .extensions = deflate_.offer()}, key);
+    std::string path = driver_->request_path(c);
+    request_ = proto::make_client_request({.host = opts_.target.host_header(),
+                                           .path = path.empty() ? opts_.target.path : path,
+                                           .subprotocols = subprotocols_,
+                                           .extensions = deflate_.offer()},
+                                          key);
     c.out.append(std::as_bytes(std::span(request_)));
-    c.upgrade = std::make_unique<upgrade_state>(std::move(key), deflate_.config());
+    c.upgrade = std::make_unique<upgrade_state>(std::move(key), deflate_.config(), subprotocols_);
     c.state = conn_state::upgrading;
     c.state_ns = now_ns_;
     mark_dirty(c);
@@ -362,6 +391,14 @@ void worker::on_readable(client_conn& c, bool hup) {
 // are a cut frame to keep. `buffer_full`: no room to wait for the rest of a
 // frame, so even a cut one goes to the decoder. False once the connection is gone.
 bool worker::take_bytes(client_conn& c, std::span<std::byte> data, bool buffer_full, std::size_t& left) {
+    if (driver_->reads_stream()) {  // http-publish: answers, not frames
+        std::size_t used = driver_->on_stream(c, data);
+        if (!has_socket(c.state)) return false;
+        left = data.size() - used;
+        if (left && buffer_full) return fail(c, fault::http_error, "an answer larger than the read buffer"), false;
+        mark_dirty(c);
+        return true;
+    }
     if (c.state == conn_state::upgrading && !feed_upgrade(c, data)) return false;
     std::size_t whole = whole_frames(data);
     if (whole == 0 && buffer_full) whole = data.size();  // a frame larger than the buffer
@@ -497,6 +534,14 @@ bool worker::feed_upgrade(client_conn& c, std::span<std::byte>& data) {
         fail(c, fault::handshake_rejected, why);
         return false;
     }
+    // A subprotocol we read (wsring.v1) changes every message: one the
+    // server did not choose would make each delivery look malformed.
+    const std::string& chosen = c.upgrade->checker.protocol();
+    if (chosen != opts_.subprotocol) {
+        fail(c, fault::handshake_rejected, "the server did not choose subprotocol " + opts_.subprotocol);
+        return false;
+    }
+    c.v1.on = chosen == proto::v1::subprotocol;
     become_open(c);
     data = data.subspan(consumed);
     return true;
@@ -513,6 +558,7 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
             case proto::event_kind::binary: {
                 bool text = ev.kind == proto::event_kind::text;
                 if (ev.rsv1 && !inflate(c, text, ev.payload)) return false;
+                if (c.v1.on && !check_position(c, text, ev.payload)) break;  // a notice, or a fault
                 driver_->on_message(c, text, ev.payload);
                 break;
             }
@@ -530,6 +576,18 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
         }
     }
     return has_socket(c.state);
+}
+
+// wsring.v1: every message passes the cursor (v1_cursor.hpp). True for a
+// data message at the next offset, its payload narrowed to the published
+// bytes; a notice that fits goes to the driver; anything else is a fault.
+bool worker::check_position(client_conn& c, bool text, std::span<std::byte>& payload) {
+    std::string why;
+    v1_verdict v = v1_accept(c.v1, payload, text, why);
+    if (v == v1_verdict::data) return true;
+    if (v == v1_verdict::notice) driver_->on_notice(c);
+    else fail(c, v1_fault(v), why);
+    return false;
 }
 
 // RFC 7692 §6.2: a message with RSV1 means nothing until inflated; one
@@ -585,7 +643,9 @@ void worker::on_close_frame(client_conn& c, proto::close_code code) {
 void worker::on_eof(client_conn& c) {
     if (c.state == conn_state::closing) return finish_close(c, c.close_received);
     if (c.tls && !c.tls->handshake_done()) return fail(c, fault::tls_failed, "EOF during the TLS handshake");
-    const char* when = c.state == conn_state::upgrading ? "EOF before the 101 response" : "EOF without a close frame";
+    const char* when = c.state == conn_state::upgrading ? "EOF before the 101 response"
+                       : driver_->reads_stream()        ? "EOF: the server closed the keep-alive HTTP connection"
+                                                        : "EOF without a close frame";
     fail(c, fault::closed_early, when);
 }
 
@@ -705,6 +765,9 @@ void worker::begin_close(client_conn& c) {
         return;
     }
     if (c.state != conn_state::open) return;
+    // Plain HTTP (http-publish): a client may close an idle keep-alive
+    // connection at any time (RFC 9112 §9.6); the drain let answers come home.
+    if (driver_->reads_stream()) return finish_close(c, true);
     queue_close(c, proto::close_code::normal);  // RFC 6455 §7.1.2: start the closing handshake
     c.state = conn_state::closing;
     c.state_ns = now_ns_;

@@ -82,6 +82,7 @@ private:
     void discard_until_eof(client_conn& c);
     bool feed_upgrade(client_conn& c, std::span<std::byte>& data);
     bool deliver(client_conn& c, std::span<std::byte> frames);
+    bool check_position(client_conn& c, bool text, std::span<std::byte>& payload);
     bool inflate(client_conn& c, bool text, std::span<std::byte>& payload);
     bool deliver_raw(client_conn& c, std::span<std::byte> frames);
     void on_close_frame(client_conn& c, proto::close_code code);
@@ -119,6 +120,7 @@ private:
     std::vector<std::byte> rbuf_;      // one large read buffer for every connection
     std::vector<std::byte> cbuf_;      // wss://: the ciphertext read, decrypted into rbuf_
     std::string request_;              // reusable HTTP request text
+    std::vector<std::string> subprotocols_;  // --subprotocol, offered in every upgrade
     payload_template payload_;
     fast_rng rng_;
     std::size_t frame_bytes_ = 0;      // room a data frame may need (--deflate: its bound)
