@@ -14,6 +14,11 @@
 # kind; --payload json verified with and without it, its text different in
 # every message (captured raw; with context takeover far from the 63:1 that
 # one repeated text gave) and a body from another message caught by --verify.
+# Pub/sub (issue 12): --subprotocol wsring.v1 broadcast, --mode replay and
+# --mode http-publish against ws-server --mode pubsub, clean and counted; and
+# against scripted servers every way of breaking them named by kind: a gap, a
+# repeat, !unrecovered, an unchosen subprotocol; HTTP answers cut at every
+# byte, pipelined, in odd header case, and each framing or content fault.
 # Skipped under WSRING_FILTER (these are not the multi-threaded tests).
 import json
 import os
@@ -76,9 +81,9 @@ class Proc:
         self.proc.stdout.close()
 
 
-def ws_server(mode="echo", threads=1):
+def ws_server(mode="echo", threads=1, *extra):
     return Proc([binary("ws-server"), "--mode", mode, "--host", "127.0.0.1", "--port", "0",
-                 "--threads", str(threads)])
+                 "--threads", str(threads)] + [str(a) for a in extra])
 
 
 def broken_server(fault, after=5, broadcast=False):
@@ -313,7 +318,8 @@ class WsBenchCommandLine(WsBenchBase):
         p = subprocess.run([binary("ws-bench"), "--help"], capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 0)
         for word in ("echo", "broadcast", "connect", "idle", "--raw", "--server-pid", "--json", "-k",
-                     "--deflate", "--payload", "json"):
+                     "--deflate", "--payload", "json", "replay", "http-publish", "--subprotocol", "--history",
+                     "--api-key"):
             self.assertIn(word, p.stdout)
 
     def test_deflate_and_payload_flags(self):
@@ -330,6 +336,18 @@ class WsBenchCommandLine(WsBenchBase):
         self.assertEqual(rc, 2, out)
         self.assertIn("--deflate-level", out)
 
+    def test_pubsub_flags(self):
+        for args, words in [(("--subprotocol", "chat"), "wsring.v1"),
+                            (("--subprotocol", "wsring.v1"), "--subprotocol is for broadcast"),
+                            (("--mode", "http-publish", "--api-key", "k"), "needs a topic"),
+                            (("--api-key", "k"), "--api-key is for http-publish"),
+                            (("--mode", "replay", "-s", 4), "-s 8 or more"),
+                            (("--mode", "replay", "--url", "ws://127.0.0.1:9/t?a=1"), "without a query"),
+                            (("--mode", "http-publish", "--url", "ws://127.0.0.1:9/t", "--deflate"), "plain HTTP")]:
+            rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", *args)
+            self.assertEqual(rc, 2, out)
+            self.assertIn(words, out)
+
     def test_bad_option_exits_2(self):
         p = subprocess.run([binary("ws-bench"), "--mode", "bogus"], capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 2)
@@ -344,6 +362,321 @@ class WsBenchCommandLine(WsBenchBase):
         self.assertIn("RLIMIT_NOFILE", out)
         self.assertIn("64", out)
         self.assertIn("1000 connections", out)
+
+
+# ---- pub/sub: wsring.v1, replay, HTTP publish (issue 12) --------------------
+
+def has_pubsub_v1():
+    if not os.path.exists(binary("ws-server")):
+        return False
+    p = subprocess.run([binary("ws-server"), "--help"], capture_output=True, text=True, timeout=10)
+    return "--history-size" in p.stdout and "--api-key" in p.stdout
+
+
+class WsBenchPubsub(WsBenchBase):
+    """ws-server --mode pubsub: every mode clean, and the counts add up."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not has_pubsub_v1():
+            raise unittest.SkipTest("ws-server has no wsring.v1 history or --api-key yet")
+
+    def pubsub(self, *extra):
+        return ws_server("pubsub", 1, "--idle-timeout", 0, "--ping-interval", 0, *extra)
+
+    def test_v1_broadcast_positions_are_contiguous(self):
+        server = self.pubsub()
+        try:
+            receivers, pubs = 30, 2
+            rc, doc, out = ws_bench("--url", server.url("/room"), "--mode", "broadcast", "-c", receivers,
+                                    "--publishers", pubs, "-s", 64, "-k", 4, "-d", 1, "--warmup", 0.2, "--verify",
+                                    "--subprotocol", "wsring.v1")
+        finally:
+            server.stop()
+        self.assertClean(rc, doc, out)
+        self.assertEqual(doc["config"]["subprotocol"], "wsring.v1")
+        self.assertGreater(doc["messages"], 0, out)
+        self.assertEqual(doc["bytes"], doc["messages"] * 64, out)  # the prefix is not payload
+        for p in doc["publishers"]:
+            self.assertEqual((p["lost"], p["reordered"]), (0, 0), out)
+            self.assertEqual(p["delivered"], p["published"] * receivers, out)
+
+    def test_replay_counts_replayed_messages(self):
+        server = self.pubsub("--history-size", 200)
+        try:
+            runs = [ws_bench("--url", server.url("/log"), "--mode", "replay", "-c", 3, "--history", 100, "-s", 64,
+                             "-d", 1, "--warmup", 0.2, "--verify", "--server-pid", server.pid) for _ in range(2)]
+        finally:
+            server.stop()
+        for i, (rc, doc, out) in enumerate(runs):
+            self.assertClean(rc, doc, out)
+            rp = doc["replay"]
+            epoch, offset = rp["since"].split(":")
+            self.assertRegex(epoch, r"^[A-Za-z0-9_-]{1,32}$")
+            self.assertEqual(int(offset), 100 * i, out)  # the second fill follows the first
+            self.assertGreater(rp["cycles"], 0, out)
+            self.assertEqual(doc["latency_us"]["count"], rp["cycles"], out)  # one sample per cycle
+            self.assertGreater(doc["messages"], 0, out)
+            self.assertEqual(doc["bytes"], doc["messages"] * 64, out)
+            self.assertEqual(doc["fairness"]["total"], doc["messages"], out)
+            self.assertEqual(doc["fairness"]["connections"], 3, out)
+            self.assertGreater(doc["server"]["msgs_per_cpu_sec"], 0, out)
+
+    def test_replay_past_the_history_is_unrecovered(self):
+        server = self.pubsub("--history-size", 50)
+        try:
+            rc, doc, out = ws_bench("--url", server.url("/short"), "--mode", "replay", "-c", 2, "--history", 100,
+                                    "-d", 0.5, "--warmup", 0)
+        finally:
+            server.stop()
+        self.assertEqual(rc, 1, out)
+        self.assertGreaterEqual(doc["errors"]["by_kind"]["unrecovered"], 1, out)
+        self.assertIn("!unrecovered", doc["errors"]["first"]["unrecovered"], out)
+
+    def test_http_publish_counts_answers(self):
+        server = self.pubsub("--api-key", "s3cret")
+        try:
+            conns, k = 3, 8
+            rc, doc, out = ws_bench("--url", server.url("/news"), "--mode", "http-publish", "-c", conns, "-k", k,
+                                    "-s", 100, "-d", 1, "--warmup", 0.2, "--api-key", "s3cret", "--text",
+                                    "--server-pid", server.pid)
+        finally:
+            server.stop()
+        self.assertClean(rc, doc, out)
+        n = doc["messages"]
+        self.assertGreater(n, 0, out)
+        self.assertEqual(doc["bytes"], n * 100, out)
+        self.assertEqual(doc["latency_us"]["count"], n, out)
+        self.assertLessEqual(abs(doc["sent"] - n), conns * k, out)
+        c = doc["connections"]
+        self.assertEqual((c["opened"], c["closed_clean"], c["closed_unclean"]), (conns, conns, 0), out)
+        self.assertTrue(doc["config"]["api_key"])
+        self.assertNotIn("s3cret", json.dumps(doc))  # the key itself is never reported
+
+    def test_http_publish_with_a_wrong_key_is_an_http_error(self):
+        server = self.pubsub("--api-key", "right")
+        try:
+            rc, doc, out = ws_bench("--url", server.url("/news"), "--mode", "http-publish", "-c", 1, "-k", 2,
+                                    "-d", 0.5, "--warmup", 0, "--api-key", "wrong")
+        finally:
+            server.stop()
+        self.assertEqual(rc, 1, out)
+        self.assertIn("HTTP 401", doc["errors"]["first"]["http_error"], out)
+
+
+# A wsring.v1 pub/sub server in a few lines, for replay mode, that breaks the
+# protocol as argv[1] says: "good"; "gap" (a replay skips its 2nd message);
+# "repeat" (a replay sends its 2nd message twice); "unrecovered" (every
+# ?since is refused); "nochoice" (never selects the subprotocol). One topic,
+# epoch Ep0ch; a publisher gets its own message back, prefixed.
+PY_V1_SCRIPTED = r"""
+import asyncio, base64, hashlib, sys, urllib.parse
+mode = sys.argv[1]
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+history = []
+def frame(op, payload):
+    n = len(payload)
+    head = bytes([0x80 | op, n]) if n < 126 else bytes([0x80 | op, 126]) + n.to_bytes(2, "big")
+    return head + payload
+def data(offset, op, payload):
+    return frame(op, b"Ep0ch:%d\n" % offset + payload)
+async def conn(reader, writer):
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    target = lines[0].split(b" ")[1].decode()
+    fields = {l.split(b":", 1)[0].strip().lower(): l.split(b":", 1)[1].strip() for l in lines[1:] if b":" in l}
+    accept = base64.b64encode(hashlib.sha1(fields[b"sec-websocket-key"] + GUID).digest()).decode()
+    proto = "" if mode == "nochoice" or b"wsring.v1" not in fields.get(b"sec-websocket-protocol", b"") \
+        else "Sec-WebSocket-Protocol: wsring.v1\r\n"
+    writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Accept: %s\r\n%s\r\n" % (accept, proto)).encode())
+    since = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query).get("since")
+    if since is None:
+        writer.write(frame(0x1, b"!position Ep0ch:%d" % len(history)))
+    elif mode == "unrecovered":
+        writer.write(frame(0x1, b"!unrecovered Ep0ch:%d" % len(history)))
+    else:
+        start = int(since[0].split(":")[1])
+        for i in range(start, len(history)):
+            op, payload = history[i]
+            if mode == "gap" and i == start + 1:
+                continue
+            writer.write(data(i + 1, op, payload))
+            if mode == "repeat" and i == start + 1:
+                writer.write(data(i + 1, op, payload))
+    try:
+        while True:
+            b0, b1 = await reader.readexactly(2)
+            n = b1 & 0x7F
+            if n >= 126:
+                n = int.from_bytes(await reader.readexactly(2 if n == 126 else 8), "big")
+            mask = await reader.readexactly(4)
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(await reader.readexactly(n)))
+            op = b0 & 0x0F
+            if op == 0x8:
+                writer.write(frame(0x8, payload[:2]))
+                break
+            history.append((op, payload))
+            writer.write(data(len(history), op, payload))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+async def main():
+    srv = await asyncio.start_server(conn, "127.0.0.1", 0)
+    print("listening on 127.0.0.1:%d" % srv.sockets[0].getsockname()[1], flush=True)
+    await srv.serve_forever()
+asyncio.run(main())
+"""
+
+
+class WsBenchReplayFaults(WsBenchBase):
+    """Replay against PY_V1_SCRIPTED: clean when it is right, each break named."""
+
+    def run_against(self, mode):
+        srv = Proc([sys.executable, "-c", PY_V1_SCRIPTED, mode])
+        try:
+            return ws_bench("--url", srv.url("/t"), "--mode", "replay", "-c", 2, "--history", 20, "-s", 40,
+                            "-d", 0.5, "--warmup", 0, "--verify", "--connect-timeout", 5)
+        finally:
+            srv.stop()
+
+    def assertFault(self, mode, kind, detail):
+        rc, doc, out = self.run_against(mode)
+        self.assertEqual(rc, 1, out)
+        self.assertGreaterEqual(doc["errors"]["by_kind"][kind], 1, out)
+        self.assertIn(detail, doc["errors"]["first"][kind], out)
+
+    def test_a_correct_replay_is_clean(self):
+        rc, doc, out = self.run_against("good")
+        self.assertClean(rc, doc, out)
+        self.assertEqual(doc["replay"]["since"], "Ep0ch:0", out)
+        self.assertGreater(doc["replay"]["cycles"], 0, out)
+
+    def test_a_skipped_offset_is_a_position_gap(self):
+        self.assertFault("gap", "position_gap", "offset 3 after 1")
+
+    def test_a_repeated_offset_is_a_position_repeat(self):
+        self.assertFault("repeat", "position_repeat", "offset 2 after 2")
+
+    def test_unrecovered_is_reported(self):
+        self.assertFault("unrecovered", "unrecovered", "!unrecovered Ep0ch:20")
+
+    def test_a_subprotocol_not_chosen_fails_the_handshake(self):
+        rc, doc, out = self.run_against("nochoice")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("did not choose subprotocol wsring.v1", doc["errors"]["first"]["handshake_rejected"], out)
+        self.assertFalse(doc["setup_complete"], out)
+
+
+# A scripted publish API for http-publish: it checks each request (POST
+# /publish/t, "Authorization: apikey k", Content-Type, a body of
+# Content-Length bytes; else it answers 400) and answers as argv[1] says:
+# "good": valid answers whose bytes are cut at a point that moves by one
+# byte per answer (a pause between the parts), with header names in odd
+# case, every other one with a repeated equal Content-Length and an extra
+# field, the JSON fields in another order, and pipelined requests already
+# read answered in one write; "nolength", "chunked", "500", "nooffset",
+# "backwards" (offsets fall), "badstatus": each breaks from the 3rd answer on.
+PY_HTTP_SCRIPTED = r"""
+import asyncio, sys
+mode = sys.argv[1]
+count = 0
+def answer(n, status=200, body=None, fields=b""):
+    body = body if body is not None else b'{"offset":%d,"epoch":"Ep0ch_1"}' % n
+    return (b"HTTP/1.1 %d X\r\ncontent-TYPE: application/json\r\nCONTENT-LENGTH: %d\r\n%s"
+            b"Connection: keep-alive\r\n\r\n%s" % (status, len(body), fields, body))
+def make(n):
+    if mode == "good" or n < 3:
+        size = len(b'{"offset":%d,"epoch":"Ep0ch_1"}' % n)
+        return answer(n, fields=b"Content-Length: %d\r\nX-Pad: a\r\n" % size if n % 2 else b"")
+    if mode == "nolength":
+        return b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n"
+    if mode == "chunked":
+        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    if mode == "500":
+        return answer(n, 500, b"boom")
+    if mode == "nooffset":
+        return answer(n, body=b'{"epoch":"Ep0ch_1"}')
+    if mode == "backwards":
+        return answer(1000 - n)
+    if mode == "badstatus":
+        return b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n"
+async def conn(reader, writer):
+    global count
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            fields = {l.split(b":", 1)[0].strip().lower(): l.split(b":", 1)[1].strip() for l in lines[1:] if b":" in l}
+            body = await reader.readexactly(int(fields.get(b"content-length", b"0")))
+            ok = (lines[0] == b"POST /publish/t HTTP/1.1" and fields.get(b"authorization") == b"apikey k"
+                  and fields.get(b"content-type") == b"application/octet-stream" and len(body) == 50)
+            count += 1
+            out = make(count) if ok else answer(count, 400, b"bad request: " + head)
+            if reader._buffer:  # more pipelined requests already here: answer them in one write later
+                writer.write(out)
+                continue
+            cut = count % (len(out) + 1)
+            writer.write(out[:cut])
+            await writer.drain()
+            await asyncio.sleep(0.002)
+            writer.write(out[cut:])
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+async def main():
+    srv = await asyncio.start_server(conn, "127.0.0.1", 0)
+    print("listening on 127.0.0.1:%d" % srv.sockets[0].getsockname()[1], flush=True)
+    await srv.serve_forever()
+asyncio.run(main())
+"""
+
+
+class WsBenchHttpAnswers(WsBenchBase):
+    """http-publish reads answers by Content-Length whatever their split, and
+    names each way an answer can be wrong."""
+
+    def run_against(self, mode, duration=0.5):
+        srv = Proc([sys.executable, "-c", PY_HTTP_SCRIPTED, mode])
+        try:
+            return ws_bench("--url", srv.url("/t"), "--mode", "http-publish", "-c", 2, "-k", 4, "-s", 50,
+                            "-d", duration, "--warmup", 0, "--api-key", "k", "--connect-timeout", 5)
+        finally:
+            srv.stop()
+
+    def assertFault(self, mode, kind, detail):
+        rc, doc, out = self.run_against(mode)
+        self.assertEqual(rc, 1, out)
+        self.assertGreaterEqual(doc["errors"]["by_kind"][kind], 1, out)
+        self.assertIn(detail, doc["errors"]["first"][kind], out)
+
+    def test_answers_cut_anywhere_and_pipelined_are_read(self):
+        rc, doc, out = self.run_against("good", duration=1.5)
+        self.assertClean(rc, doc, out)
+        # the cut moves one byte per answer: 150 answers cross every byte of one
+        self.assertGreater(doc["messages"], 150, out)
+        self.assertEqual(doc["latency_us"]["count"], doc["messages"], out)
+
+    def test_no_content_length(self):
+        self.assertFault("nolength", "http_error", "no Content-Length")
+
+    def test_chunked(self):
+        self.assertFault("chunked", "http_error", "Transfer-Encoding")
+
+    def test_an_error_status(self):
+        self.assertFault("500", "http_error", "HTTP 500: boom")
+
+    def test_a_200_without_an_offset(self):
+        self.assertFault("nooffset", "http_error", "without")
+
+    def test_falling_offsets_are_a_position_repeat(self):
+        self.assertFault("backwards", "position_repeat", "on one connection")
+
+    def test_a_bad_status_line(self):
+        self.assertFault("badstatus", "http_error", "bad status line")
 
 
 # ---- wss:// ----------------------------------------------------------------
