@@ -12,18 +12,38 @@
 #      full and resumed TLS handshakes, memory per idle TLS connection;
 #      then permessage-deflate (--deflate, --deflate-takeover) beside no
 #      deflate: broadcast and echo of JSON-like text, memory per connection;
+#      then pub/sub (ws-server --mode pubsub, issue 12): broadcast to 1,000
+#      receivers with wsring.v1 and history beside raw receivers without
+#      history, replay from history, and HTTP publishes;
 #   3. a markdown table of every ws-server figure as a ratio to the plain TCP
 #      figure of the same point, bench/results/latest.json and a PNG
 #      (bench/results/latest.png, gnuplot) of throughput and latency.
 # Anything not built yet is skipped with a message. WSRING_BUILD picks the
-# build directory (default build/release). See docs/benchmarking.md.
+# build directory (default build/release). `--only SECTION` (micro, echo,
+# tls, deflate, pubsub; repeatable) runs only those sections and merges their
+# points into the existing bench/results/latest.json, each update recorded
+# in its "updates" list, so the file never holds a partial run alone. See
+# docs/benchmarking.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=0
-[[ ${1:-} == --quick ]] && QUICK=1
+ONLY=()
+while (($#)); do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --only) ONLY+=("${2:?--only needs a section: micro, echo, tls, deflate or pubsub}"); shift ;;
+    *) echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub]..." >&2; exit 2 ;;
+  esac
+  shift
+done
+want() {  # want SECTION: true when it runs in this invocation
+  ((${#ONLY[@]} == 0)) && return 0
+  local o; for o in "${ONLY[@]}"; do [[ $o == "$1" ]] && return 0; done
+  return 1
+}
 BUILD=${WSRING_BUILD:-build/release}
-RESULTS=bench/results
+RESULTS=${WSRING_BENCH_RESULTS:-bench/results}  # where latest.json goes (a scratch folder for trials)
 WORK=$(mktemp -d /tmp/wsring-bench.XXXXXX)
 mkdir -p "$RESULTS" "$WORK/runs"
 T0=$SECONDS
@@ -31,11 +51,11 @@ T0=$SECONDS
 if ((QUICK)); then
   REPS=1; DUR=1; WARM=0.3; MICRO_MIN=0.01
   CONNS=(100); SIZES=(16 1024); WINDOWS=(16)
-  BCAST_RECV=(200); IDLE_CONNS=2000; Z_RECV=200; Z_CONNS=1000
+  BCAST_RECV=(200); IDLE_CONNS=2000; Z_RECV=200; Z_CONNS=1000; PS_RECV=200
 else
   REPS=3; DUR=3; WARM=1; MICRO_MIN=0.05
   CONNS=(100 1000); SIZES=(16 1024 65536); WINDOWS=(1 16)
-  BCAST_RECV=(1000 10000); IDLE_CONNS=10000; Z_RECV=1000; Z_CONNS=10000
+  BCAST_RECV=(1000 10000); IDLE_CONNS=10000; Z_RECV=1000; Z_CONNS=10000; PS_RECV=1000
 fi
 
 # 10,000 idle connections need that many descriptors in each process.
@@ -89,6 +109,7 @@ stop_server() {
 bench_run() {
   local name=$1 tag=$2 rep=$3; shift 3
   local raw=() url="ws://127.0.0.1:${PORT[$name]}/"
+  [[ $name == ps-* ]] && url+=bench  # pub/sub: the path names the topic
   [[ $name == tcp-echo ]] && raw=(--raw)
   [[ $name == wss-* ]] && url="wss://127.0.0.1:${PORT[$name]}/" && raw=(--ca "$WORK/certs/ca.pem")
   [[ $name == z-deflate || $name == z-takeover ]] && raw=(--deflate)  # offer permessage-deflate
@@ -118,10 +139,13 @@ EOF
 echo "wsring bench ($( ((QUICK)) && echo quick || echo full )): build $BUILD, $(nproc) CPUs, servers on CPU 0, ws-bench on CPU 1"
 
 # ---- 1. micro benchmarks ------------------------------------------------------
-echo; echo "== micro benchmarks (Google Benchmark, min time ${MICRO_MIN}s)"
 shopt -s nullglob
-micro=("$BUILD"/bench_*)
-((${#micro[@]})) || echo "bench: no bench_* binaries in $BUILD: skipping the micro suite"
+micro=()
+if want micro; then
+  echo; echo "== micro benchmarks (Google Benchmark, min time ${MICRO_MIN}s)"
+  micro=("$BUILD"/bench_*)
+fi
+want micro && ! ((${#micro[@]})) && echo "bench: no bench_* binaries in $BUILD: skipping the micro suite"
 for b in "${micro[@]}"; do
   [[ -x $b ]] || continue
   echo "-- $(basename "$b")"
@@ -132,7 +156,7 @@ done
 
 # ---- 2. load matrix ------------------------------------------------------------
 SERVERS=()
-if have ws-bench; then
+if want echo && have ws-bench; then
   if have tcp-echo-server && start_server tcp-echo 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0; then
     SERVERS+=(tcp-echo)
   fi
@@ -203,7 +227,7 @@ if ((${#SERVERS[@]})); then
     bench_run "$name" "idle-c$IDLE_CONNS" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 60
     stop_server "$name"
   done
-else
+elif want echo; then
   echo "bench: no server and ws-bench pair to run: skipping the load matrix"
 fi
 
@@ -211,7 +235,8 @@ fi
 # tls-* points: the same server binary with and without --tls-cert, one
 # backend at a time, interleaved; the report gives each wss figure as a
 # ratio to the ws figure of the same point and run.
-if have ws-bench && have ws-server && scripts/make-test-certs.sh "$WORK/certs" >/dev/null 2>&1; then
+if ! want tls; then :
+elif have ws-bench && have ws-server && scripts/make-test-certs.sh "$WORK/certs" >/dev/null 2>&1; then
   TLS_ARGS=(--tls-cert "$WORK/certs/server.pem" --tls-key "$WORK/certs/server-key.pem")
   TLS_SERVERS=()
   for backend in epoll uring; do
@@ -273,7 +298,8 @@ z_server() {  # z_server NAME MODE: a fresh one-thread epoll server of that vari
   esac
   start_server "$1" 0 "$BUILD/ws-server" "${args[@]}"
 }
-if have ws-bench && have ws-server; then
+if ! want deflate; then :
+elif have ws-bench && have ws-server; then
   Z_VARIANTS=(z-plain z-deflate z-takeover)
   echo; echo "== permessage-deflate: ${Z_VARIANTS[*]} (JSON-like payloads)"
   for rep in $(seq "$REPS"); do
@@ -301,13 +327,55 @@ else
   echo "bench: no ws-server/ws-bench: skipping permessage-deflate"
 fi
 
+# ---- 2d. pub/sub: wsring.v1, history, replay, HTTP publish (issue 12) ----------------
+# ps-* points: ws-server --mode pubsub (epoll, one thread), a fresh server per
+# run, topic "bench". ps-raw is pub/sub as it was before issue 12: raw
+# receivers, --history-size 0. ps-hist: the same receivers with the default
+# history on (1,000 per topic: every publish is also kept as a wsring.v1
+# frame). ps-v1: history on and every connection speaking wsring.v1
+# (ws-bench --subprotocol wsring.v1: a position prefix on every delivery,
+# checked by the receivers). Broadcast: PS_RECV receivers, 64-byte messages,
+# one publisher keeping 16 in flight; the issue's target is ps-v1 within
+# 10 % of ps-raw per server-CPU-second. Replay (ps-v1 server): 16
+# connections each looping connect ?since= → 1,000 replayed → close. HTTP
+# publish (ps-v1 server, --api-key): 16 keep-alive connections, 16 POSTs in
+# flight each, 64-byte bodies, no subscribers (history keeps every message).
+ps_server() {  # ps_server NAME: a fresh one-thread epoll pub/sub server of that variant
+  local args=(--mode pubsub --host 127.0.0.1 --port 0 --threads 1 --backend epoll --idle-timeout 0 --ping-interval 0)
+  case $1 in
+    ps-raw) args+=(--history-size 0) ;;
+    ps-v1) args+=(--api-key bench) ;;
+  esac
+  start_server "$1" 0 "$BUILD/ws-server" "${args[@]}"
+}
+if ! want pubsub; then :
+elif have ws-bench && have ws-server && "$BUILD/ws-server" --help 2>&1 | grep -q -- --api-key; then
+  echo; echo "== pub/sub (issue 12): ps-raw ps-hist ps-v1; $PS_RECV receivers x 64 B, replay, HTTP publish"
+  for rep in $(seq "$REPS"); do
+    for name in ps-raw ps-hist ps-v1; do
+      ps_server "$name" || continue
+      v1=(); [[ $name == ps-v1 ]] && v1=(--subprotocol wsring.v1)
+      bench_run "$name" "ps-broadcast-r$PS_RECV-s64" "$rep" --mode broadcast -c "$PS_RECV" --publishers 1 \
+        -s 64 -k 16 "${v1[@]}" -d "$DUR" --warmup "$WARM" --connect-timeout 60
+      stop_server "$name"
+    done
+    ps_server ps-v1 || continue
+    bench_run ps-v1 ps-replay-c16-h1000 "$rep" --mode replay -c 16 --history 1000 -s 64 -d "$DUR" --warmup "$WARM"
+    bench_run ps-v1 ps-http-c16-k16 "$rep" --mode http-publish -c 16 -k 16 -s 64 --api-key bench \
+      -d "$DUR" --warmup "$WARM"
+    stop_server ps-v1
+  done
+else
+  echo "bench: no ws-bench/ws-server with pub/sub history and --api-key: skipping pub/sub"
+fi
+
 # ---- 3. report -------------------------------------------------------------------
 echo
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CPU_MODEL=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
-/usr/bin/python3 - "$WORK" "$RESULTS" "$QUICK" "$COMMIT" "$CPU_MODEL" "$(nproc)" "$REPS" <<'EOF'
+/usr/bin/python3 - "$WORK" "$RESULTS" "$QUICK" "$COMMIT" "$CPU_MODEL" "$(nproc)" "$REPS" "${ONLY[*]:-}" <<'EOF'
 import glob, json, os, platform, statistics, sys, time
-work, results, quick, commit, cpu, ncpu, reps = sys.argv[1:]
+work, results, quick, commit, cpu, ncpu, reps, only = sys.argv[1:]
 
 runs = {}
 for path in glob.glob(os.path.join(work, "runs", "*.json")):
@@ -346,6 +414,8 @@ def summary(docs):
         "errors": sum(d["errors"]["total"] for d in docs),
         "lost": sum(p["lost"] for d in docs for p in d.get("publishers", [])),
         "reordered": sum(p["reordered"] for d in docs for p in d.get("publishers", [])),
+        "replay_cycles_per_sec": med(docs, lambda d: d["replay"]["cycles"] / d["measured_seconds"]
+                                     if d.get("replay") and d["measured_seconds"] else None),
     }
 
 points = {}
@@ -362,13 +432,27 @@ for path in glob.glob(os.path.join(work, "micro-*.json")):
         {k: b.get(k) for k in ("name", "real_time", "cpu_time", "time_unit", "bytes_per_second", "items_per_second")}
         for b in doc.get("benchmarks", [])]
 
-servers = sorted({s for p in points.values() for s in p if s.startswith("ws-")})
 report = {
     "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": commit, "quick": quick == "1",
     "machine": {"cpu": cpu, "cpus": int(ncpu), "kernel": platform.release()},
     "method": {"server_cpu": 0, "ws_bench_cpu": 1, "repetitions": int(reps), "statistic": "median"},
     "points": points, "micro": micro,
 }
+# --only: the sections run now replace their points in the last full report;
+# everything else (and its provenance) is kept, and the update is recorded.
+latest = os.path.join(results, "latest.json")
+measured = points  # this run's points only (errors are reported for these)
+if only and os.path.exists(latest):
+    old = json.load(open(latest))
+    update = {"generated": report["generated"], "commit": commit, "quick": quick == "1",
+              "repetitions": int(reps), "sections": only.split(), "points": sorted(points)}
+    old_points = old.get("points", {})
+    old_points.update(points)
+    if not micro: micro = old.get("micro", {})
+    report = {k: v for k, v in old.items() if not k.startswith("table_")}
+    report.update(points=old_points, micro=micro, updates=old.get("updates", []) + [update])
+    points = old_points
+servers = sorted({s for p in points.values() for s in p if s.startswith("ws-")})
 
 def fmt(v, unit=""):
     if v is None: return "—"
@@ -408,7 +492,7 @@ if echo:
 
 extra = ["", "| figure | server | value | per server-CPU-second | p50 µs | p99 µs | ×TCP |", "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(points):
-    if t.startswith(("echo-", "tls-", "z-")): continue
+    if t.startswith(("echo-", "tls-", "z-", "ps-")): continue
     tcp = points[t].get("tcp-echo", {})
     for s, v in sorted(points[t].items()):
         if t.startswith("idle-"):
@@ -471,9 +555,31 @@ if len(zl) > 3:
     lines += zl
     report["table_deflate"] = zl[1:]
 
-errors = sum(v["errors"] for p in points.values() for v in p.values())
-report["errors_total"] = errors
-json.dump(report, open(os.path.join(results, "latest.json"), "w"), indent=1)
+# pub/sub (same run): broadcast per server-CPU-second as a ratio to ps-raw
+# (raw receivers, no history: pub/sub before issue 12); replay and HTTP
+# publish as absolute figures.
+pl = ["", "| pub/sub point | server | per server-CPU-s | msgs/s | / ps-raw per CPU-s | p99 µs | errors |",
+      "|---|---|---:|---:|---:|---:|---:|"]
+for t in sorted(p for p in points if p.startswith("ps-")):
+    base = points[t].get("ps-raw", {})
+    for name in ("ps-raw", "ps-hist", "ps-v1"):
+        v = points[t].get(name)
+        if not v: continue
+        kind = t.split("-")[1]  # ps-<kind>-...
+        what = {"broadcast": "broadcast deliveries, %s receivers x 64 B" % t.split("-")[2][1:],
+                "replay": "replayed msgs, 16 conns x 1,000 (%s cycles/s)" % fmt(v.get("replay_cycles_per_sec")),
+                "http": "HTTP publishes, 16 keep-alive x 16 pipelined, 64 B"}[kind]
+        pl.append("| %s | %s | %s | %s | %s | %s | %d |" % (what, name, fmt(v.get("msgs_per_server_cpu_sec")),
+                  fmt(v.get("msgs_per_sec")),
+                  ratio(v.get("msgs_per_server_cpu_sec"), base.get("msgs_per_server_cpu_sec")) if base else "—",
+                  "%.0f" % v["p99_us"] if v.get("p99_us") is not None else "—", v["errors"]))
+if len(pl) > 3:
+    lines += pl
+    report["table_pubsub"] = pl[1:]
+
+errors = sum(v["errors"] for p in measured.values() for v in p.values())
+report["errors_total"] = sum(v["errors"] for p in points.values() for v in p.values())
+json.dump(report, open(latest, "w"), indent=1)
 print("\n".join(lines) if lines else "(no load figures)")
 if errors:
     print("\nbench: %d errors were reported by ws-bench: see the runs above" % errors)
