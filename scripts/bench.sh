@@ -445,7 +445,8 @@ measured = points  # this run's points only (errors are reported for these)
 if only and os.path.exists(latest):
     old = json.load(open(latest))
     update = {"generated": report["generated"], "commit": commit, "quick": quick == "1",
-              "repetitions": int(reps), "sections": only.split(), "points": sorted(points)}
+              "repetitions": int(reps), "sections": only.split(), "points": sorted(points),
+              "loadavg": [round(x, 2) for x in os.getloadavg()]}  # other work on the machine, 1/5/15 min
     old_points = old.get("points", {})
     old_points.update(points)
     if not micro: micro = old.get("micro", {})
