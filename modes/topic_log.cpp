@@ -104,6 +104,16 @@ std::optional<std::size_t> skip_frames(std::span<const std::byte> bytes, std::si
     return from;
 }
 
+// Messages [from, to] of entry `e` as a slice of its frames, by reference.
+std::optional<frames_slice> slice_of(const entry& e, std::uint64_t from, std::uint64_t to) {
+    const auto bytes = e.frames.bytes();
+    const auto begin = skip_frames(bytes, 0, from - e.first);
+    if (!begin) return std::nullopt;
+    const auto end = to == e.last() ? bytes.size() : skip_frames(bytes, *begin, to - from + 1);
+    if (!end) return std::nullopt;
+    return frames_slice{e.frames, *begin, *end, static_cast<std::uint32_t>(to - from + 1)};
+}
+
 // 8 characters of [A-Za-z0-9]: 62^8 ≈ 2·10^14 epochs, so a position from an
 // earlier run (of this process or another one) matches by chance ~never.
 std::string random_epoch(std::mt19937_64& rng) {
@@ -333,16 +343,12 @@ topic_log::recovery topic_log::recover(std::string_view topic, proto::v1::positi
 
     out.replay.reserve(chain.size());
     for (const entry* e : chain) {
-        // The first and the last entry may be cut: find the cuts by frame headers.
+        // Only the first and the last entry can be cut short.
         const std::uint64_t from = std::max(e->first, since.offset + 1);
         const std::uint64_t to = std::min(e->last(), up_to);
-        const auto bytes = e->frames.bytes();
-        const auto begin = skip_frames(bytes, 0, from - e->first);
-        const auto end = !begin ? std::nullopt
-                         : to == e->last() ? std::optional<std::size_t>(bytes.size())
-                                           : skip_frames(bytes, *begin, to - from + 1);
-        if (!end) return {};
-        out.replay.push_back({e->frames, *begin, *end, static_cast<std::uint32_t>(to - from + 1)});
+        auto s = slice_of(*e, from, to);
+        if (!s) return {};
+        out.replay.push_back(std::move(*s));
     }
     out.recovered = true;
     return out;
