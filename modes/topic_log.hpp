@@ -57,7 +57,7 @@ struct topic_log_stats {
     std::size_t entries = 0;          // history entries now (one per ring entry)
     std::size_t messages = 0;         // history messages now
     std::size_t bytes = 0;            // history bytes now (frames + bookkeeping)
-    std::uint64_t evicted_bytes = 0;  // messages dropped by max_bytes (cumulative)
+    std::uint64_t evicted_bytes = 0;  // bytes of entries dropped by max_bytes (cumulative)
     std::uint64_t expired = 0;        // messages dropped by ttl (cumulative)
     std::uint64_t forgotten = 0;      // topics forgotten (cumulative)
 };
