@@ -1,7 +1,8 @@
 // The session test bench: net/session driven through a fake transport —
 // bytes in, bytes queued out ("the wire"), timers advanced by hand — with an
-// echo handler that counts the mode seam's calls. Shared by session_test.cpp
-// and session_deflate_test.cpp.
+// echo handler that counts the mode seam's calls (or a test's own handler).
+// Shared by session_test.cpp, session_deflate_test.cpp and
+// session_http_test.cpp.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -102,9 +103,12 @@ inline std::string client_close(int code, std::string_view reason = {}) {
 
 class harness {
 public:
-    explicit harness(session_options o = test_options(), session_shared* shared = nullptr)
+    // `handler`, when given, replaces the counting echo `h` (and must outlive
+    // the harness).
+    explicit harness(session_options o = test_options(), session_shared* shared = nullptr,
+                     message_handler* handler = nullptr)
         : shared_(shared ? *shared : own_shared_),
-          s(o, tick, t, h, shared_),
+          s(o, tick, t, handler ? *handler : h, shared_),
           conns_({.max_message = o.max_message}) {
         c = conns_.acquire();
         c->fd = 7;
