@@ -6,8 +6,9 @@
 // Memory per idle connection is a design target (≤ 256 bytes of RSS), so this
 // struct is plain data, laid out largest first, and holds no heap while idle:
 // the decoder frees its message buffer after each message, the write queue
-// frees its blocks once sent, and the HTTP request parser exists only during
-// the handshake. Connections live in a connection_pool (slab), never alone.
+// frees its blocks once sent, and an HTTP request's parser and body exist
+// only while that request is read (net/http_exchange.hpp). Connections live
+// in a connection_pool (slab), never alone.
 // Read next: net/session.hpp.
 #pragma once
 #include <cstdint>
@@ -51,12 +52,15 @@ enum io_flag : std::uint8_t {
     io_eof = 1 << 4,            // read returned 0: never read again
 };
 
+class http_exchange;
 class tls_stream;
 
 struct connection : core::timer_node {  // the one timer a connection needs at a time
     proto::decoder rx{proto::role::server};
     write_queue out;
-    proto::request_parser* http = nullptr;  // during the handshake only
+    // From an HTTP request's first byte to its answer (the upgrade request,
+    // or each plain request of a keep-alive connection); null in between.
+    http_exchange* http = nullptr;
     connection* next_dirty = nullptr;       // the reactor's flush list
     connection* next_read = nullptr;        // the reactor's read-again list
     // wss:// only: the record layer between the socket and this struct's

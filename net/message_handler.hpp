@@ -28,12 +28,13 @@ struct upgrade_info {
 };
 
 // A handler's answer to a plain HTTP request (net/session.cpp formats it,
-// with Content-Length and keep-alive or close).
+// with Content-Length and keep-alive or close: proto::http_answer_bytes).
 struct http_answer {
     int status = 0;  // 0: not answered yet
     std::string body;
     std::string_view content_type = "text/plain; charset=utf-8";
     std::string extra_headers;  // whole header lines, each ending in CRLF
+    bool close = false;         // end the connection after this answer, even if keep-alive
 };
 
 class message_handler {
@@ -67,14 +68,21 @@ public:
 
     // Plain HTTP (no upgrade), asked when a request's header block is
     // complete. False: not the handler's (the session answers: /healthz,
-    // 405, 426). True with `answer.status` set: sent at once, the body (if
-    // any) unread, the connection closed. True without: the session reads
-    // the body (Content-Length, up to max_message, else 413) and calls
-    // on_http_body, which must set the answer; the connection then stays
-    // open for the next request when both sides want keep-alive.
+    // 405, 426, and closes). True with `answer.status` set: sent at once, the
+    // body (if any) unread, the connection closed. True without: the session
+    // reads the body (Content-Length only, up to max_message; else 400, 413
+    // or 501 and a close, with no on_http_body) and calls on_http_body with
+    // a fresh answer, which it must set (left unset: 500 and a close). The
+    // connection then stays open for the next request when the client wants
+    // keep-alive (RFC 9112 §9.3) and the answer does not say `close`.
+    // Between the two calls other connections of this reactor may be served:
+    // what on_http_head learns for on_http_body is best taken from the
+    // request again (it is the same object in both calls).
     virtual bool on_http_head(session&, connection&, const proto::http_request&, http_answer&) {
         return false;
     }
+    // `body` is valid only during the call (it may point into the reactor's
+    // receive buffer), like on_message's payload.
     virtual void on_http_body(session&, connection&, const proto::http_request&,
                               std::span<const std::byte> /*body*/, http_answer&) {}
 };

@@ -1,5 +1,7 @@
 // Every transition of a connection's lifecycle, in one file:
 //
+//   ┌─answer, keep-alive─┐
+//   ▼                    │
 //   handshake ──101──▶ open ──our close──▶ closing
 //       │                │                     │
 //       │ any other      │ their close,        │ their close
@@ -21,8 +23,10 @@
 #include <limits>
 #include <string>
 
+#include "net/http_exchange.hpp"
 #include "proto/encoder.hpp"
 #include "proto/error.hpp"
+#include "proto/http_body.hpp"
 #include "proto/utf8.hpp"
 
 namespace wsring::net {
@@ -105,6 +109,13 @@ void session::on_peer_closed(connection& c, int err) {
         c.flags |= sf_peer_eof;
         return;
     }
+    if (err == 0 && c.state == conn_state::handshake && !c.out.empty()) {
+        // The same for keep-alive answers not sent yet (a client that writes
+        // its requests and shuts its side, as `printf 'POST ...' | nc` does);
+        // a half-read next request goes unanswered.
+        c.flags |= sf_peer_eof;
+        return enter_draining(c, false);
+    }
     // Anything else: EOF without a close frame (1006 to the application), a
     // reset, EPIPE, or the EOF a lingering close waits for.
     finish(c);
@@ -124,7 +135,9 @@ void session::on_timer(connection& c) {
 }
 
 void session::begin_shutdown(connection& c) {
-    if (c.state == conn_state::handshake) finish(c);
+    // A keep-alive connection may still hold answers: they go out first.
+    if (c.state == conn_state::handshake && !c.out.empty()) enter_draining(c, true);
+    else if (c.state == conn_state::handshake) finish(c);
     else if (c.state == conn_state::open) close(c, close_code::going_away, "server shutting down");
     // closing, draining, lingering: already on their way out, on a timer.
 }
@@ -165,40 +178,42 @@ void session::close(connection& c, close_code code, std::string_view reason) {
     t_.timers().schedule_in(c, close_ticks_);
 }
 
-// ---- the HTTP handshake (RFC 6455 §4.2) -----------------------------------------
+// ---- the HTTP request: an upgrade (RFC 6455 §4.2) or plain HTTP ----------------
 
 void session::on_request(connection& c, std::span<std::byte> in) {
-    // Allocated at the first byte, freed at the answer: a connection holds
-    // it only while its request is incomplete.
-    if (!c.http) c.http = new proto::request_parser(opts_.max_header);
-    std::size_t used = 0;
-    switch (c.http->feed(in, used)) {
-    case proto::request_parser::status::need_more: return;
-    case proto::request_parser::status::too_large:
-        return reject(c, proto::http_response(431, "request header fields too large\n"));
-    case proto::request_parser::status::malformed:
-        return reject(c, proto::http_response(400, "malformed HTTP request\n"));
-    case proto::request_parser::status::complete: break;
+    // One read may end a request, hold whole ones behind it (pipelining,
+    // RFC 9112 §9.3.2: answered in order) and begin the next; every byte is
+    // taken here, since the backend hands each read over once.
+    while (c.state == conn_state::handshake && !in.empty()) {
+        // Allocated at a request's first byte, freed at its answer: between
+        // keep-alive requests a connection holds nothing.
+        if (!c.http) c.http = new http_exchange(opts_.max_header);
+        std::size_t used = 0;
+        if (c.http->reading_body()) {
+            std::span<const std::byte> body;
+            bool whole = c.http->take_body(in, used, body);
+            in = in.subspan(used);
+            if (!whole) return;
+            on_http_body(c, body);
+            continue;
+        }
+        switch (c.http->parser().feed(in, used)) {
+        case proto::request_parser::status::need_more: return;
+        case proto::request_parser::status::too_large:
+            return reject(c, proto::http_response(431, "request header fields too large\n"));
+        case proto::request_parser::status::malformed:
+            return reject(c, proto::http_response(400, "malformed HTTP request\n"));
+        case proto::request_parser::status::complete: break;
+        }
+        in = in.subspan(used);
+        const proto::http_request& req = c.http->request();
+        // A request naming websocket in Upgrade, or carrying Sec-WebSocket-*
+        // fields, is a handshake attempt: accept_upgrade judges it (400, 426...).
+        bool attempt = req.wants_websocket() || !req.header("Sec-WebSocket-Key").empty() ||
+                       !req.header("Sec-WebSocket-Version").empty();
+        if (attempt) return upgrade(c, req, in);  // §4.2.1: what follows the request is frames
+        on_http_head(c, req, in.empty());
     }
-    const proto::http_request& req = c.http->request();
-    // A request naming websocket in Upgrade, or carrying Sec-WebSocket-*
-    // fields, is a handshake attempt: accept_upgrade judges it (400, 426...).
-    bool attempt = req.wants_websocket() || !req.header("Sec-WebSocket-Key").empty() ||
-                   !req.header("Sec-WebSocket-Version").empty();
-    if (!attempt) return answer_http(c, req);
-    upgrade(c, req, in.subspan(used));  // §4.2.1: what follows the request is frames
-}
-
-// Plain HTTP on the WebSocket port: a health check, and a precise refusal
-// for everything else. Every answer closes the connection.
-void session::answer_http(connection& c, const proto::http_request& req) {
-    if (req.method != "GET")
-        return reject(c, proto::http_response(405, "only GET is served here\n", "Allow: GET\r\n"));
-    if (req.path == "/healthz") return reject(c, proto::http_response(200, "ok\n"));
-    // Any path upgrades in echo mode, so the resource exists but needs the
-    // WebSocket protocol: 426 with Upgrade (RFC 9110 §15.5.22), not 404.
-    reject(c, proto::http_response(426, "this is a WebSocket endpoint: send an upgrade request\n",
-                                   "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
 }
 
 void session::upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest) {
@@ -241,6 +256,77 @@ void session::reject(connection& c, std::string_view response) {
     ++stats_.rejected;
     queue_bytes(c, response);
     enter_draining(c, true);
+}
+
+// ---- plain HTTP (RFC 9112) ---------------------------------------------------------
+
+// A request that is not an upgrade: the handler's (the publish API) if it
+// claims it, else a health check and precise refusals that close.
+void session::on_http_head(connection& c, const proto::http_request& req, bool body_unseen) {
+    http_answer a;
+    if (!handler_.on_http_head(*this, c, req, a)) return answer_http(c, req);
+    if (c.state != conn_state::handshake) return;  // the handler closed it
+    if (a.status != 0)  // decided on the head alone (401, 404...): the body stays unread
+        return reject(c, proto::http_answer_bytes(a.status, a.content_type, a.body, false,
+                                                  a.extra_headers));
+    proto::body_framing f = proto::request_body(req);
+    switch (f.status) {
+    case proto::body_status::unsupported:  // RFC 9112 §6.1: a coding we do not decode
+        return reject(c, proto::http_response(501, "Transfer-Encoding is not supported: "
+                                                   "send Content-Length\n"));
+    case proto::body_status::bad_length:  // RFC 9112 §6.3 rule 5
+        return reject(c, proto::http_response(400, "malformed Content-Length\n"));
+    case proto::body_status::none:
+    case proto::body_status::length: break;
+    }
+    // Refused on the length alone, before a byte of the body is read.
+    if (f.length > opts_.max_message)
+        return reject(c, proto::http_response(413, "request body over the size limit\n"));
+    if (f.length == 0) return on_http_body(c, {});
+    // RFC 9110 §10.1.1: a client that asked "Expect: 100-continue" waits for
+    // this before sending the body (curl does, for a second); HTTP/1.0's
+    // expectation "MUST" be ignored. Sent only when no body byte came yet.
+    bool expects = proto::iequals(req.header("Expect"), "100-continue");
+    if (expects && body_unseen && req.version_minor >= 1)
+        queue_bytes(c, "HTTP/1.1 100 Continue\r\n\r\n");
+    c.http->expect_body(f.length);
+}
+
+// The request is whole: the handler answers, and the connection either waits
+// for the next request (keep-alive) or ends like any other HTTP answer.
+void session::on_http_body(connection& c, std::span<const std::byte> body) {
+    const proto::http_request& req = c.http->request();
+    http_answer a;
+    handler_.on_http_body(*this, c, req, body, a);
+    if (c.state != conn_state::handshake) return;  // the handler closed it
+    if (a.status == 0) {  // a handler bug: say so, and close
+        a.status = 500;
+        a.body = "the handler gave no answer\n";
+        a.close = true;
+    }
+    bool keep = proto::wants_keep_alive(req) && !a.close;
+    ++stats_.rejected;  // "non-101": every plain HTTP answer counts there
+    queue_bytes(c, proto::http_answer_bytes(a.status, a.content_type, a.body, keep,
+                                            a.extra_headers));
+    if (!keep) return enter_draining(c, true);  // the client may have sent more: linger
+    // Keep-alive: nothing of this request stays, and the next one gets a new
+    // absolute deadline (a silent client is closed by it, a trickling one
+    // too). It never counts against max_connections: only WebSockets do.
+    delete c.http;
+    c.http = nullptr;
+    t_.timers().schedule_in(c, handshake_ticks_);
+}
+
+// Not the handler's: a health check, and a precise refusal for everything
+// else. Every answer closes the connection.
+void session::answer_http(connection& c, const proto::http_request& req) {
+    if (req.method != "GET")
+        return reject(c, proto::http_response(405, "only GET is served here\n", "Allow: GET\r\n"));
+    if (req.path == "/healthz") return reject(c, proto::http_response(200, "ok\n"));
+    // Any path upgrades in echo mode, so the resource exists but needs the
+    // WebSocket protocol: 426 with Upgrade (RFC 9110 §15.5.22), not 404.
+    reject(c, proto::http_response(426, "this is a WebSocket endpoint: send an upgrade request\n",
+                                   "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
 }
 
 // ---- frames (RFC 6455 §5, §6.2) ---------------------------------------------------

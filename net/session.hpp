@@ -1,5 +1,6 @@
-// The connection logic, written once for every backend: the HTTP handshake,
-// the WebSocket frames, the close handshake, keep-alive pings, deadlines and
+// The connection logic, written once for every backend: the HTTP handshake
+// (and plain HTTP requests with keep-alive, for a handler's API), the
+// WebSocket frames, the close handshake, keep-alive pings, deadlines and
 // backpressure — driven only by "these bytes arrived", "the queue was sent",
 // "the peer went away" and "the timer fired", and acting only through the
 // transport seam (net/transport.hpp). It never touches an fd.
@@ -7,7 +8,8 @@
 // One session object serves all connections of a reactor; the per-connection
 // state lives in the connection struct. Every state transition is in
 // session.cpp (h11's rule). RFC 6455 §4.2 (handshake), §5.5 (control frames),
-// §7 (closing). Read next: net/session.cpp, then net/epoll_reactor.cpp.
+// §7 (closing); RFC 9112 §6, §9.3 (request bodies, keep-alive).
+// Read next: net/session.cpp, then net/epoll_reactor.cpp.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -28,10 +30,10 @@ namespace wsring::net {
 using std::chrono::milliseconds;
 
 struct session_options {
-    std::size_t max_message = 16u << 20;        // → 1009 beyond it (RFC 6455 §7.4.1)
+    std::size_t max_message = 16u << 20;        // → 1009 beyond it (RFC 6455 §7.4.1), 413 (HTTP)
     std::size_t max_header = 8192;              // HTTP request header block → 431 beyond it
     std::uint64_t max_connections = 100000;     // open WebSockets, all reactors → 503 beyond it
-    milliseconds handshake_timeout{10000};      // accept → complete request (slowloris)
+    milliseconds handshake_timeout{10000};      // accept or last answer → request whole (slowloris)
     milliseconds idle_timeout{60000};           // silence → close 1001; 0 = never
     milliseconds ping_interval{30000};          // silence → ping; 0 = never
     milliseconds close_timeout{5000};           // our close → the peer's close, or FIN → EOF
@@ -93,9 +95,11 @@ public:
 private:
     // The phases of a connection, in the order it meets them.
     void on_request(connection& c, std::span<std::byte> in);
-    void answer_http(connection& c, const proto::http_request& req);
     void upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest);
     void reject(connection& c, std::string_view response);
+    void on_http_head(connection& c, const proto::http_request& req, bool body_unseen);
+    void on_http_body(connection& c, std::span<const std::byte> body);
+    void answer_http(connection& c, const proto::http_request& req);
     void on_frames(connection& c, std::span<std::byte> in);
     void on_data_message(connection& c, const proto::event& ev);
     void on_close_frame(connection& c, proto::close_code code);
