@@ -246,25 +246,25 @@ topic_position pubsub_handler::publish_now(std::string_view topic, proto::opcode
     return p;
 }
 
+// The head is judged twice (here, and again with the body): a reactor may
+// be reading several requests' bodies at once, so nothing of one request
+// is kept in the handler between the two calls.
 bool pubsub_handler::on_http_head(session& s, connection&, const proto::http_request& req,
                                   net::http_answer& answer) {
     session_ = &s;
     publish_target target;
-    switch (judge_publish(req, opts_.api_key, opts_.per_path_topics, target, answer)) {
-    case publish_verdict::not_ours: return false;
-    case publish_verdict::refused: return true;
-    case publish_verdict::accepted: break;
-    }
-    publish_topic_ = std::move(target.topic);
-    publish_op_ = target.op;
-    return true;
+    return judge_publish(req, opts_.api_key, opts_.per_path_topics, target, answer) !=
+           publish_verdict::not_ours;
 }
 
-void pubsub_handler::on_http_body(session&, connection&, const proto::http_request&,
+void pubsub_handler::on_http_body(session&, connection&, const proto::http_request& req,
                                   std::span<const std::byte> body, net::http_answer& answer) {
-    if (!check_publish_body({publish_topic_, publish_op_}, body, answer)) return;
+    publish_target target;
+    if (judge_publish(req, opts_.api_key, opts_.per_path_topics, target, answer) != publish_verdict::accepted)
+        return;
+    if (!check_publish_body(target, body, answer)) return;
     ++stats_.http_published;
-    topic_position p = publish_now(publish_topic_, publish_op_, body);
+    topic_position p = publish_now(target.topic, target.op, body);
     publish_answer(p.epoch, p.offset, answer);
 }
 

@@ -169,8 +169,6 @@ private:
     // their queue is back under it, so a returning client is not closed
     // 1008 for the history it asked for.
     std::unordered_map<const connection*, std::size_t> replay_allowance_;
-    std::string publish_topic_;           // the HTTP publish in progress (head → body)
-    proto::opcode publish_op_ = proto::opcode::binary;
     std::vector<std::byte> zscratch_;     // one compressed payload before framing
     bool unwoken_ = false;  // published since others were last woken
     fanout_stats stats_;
