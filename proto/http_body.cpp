@@ -6,6 +6,8 @@
 // Read next: net/session.cpp, "plain HTTP", which reads the body and answers.
 #include "proto/http_body.hpp"
 
+#include "proto/decimal.hpp"
+
 namespace wsring::proto {
 
 namespace {
@@ -16,19 +18,6 @@ std::string_view trim_ows(std::string_view s) {  // RFC 9110 §5.6.3: OWS = *( S
     return s;
 }
 
-// RFC 9110 §8.6: Content-Length = 1*DIGIT, here also within 64 bits.
-bool parse_length(std::string_view s, std::uint64_t& out) {
-    if (s.empty()) return false;
-    std::uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        const auto d = static_cast<std::uint64_t>(c - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;  // v * 10 + d would wrap
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
 
 }  // namespace
 
@@ -50,7 +39,8 @@ body_framing request_body(const http_request& req) {
             const auto comma = list.find(',');
             const auto member = trim_ows(list.substr(0, comma));
             if (first.empty()) {
-                if (!parse_length(member, f.length)) return {body_status::bad_length};
+                // RFC 9110 §8.6: 1*DIGIT
+                if (!parse_decimal(member, f.length)) return {body_status::bad_length};
                 first = member;
                 f.status = body_status::length;
             } else if (member != first) {

@@ -6,6 +6,8 @@
 // Read next: modes/topic_log.hpp, which hands out the offsets written here.
 #include "proto/wsring_v1.hpp"
 
+#include "proto/decimal.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -29,16 +31,7 @@ bool is_epoch_char(char c) {
 
 // 1–20 decimal digits that fit in 64 bits; no sign, no spaces.
 bool parse_offset(std::string_view digits, std::uint64_t& out) {
-    if (digits.empty() || digits.size() > max_offset_digits) return false;
-    std::uint64_t v = 0;
-    for (char c : digits) {
-        if (c < '0' || c > '9') return false;
-        const auto d = static_cast<std::uint64_t>(c - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;  // v * 10 + d would wrap
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
+    return digits.size() <= max_offset_digits && parse_decimal(digits, out);
 }
 
 int hex_value(char c) {
