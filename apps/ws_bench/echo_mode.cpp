@@ -10,72 +10,34 @@
 #include <string>
 
 #include "apps/ws_bench/mode_driver.hpp"
+#include "apps/ws_bench/window_driver.hpp"
 #include "apps/ws_bench/worker.hpp"
 
 namespace wsring::bench {
 
 namespace {
 
-class echo_driver final : public mode_driver {
+class echo_driver final : public window_driver {
 public:
-    explicit echo_driver(worker& w)
-        : w_(w),
-          window_(w.opts().inflight),
-          ring_mask_(std::bit_ceil(window_) - 1),
-          stamp_(std::min(echo_header_bytes, w.opts().size)),
-          at_(w.payload().stamp_offset()),
-          seq_mask_(stamp_ ? (std::uint64_t{1} << (4 * stamp_)) - 1 : 0) {}
+    explicit echo_driver(worker& w) : window_driver(w) {}
 
     conn_kind kind_of(std::size_t) const override { return conn_kind::echo; }
-
-    void on_open(client_conn& c) override {
-        c.sent_at.assign(ring_mask_ + 1, 0);
-        c.send_seq = c.recv_seq = 0;
-        c.outstanding = 0;
-    }
 
     void fill(client_conn& c) override {
         if (!w_.sending()) return;
         while (c.outstanding < window_) {
-            auto payload = w_.payload().message(c.send_seq & seq_mask_);  // the key the stamp gives back
-            if (stamp_) write_nibbles(payload.data() + at_, c.send_seq, stamp_);
-            if (!w_.queue_frame(c, payload)) break;  // the block is full: more after this send
-            c.sent_at[c.send_seq & ring_mask_] = w_.now();
-            ++c.send_seq;
-            ++c.outstanding;
-            ++outstanding_;
-            if (w_.measuring()) ++w_.stats().sent;
+            if (!w_.queue_frame(c, next_payload(c))) break;  // the block is full: more after this send
+            sent(c);
         }
     }
 
     void on_message(client_conn& c, bool text, std::span<std::byte> payload) override {
-        if (!check(c, text, payload)) return;
-        std::uint64_t sent = c.sent_at[c.recv_seq & ring_mask_];
-        ++c.recv_seq;
-        --c.outstanding;
-        --outstanding_;
-        if (!w_.measuring()) return;
-        w_.record_latency(w_.now() - sent);
-        ++c.completed;
-        ++w_.stats().messages;
-        w_.stats().bytes += payload.size();
+        if (check(c, text, payload)) replied(c, payload.size());
     }
 
     void on_phase(run_phase p) override {
         if (last_ == run_phase::measure && p != run_phase::measure) record_unfinished();
         last_ = p;
-    }
-
-    void on_closed(client_conn& c) override {
-        outstanding_ -= c.outstanding;
-        c.outstanding = 0;
-    }
-
-    std::uint64_t outstanding() const override { return outstanding_; }
-
-    void finish() override {
-        for (auto& c : w_.conns())
-            if (c.dec) w_.stats().per_conn.push_back(c.completed);  // every connection that opened
     }
 
 private:
@@ -112,13 +74,6 @@ private:
         }
     }
 
-    worker& w_;
-    std::uint32_t window_;
-    std::size_t ring_mask_;
-    std::size_t stamp_;  // sequence letters in each payload
-    std::size_t at_;     // where they start (payload_template::stamp_offset)
-    std::uint64_t seq_mask_;
-    std::uint64_t outstanding_ = 0;
     run_phase last_ = run_phase::setup;
 };
 

@@ -14,6 +14,7 @@
 
 #include "apps/ws_bench/http_answer.hpp"
 #include "apps/ws_bench/mode_driver.hpp"
+#include "apps/ws_bench/window_driver.hpp"
 #include "apps/ws_bench/worker.hpp"
 
 namespace wsring::bench {
@@ -26,26 +27,15 @@ std::string topic_of(const url& u) {
     return p.substr(0, p.find('?'));
 }
 
-class http_publish_driver final : public mode_driver {
+class http_publish_driver final : public window_driver {
 public:
     explicit http_publish_driver(worker& w)
-        : w_(w),
-          window_(w.opts().inflight),
-          ring_mask_(std::bit_ceil(window_) - 1),
-          stamp_(std::min(echo_header_bytes, w.opts().size)),
-          at_(w.payload().stamp_offset()),
-          seq_mask_(stamp_ ? (std::uint64_t{1} << (4 * stamp_)) - 1 : 0),
+        : window_driver(w),
           head_(publish_request_head(w.opts().target.host_header(), topic_of(w.opts().target), w.opts().api_key,
                                      w.opts().text, w.opts().size)) {}
 
     conn_kind kind_of(std::size_t) const override { return conn_kind::echo; }
     bool reads_stream() const override { return true; }
-
-    void on_open(client_conn& c) override {
-        c.sent_at.assign(ring_mask_ + 1, 0);
-        c.send_seq = c.recv_seq = 0;
-        c.outstanding = 0;
-    }
 
     // Whole requests only: head and body go into the send block together.
     void fill(client_conn& c) override {
@@ -53,16 +43,11 @@ public:
         while (c.outstanding < window_) {
             auto room = c.out.claim(head_.size() + w_.opts().size);
             if (room.empty()) break;
-            auto payload = w_.payload().message(c.send_seq & seq_mask_);
-            if (stamp_) write_nibbles(payload.data() + at_, c.send_seq, stamp_);
+            auto payload = next_payload(c);
             std::memcpy(room.data(), head_.data(), head_.size());
             if (!payload.empty()) std::memcpy(room.data() + head_.size(), payload.data(), payload.size());
             c.out.commit(room.size());
-            c.sent_at[c.send_seq & ring_mask_] = w_.now();
-            ++c.send_seq;
-            ++c.outstanding;
-            ++outstanding_;
-            if (w_.measuring()) ++w_.stats().sent;
+            sent(c);
         }
     }
 
@@ -82,18 +67,6 @@ public:
     }
 
     void on_message(client_conn&, bool, std::span<std::byte>) override {}  // no frames here
-
-    void on_closed(client_conn& c) override {
-        outstanding_ -= c.outstanding;
-        c.outstanding = 0;
-    }
-
-    std::uint64_t outstanding() const override { return outstanding_; }
-
-    void finish() override {
-        for (auto& c : w_.conns())
-            if (c.dec) w_.stats().per_conn.push_back(c.completed);  // every connection that opened
-    }
 
 private:
     // One answer: checked, then counted (false: the connection failed).
@@ -116,26 +89,11 @@ private:
                    false;
         if (a.close) return w_.fail(c, fault::http_error, "Connection: close on a keep-alive publish"), false;
         c.v1.place(epoch, offset);
-        std::uint64_t sent = c.sent_at[c.recv_seq & ring_mask_];
-        ++c.recv_seq;
-        --c.outstanding;
-        --outstanding_;
-        if (!w_.measuring()) return true;
-        w_.record_latency(w_.now() - sent);
-        ++c.completed;
-        ++w_.stats().messages;
-        w_.stats().bytes += w_.opts().size;
+        replied(c, w_.opts().size);
         return true;
     }
 
-    worker& w_;
-    std::uint32_t window_;
-    std::size_t ring_mask_;
-    std::size_t stamp_;  // sequence letters in each body
-    std::size_t at_;     // where they start (payload_template::stamp_offset)
-    std::uint64_t seq_mask_;
-    std::string head_;   // the request line and fields, the same for every request
-    std::uint64_t outstanding_ = 0;
+    std::string head_;  // the request line and fields, the same for every request
 };
 
 }  // namespace
