@@ -280,7 +280,7 @@ TEST(ParseMessage, DataWithEmptyPayload) {
 }
 
 TEST(ParseMessage, DataPayloadMayHoldAnything) {
-    const std::string_view msg("E:3\n!position E:1\n\0\xff", 22);
+    const std::string_view msg("E:3\n!position E:1\n\0\xff", 20);  // 4 + 14 + 2 bytes
     const auto m = parse_message(as_bytes(msg));
     ASSERT_EQ(m.kind, message_kind::data);
     EXPECT_EQ(as_text(m.data), msg.substr(4));
