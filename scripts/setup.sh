@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   python3 python3-websockets
   gnuplot-nox procps strace
+  redis-server nginx libhiredis-dev  # issue 13: the Redis bridge (hiredis), its cluster tests and scripts/cluster.sh
   chromium libnss3-tools  # the browser test: headless Chromium, certutil for its trust store
 )
 
