@@ -41,6 +41,7 @@ enum session_flag : std::uint8_t {
     sf_read_paused = 1 << 3,    // backpressure: output above the high-water mark
     sf_linger = 1 << 4,         // draining ends with FIN + linger, not a plain close
     sf_peer_eof = 1 << 5,       // the peer shut its side: nothing more will come
+    sf_deferred = 1 << 6,       // an HTTP answer the handler gives later (reading waits)
 };
 
 // Backend flags (the reactor owns them; the session only peeks at io_dirty).

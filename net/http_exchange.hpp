@@ -33,8 +33,14 @@ public:
     bool take_body(std::span<const std::byte> in, std::size_t& used,
                    std::span<const std::byte>& body);
 
+    // While an answer is deferred: the bytes that came after the request in
+    // the same read (a pipelined next request), read again once it is sent.
+    void hold(std::span<const std::byte> rest) { held_.assign(rest.begin(), rest.end()); }
+    std::vector<std::byte> take_held() { return std::move(held_); }
+
 private:
     proto::request_parser parser_;
+    std::vector<std::byte> held_;
     // Grown as bytes arrive, never reserved from Content-Length: a claimed
     // length costs nothing until the bytes are really sent.
     std::vector<std::byte> body_;

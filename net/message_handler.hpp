@@ -35,6 +35,11 @@ struct http_answer {
     std::string_view content_type = "text/plain; charset=utf-8";
     std::string extra_headers;  // whole header lines, each ending in CRLF
     bool close = false;         // end the connection after this answer, even if keep-alive
+    // on_http_body only: the answer comes later, through
+    // session::answer_deferred (e.g. once a broker confirmed a publish).
+    // Until then nothing more is read from the connection; if it ends
+    // first, the handler hears on_http_abandoned instead.
+    bool deferred = false;
 };
 
 class message_handler {
@@ -85,6 +90,9 @@ public:
     // receive buffer), like on_message's payload.
     virtual void on_http_body(session&, connection&, const proto::http_request&,
                               std::span<const std::byte> /*body*/, http_answer&) {}
+    // A connection whose answer was deferred ended before it was given
+    // (timeout, reset, shutdown): forget it; answer_deferred must not follow.
+    virtual void on_http_abandoned(session&, connection&) {}
 };
 
 }  // namespace wsring::net

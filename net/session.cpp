@@ -83,7 +83,7 @@ void session::on_data(connection& c, std::span<std::byte> in) {
 }
 
 void session::on_flushed(connection& c) {
-    if ((c.flags & sf_read_paused) && c.out.bytes() <= opts_.low_water) {
+    if ((c.flags & sf_read_paused) && !(c.flags & sf_deferred) && c.out.bytes() <= opts_.low_water) {
         c.flags &= ~sf_read_paused;
         t_.read_soon(c);  // edge-triggered: input may already be waiting
     }
@@ -195,6 +195,7 @@ void session::on_request(connection& c, std::span<std::byte> in) {
             in = in.subspan(used);
             if (!whole) return;
             on_http_body(c, body);
+            if (c.flags & sf_deferred) return c.http->hold(in);
             continue;
         }
         switch (c.http->parser().feed(in, used)) {
@@ -213,6 +214,7 @@ void session::on_request(connection& c, std::span<std::byte> in) {
                        !req.header("Sec-WebSocket-Version").empty();
         if (attempt) return upgrade(c, req, in);  // §4.2.1: what follows the request is frames
         on_http_head(c, req, in.empty());
+        if ((c.flags & sf_deferred) && c.state == conn_state::handshake) return c.http->hold(in);
     }
 }
 
@@ -299,6 +301,27 @@ void session::on_http_body(connection& c, std::span<const std::byte> body) {
     http_answer a;
     handler_.on_http_body(*this, c, req, body, a);
     if (c.state != conn_state::handshake) return;  // the handler closed it
+    if (a.deferred) {  // reading waits for the answer (answer_deferred)
+        c.flags |= sf_deferred | sf_read_paused;
+        return;
+    }
+    send_http_answer(c, a);
+}
+
+void session::answer_deferred(connection& c, http_answer a) {
+    if (!(c.flags & sf_deferred) || c.state != conn_state::handshake) return;
+    c.flags &= ~sf_deferred;
+    std::vector<std::byte> held = c.http->take_held();
+    a.deferred = false;
+    send_http_answer(c, a);
+    if (c.state != conn_state::handshake) return;  // answered with a close
+    if (c.out.bytes() <= opts_.high_water) c.flags &= ~sf_read_paused;
+    if (!held.empty()) on_request(c, held);  // a pipelined request came with the last one
+    if (!(c.flags & sf_read_paused)) t_.read_soon(c);  // more may be waiting in the socket
+}
+
+void session::send_http_answer(connection& c, http_answer& a) {
+    const proto::http_request& req = c.http->request();
     if (a.status == 0) {  // a handler bug: say so, and close
         a.status = 500;
         a.body = "the handler gave no answer\n";
@@ -443,6 +466,10 @@ void session::enter_draining(connection& c, bool linger) {
 void session::finish(connection& c) {
     if (c.state == conn_state::closed) return;
     t_.timers().cancel(c);
+    if (c.flags & sf_deferred) {
+        c.flags &= ~sf_deferred;
+        handler_.on_http_abandoned(*this, c);
+    }
     delete c.http;
     c.http = nullptr;
     c.out.clear(t_.pool());

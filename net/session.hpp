@@ -84,6 +84,9 @@ public:
     // `frames`, or bytes [begin, end) of it (whole frames: a replay's slice).
     void send_encoded(connection& c, core::shared_buffer frames);
     void send_encoded(connection& c, core::shared_buffer frames, std::size_t begin, std::size_t end);
+    // The answer a handler deferred (http_answer::deferred) to the request
+    // `c` is waiting on; then reading resumes, with what came meanwhile.
+    void answer_deferred(connection& c, http_answer a);
     // Starts the closing handshake from our side (§7.1.2).
     void close(connection& c, proto::close_code code, std::string_view reason);
 
@@ -99,6 +102,7 @@ private:
     void reject(connection& c, std::string_view response);
     void on_http_head(connection& c, const proto::http_request& req, bool body_unseen);
     void on_http_body(connection& c, std::span<const std::byte> body);
+    void send_http_answer(connection& c, http_answer& a);
     void answer_http(connection& c, const proto::http_request& req);
     void on_frames(connection& c, std::span<std::byte> in);
     void on_data_message(connection& c, const proto::event& ev);
