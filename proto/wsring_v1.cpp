@@ -23,6 +23,7 @@ constexpr std::size_t max_prefix_line = max_epoch_size + 1 + max_offset_digits;
 
 constexpr std::string_view position_tag = "!position ";
 constexpr std::string_view unrecovered_tag = "!unrecovered ";
+constexpr std::string_view error_tag = "!error ";
 
 bool is_epoch_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -154,12 +155,20 @@ std::string unrecovered_notice(std::string_view epoch, std::uint64_t offset) {
     return std::string(unrecovered_tag).append(epoch).append(":").append(std::to_string(offset));
 }
 
+std::string error_notice(std::string_view reason) {
+    return std::string(error_tag).append(reason);
+}
+
 parsed_message parse_message(std::span<const std::byte> message) {
     const std::string_view text(reinterpret_cast<const char*>(message.data()), message.size());
     parsed_message m;
     if (!text.empty() && text.front() == '!') {  // a notice: no epoch starts with '!'
         if (parse_notice(text, position_tag, m.pos)) m.kind = message_kind::position;
         else if (parse_notice(text, unrecovered_tag, m.pos)) m.kind = message_kind::unrecovered;
+        else if (text.starts_with(error_tag)) {
+            m.kind = message_kind::error;
+            m.data = message.subspan(error_tag.size());
+        }
         return m;
     }
     // The first line is short: look for its '\n' only where it can be, so a

@@ -55,12 +55,16 @@ std::size_t write_prefix(std::span<std::byte> out, std::string_view epoch, std::
 // "!unrecovered E:O" when a `since` could not be honoured.
 std::string position_notice(std::string_view epoch, std::uint64_t offset);
 std::string unrecovered_notice(std::string_view epoch, std::uint64_t offset);
+// "!error <reason>": a message this client published was not accepted
+// (multi-node: its topic's broker is unreachable); the connection stays.
+std::string error_notice(std::string_view reason);
 
 // The client side: what a wsring.v1 message is.
 enum class message_kind : std::uint8_t {
     data,         // `pos` and `data` are set
     position,     // "!position E:O": `pos` is set
     unrecovered,  // "!unrecovered E:O": `pos` is set
+    error,        // "!error <reason>": `data` is the reason
     malformed,    // none of these (a server bug or not wsring.v1)
 };
 struct parsed_message {

@@ -30,6 +30,10 @@ v1_verdict on_position(v1_cursor& c, const v1::position& p, std::string& why) {
 v1_verdict v1_accept(v1_cursor& c, std::span<std::byte>& message, bool text, std::string& why) {
     v1::parsed_message m = v1::parse_message(message);
     bool notice = m.kind == v1::message_kind::position || m.kind == v1::message_kind::unrecovered;
+    if (m.kind == v1::message_kind::error) {  // a publish refused (multi-node: its broker is down)
+        why = std::string(reinterpret_cast<const char*>(m.data.data()), m.data.size());
+        return v1_verdict::refused;
+    }
     if (m.kind == v1::message_kind::malformed || (notice && !text)) {
         why = notice ? "a notice sent as a binary message" : "no \"<epoch>:<offset>\\n\" prefix, not a notice";
         return v1_verdict::malformed;

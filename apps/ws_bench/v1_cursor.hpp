@@ -36,6 +36,7 @@ enum class v1_verdict : std::uint8_t {
     epoch_changed,  // another epoch mid-connection: the topic's history was lost
     unpositioned,   // data before the "!position" notice on a fresh subscription
     unrecovered,    // "!unrecovered E:O": the server could not honour ?since
+    refused,        // "!error <reason>": a message we published was not accepted
     malformed,      // not a wsring.v1 message (or a notice sent as binary)
 };
 
