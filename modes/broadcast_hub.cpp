@@ -9,7 +9,13 @@ namespace wsring::modes {
 
 broadcast_hub::broadcast_hub(std::size_t capacity, std::size_t reactors, const history_options& history,
                              topic_log::clock clock)
-    : ring_(capacity, reactors), reactors_(reactors, nullptr), log_(history, std::move(clock)) {}
+    : ring_(capacity, reactors), reactors_(reactors, nullptr), log_(history, std::move(clock)) {
+    for (std::size_t i = 0; i < reactors; ++i) inboxes_.push_back(std::make_unique<broker_inbox>());
+}
+
+void broadcast_hub::wake(std::uint32_t i) {
+    if (reactor* r = reactors_.at(i)) r->wake();
+}
 
 void broadcast_hub::wake_all(std::uint32_t except) {
     for (std::uint32_t i = 0; i < reactors_.size(); ++i)

@@ -15,6 +15,7 @@
 
 #include "core/broadcast_ring.hpp"
 #include "core/shared_buffer.hpp"
+#include "modes/broker.hpp"
 #include "modes/topic_log.hpp"
 
 namespace wsring::net {
@@ -33,6 +34,9 @@ struct broadcast_origin {
     static constexpr std::uint32_t no_reactor = 0xffffffffu;
     std::uint32_t reactor = no_reactor;
     const connection* conn = nullptr;  // meaningful only on `reactor`'s thread
+    // Multi-node: the publisher's ticket on `reactor` instead of `conn`
+    // (the message went round a broker; the pointer may be reused by then).
+    std::uint64_t ticket = 0;
 };
 
 // One ring entry. Both buffers are immutable and shared: the frames by every
@@ -60,6 +64,11 @@ struct broadcast_message {
     // that finds a wsring.v1 subscriber then encodes them itself).
     core::shared_buffer v1{};
     core::shared_buffer v1_deflated{};
+    // A broker could not repair a gap (modes/broker.hpp): no messages; the
+    // topic now stands at `reset_epoch`:first_offset - 1 with nothing
+    // before. wsring.v1 subscribers get `v1` (the "!unrecovered" notice),
+    // others a close 1012. Empty for every other entry.
+    core::shared_buffer reset_epoch{};
 };
 
 class broadcast_hub {
@@ -73,6 +82,13 @@ public:
 
     // Before the reactors run: who to wake for consumer `i`.
     void attach(std::uint32_t i, reactor& r) { reactors_.at(i) = &r; }
+    // Multi-node: the broker every publish goes through (null: this node
+    // sequences, the default), and each reactor's inbox from it.
+    void set_broker(broker* b) { broker_ = b; }
+    broker* remote() const { return broker_; }
+    broker_inbox& inbox(std::uint32_t i) { return *inboxes_.at(i); }
+    // Wakes reactor `i` (any thread).
+    void wake(std::uint32_t i);
     ring& entries() { return ring_; }
     topic_log& log() { return log_; }
     std::size_t reactors() const { return reactors_.size(); }
@@ -99,6 +115,8 @@ private:
     std::atomic<std::int64_t> sharing_{0};
     std::atomic<std::int64_t> v1_{0};
     topic_log log_;
+    broker* broker_ = nullptr;
+    std::vector<std::unique_ptr<broker_inbox>> inboxes_;
 };
 
 }  // namespace wsring::modes

@@ -7,8 +7,10 @@
 //   3. a consumer that leaves detaches: install_fanout's reactor_exited.
 #include "modes/pubsub_handler.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "modes/position_frames.hpp"
@@ -63,11 +65,7 @@ std::string pubsub_handler::on_upgrade(session& s, connection& c, const net::upg
     }
     const std::string_view name = opts_.per_path_topics ? topic_of_path(u.http.path) : std::string_view();
     const std::uint32_t t = topics_.subscribe(c, name);
-    if (topics_.subscribers(t).size() == 1) {
-        if (locals_.size() <= t) locals_.resize(t + 1);
-        topic_position p = hub_.log().retain(name);
-        locals_[t] = {std::move(p.epoch), p.offset + 1};
-    }
+    if (topics_.subscribers(t).size() == 1) retain_topic(t, name);
     if (s.deflate().shares(c)) hub_.count_sharing_receiver(+1);
     if (v1) {
         c.mode |= mode_v1;
@@ -76,11 +74,29 @@ std::string pubsub_handler::on_upgrade(session& s, connection& c, const net::upg
     return {};
 }
 
+// This reactor's first subscriber of topic `t`: where it stands is where
+// delivery starts. Multi-node, a topic the node does not follow yet has no
+// position until the broker synced it: the broker is asked, and this
+// reactor hears "synced" in its inbox (on_synced).
+void pubsub_handler::retain_topic(std::uint32_t t, std::string_view name) {
+    if (locals_.size() <= t) locals_.resize(t + 1);
+    topic_position p = hub_.log().retain(name);
+    locals_[t] = {std::move(p.epoch), p.offset + 1, p.synced};
+    if (!p.synced && hub_.remote()) hub_.remote()->want(name);
+}
+
 // Right after the 101, in the same call as on_upgrade: no ring entry was
 // delivered in between, so the position sent here is exactly where the
-// live messages will continue.
+// live messages will continue. A topic not in sync yet has no position to
+// tell: the subscriber waits (parked) for on_synced.
 void pubsub_handler::on_open(session& s, connection& c) {
-    if (c.mode & mode_v1) send_position(s, c);
+    if (!(c.mode & mode_v1)) return;
+    if (!locals_[c.topic].synced) {
+        parked_.push_back({&c, since_.given, std::string(since_.pos.epoch), since_.pos.offset});
+        since_.given = false;
+        return;
+    }
+    send_position(s, c);
 }
 
 // A fresh subscription learns its position; a returning one gets what it
@@ -110,6 +126,9 @@ void pubsub_handler::send_position(session& s, connection& c) {
 
 void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
     if (!replay_allowance_.empty()) replay_allowance_.erase(&c);
+    if (!tickets_.empty()) forget_ticket(c);
+    if (!parked_.empty())
+        std::erase_if(parked_, [&](const parked& p) { return p.conn == &c; });
     if (s.deflate().shares(c)) hub_.count_sharing_receiver(-1);
     if (c.mode & mode_v1) hub_.count_v1_receiver(-1);
     if (c.topic == topic_table::none) return;
@@ -120,7 +139,8 @@ void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
         if (c.topic < batches_.size()) flush_batch(c.topic);
         core::shared_buffer name = topics_.name(c.topic);
         topics_.unsubscribe(c);
-        return hub_.log().release(as_view(name));
+        if (hub_.log().release(as_view(name)) && hub_.remote()) hub_.remote()->unwant(as_view(name));
+        return;
     }
     topics_.unsubscribe(c);
 }
@@ -135,10 +155,12 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
     const std::size_t n = proto::frame_size(payload.size(), false);
     if (batches_.size() <= c.topic) batches_.resize(c.topic + 1);
     batch& b = batches_[c.topic];
-    // --no-echo-self needs each entry's sender: one origin per batch.
-    const connection* origin = opts_.echo_self ? nullptr : &c;
+    // --no-echo-self needs each entry's sender: one origin per batch; so
+    // does a broker (it may refuse a batch, and its publisher is told).
+    const bool remote = hub_.remote() != nullptr;
+    const connection* origin = opts_.echo_self && !remote ? nullptr : &c;
     if (b.messages && (b.origin != origin || b.frames.size() + n > batch_max)) flush_batch(c.topic);
-    if (n > batch_max) {
+    if (n > batch_max && !remote) {
         auto frame = core::shared_buffer::make(
             n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
         broadcast_message m{std::move(frame), topics_.name(c.topic), {index_, &c}, 1};
@@ -154,7 +176,8 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
     if (b.messages == 0) {
         b.topic = topics_.name(c.topic);
         b.origin = origin;
-        b.deflate = want_deflate(s);
+        b.ticket = remote ? ticket_of(c) : 0;
+        b.deflate = !remote && want_deflate(s);  // multi-node: the receiving nodes encode
         pending_.push_back(c.topic);
     }
     std::size_t at = b.frames.size();
@@ -257,20 +280,41 @@ bool pubsub_handler::on_http_head(session& s, connection&, const proto::http_req
            publish_verdict::not_ours;
 }
 
-void pubsub_handler::on_http_body(session&, connection&, const proto::http_request& req,
+void pubsub_handler::on_http_body(session&, connection& c, const proto::http_request& req,
                                   std::span<const std::byte> body, net::http_answer& answer) {
     publish_target target;
     if (judge_publish(req, opts_.api_key, opts_.per_path_topics, target, answer) != publish_verdict::accepted)
         return;
     if (!check_publish_body(target, body, answer)) return;
     ++stats_.http_published;
+    if (broker* b = hub_.remote()) {
+        // Multi-node: the answer (its position) comes with the broker's
+        // outcome (on_outcome); the connection reads nothing more until then.
+        ++stats_.published;
+        broker_publish p{index_, ticket_of(c), std::string(target.topic), {}, 1};
+        p.frames.resize(proto::frame_size(body.size(), false));
+        proto::encode_frame(p.frames, target.op, body);
+        if (b->publish(std::move(p))) {
+            answer.deferred = true;
+            return;
+        }
+        forget_ticket(c);
+        ++stats_.refused;
+        answer.status = 503;
+        answer.body = "publish refused: redis unavailable\n";
+        answer.extra_headers = "Retry-After: 1\r\n";
+        return;
+    }
     topic_position p = publish_now(target.topic, target.op, body);
     publish_answer(p.epoch, p.offset, answer);
 }
 
+void pubsub_handler::on_http_abandoned(session&, connection& c) { forget_ticket(c); }
+
 void pubsub_handler::flush_batch(std::uint32_t topic) {
     batch& b = batches_[topic];
     if (b.messages == 0) return;
+    if (hub_.remote()) return publish_remote(topic, b);
     broadcast_message m{core::shared_buffer::copy_of(b.frames), std::move(b.topic),
                         {b.origin ? index_ : broadcast_origin::no_reactor, b.origin}, b.messages};
     if (b.compressed) m.deflated = core::shared_buffer::copy_of(b.deflated);
@@ -282,15 +326,113 @@ void pubsub_handler::flush_batch(std::uint32_t topic) {
     publish(std::move(m));
 }
 
+// Multi-node: the batch goes to the broker as it is (plain frames); the
+// v1 and compressed forms are made where it is delivered. A refusal comes
+// back through our own inbox, so it is handled like any other outcome, at
+// a point where closing its publisher is safe.
+void pubsub_handler::publish_remote(std::uint32_t, batch& b) {
+    broker_publish p{index_, b.ticket, std::string(as_view(b.topic)), std::move(b.frames), b.messages};
+    const std::uint64_t ticket = b.ticket;
+    b.frames.clear();
+    b.topic = {};
+    b.messages = 0;
+    b.origin = nullptr;
+    b.ticket = 0;
+    ++stats_.entries;
+    if (!hub_.remote()->publish(std::move(p)))
+        hub_.inbox(index_).post({ticket, false, {}, 0, "redis unavailable"});
+}
+
+std::uint64_t pubsub_handler::ticket_of(connection& c) {
+    auto [it, added] = tickets_.try_emplace(&c, 0);
+    if (added) {
+        it->second = next_ticket_++;
+        by_ticket_.emplace(it->second, &c);
+    }
+    return it->second;
+}
+
+void pubsub_handler::forget_ticket(const connection& c) {
+    auto it = tickets_.find(&c);
+    if (it == tickets_.end()) return;
+    by_ticket_.erase(it->second);
+    tickets_.erase(it);
+}
+
+// Everything the broker told this reactor since the last turn.
+void pubsub_handler::read_inbox() {
+    hub_.inbox(index_).take(outcomes_, synced_);
+    for (const std::string& topic : synced_) on_synced(topic);
+    for (const broker_outcome& o : outcomes_) on_outcome(o);
+    outcomes_.clear();
+    synced_.clear();
+}
+
+// A publish's outcome: an HTTP publisher gets its answer now; a WebSocket
+// publisher hears only of a failure — RFC 6455 §7.4.1 1011 ("an unexpected
+// condition prevented it from fulfilling the request") for a raw one, the
+// "!error" notice for a wsring.v1 one, which keeps its connection.
+void pubsub_handler::on_outcome(const broker_outcome& o) {
+    auto it = by_ticket_.find(o.ticket);
+    if (it == by_ticket_.end()) return;  // gone meanwhile
+    connection& c = *it->second;
+    if (c.state == conn_state::handshake) {  // a POST /publish waiting for its answer
+        net::http_answer a;
+        if (o.ok) {
+            publish_answer(o.epoch, o.first, a);
+        } else {
+            ++stats_.refused;
+            a.status = 503;
+            a.body = "publish failed: " + o.error + "\n";
+            a.extra_headers = "Retry-After: 1\r\n";
+        }
+        forget_ticket(c);
+        return session_->answer_deferred(c, std::move(a));
+    }
+    if (o.ok) return;
+    ++stats_.refused;
+    if (c.mode & mode_v1) {
+        const std::string notice = proto::v1::error_notice(o.error);
+        return session_->send_message(c, proto::opcode::text,
+                                      std::as_bytes(std::span(notice.data(), notice.size())));
+    }
+    session_->close(c, proto::close_code::internal_error, "publish failed: redis unavailable");
+}
+
+// The broker follows `topic` now: where it stands is where delivery starts
+// for this reactor's subscribers (ring entries up to there were skipped,
+// and are in the history), and the parked ones get their position or
+// replay, as on_open would have given them.
+void pubsub_handler::on_synced(std::string_view topic) {
+    const std::uint32_t t = topics_.find(topic);
+    if (t == topic_table::none || locals_[t].synced) return;
+    const std::optional<topic_position> p = hub_.log().position(topic);
+    if (!p || !p->synced) return;
+    locals_[t] = {p->epoch, p->offset + 1, true};
+    std::erase_if(parked_, [&](const parked& w) {
+        if (w.conn->topic != t) return false;
+        since_.given = w.since_given;
+        since_.storage = w.since_epoch;
+        since_.pos = {since_.storage, w.since_offset};
+        send_position(*session_, *w.conn);
+        return true;
+    });
+}
+
 void pubsub_handler::flush_batches() {
     for (std::uint32_t t : pending_) flush_batch(t);
     pending_.clear();
 }
 
-bool pubsub_handler::pending() const { return hub_.entries().has_pending(index_); }
+bool pubsub_handler::pending() const {
+    return hub_.entries().has_pending(index_) || (hub_.remote() && hub_.inbox(index_).has_mail());
+}
 
 void pubsub_handler::drain() {
     if (index_ == 0) hub_.log().sweep();  // at most once a second; one reactor is enough
+    // Before the ring: a topic synced since the last turn must know where it
+    // starts before its entries are delivered.
+    if (hub_.remote() && hub_.inbox(index_).has_mail()) read_inbox();
     flush_batches();
     if (unwoken_) wake_others();
     consume(opts_.drain_max);
@@ -322,6 +464,8 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     std::uint32_t t = topics_.find(as_view(m.topic));
     if (t == topic_table::none) return;  // no local subscriber
     local_topic& lt = locals_[t];
+    if (!lt.synced) return;  // multi-node: on_synced says where these subscribers start
+    if (m.reset_epoch) return deliver_reset(m, t);
     // Positions: skip what these subscribers have had already (a replay
     // that reached past this entry, or offsets from before they came).
     const std::uint64_t end = m.first_offset + m.messages;
@@ -335,7 +479,12 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     enum { plain, plain_z, v1, v1_z, encodings };
     std::array<std::size_t, encodings> begin;
     begin.fill(skip ? std::numeric_limits<std::size_t>::max() : 0);
-    const connection* skip_self = (!opts_.echo_self && m.origin.reactor == index_) ? m.origin.conn : nullptr;
+    const connection* skip_self = nullptr;
+    if (!opts_.echo_self && m.origin.reactor == index_) {
+        skip_self = m.origin.conn;
+        if (auto it = by_ticket_.find(m.origin.ticket); m.origin.ticket && it != by_ticket_.end())
+            skip_self = it->second;
+    }
     deflate_contexts& dc = session_->deflate();
     for (connection* c : topics_.subscribers(t)) {
         if (c == skip_self || c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
@@ -359,6 +508,25 @@ void pubsub_handler::deliver(const broadcast_message& m) {
         if (agreed && !shares) recompress_for(*c, text->bytes(), frame_offset(text->bytes(), skip));
         else session_->send_encoded(*c, frames, begin[e], frames.size());
         stats_.delivered += m.messages - skip;
+    }
+}
+
+// Multi-node: the broker could not repair a gap in the topic (its history
+// in Redis is gone). Subscribers speaking wsring.v1 are told where it stands
+// now ("!unrecovered", docs/protocol-v1.md §6); the others cannot be, so
+// they are closed 1012 ("service restart") to reconnect and start afresh.
+void pubsub_handler::deliver_reset(const broadcast_message& m, std::uint32_t t) {
+    local_topic& lt = locals_[t];
+    lt.epoch.assign(as_view(m.reset_epoch));
+    lt.next = m.first_offset;
+    for (connection* c : topics_.subscribers(t)) {
+        if (c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
+        if (c->mode & mode_v1) {
+            ++stats_.unrecovered;
+            session_->send_encoded(*c, m.v1);
+        } else {
+            session_->close(*c, proto::close_code::service_restart, "topic history lost: reconnect");
+        }
     }
 }
 

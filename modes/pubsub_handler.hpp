@@ -14,6 +14,11 @@
 // subscriber that offered wsring.v1 gets each message with its position
 // first, a fresh one a "!position" notice, and one that comes back with
 // `since` the messages it missed, from history, before the live ones.
+// Multi-node (a broker in the hub, modes/broker.hpp): batches go to the
+// broker instead of the ring, and come back — from every node — through
+// the log and the ring; a subscriber of a topic this node does not follow
+// yet waits ("parked") until the broker synced it; a publish the broker
+// could not take is answered: close 1011, "!error" (wsring.v1), HTTP 503.
 // Read next: modes/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
 #pragma once
 #include <cstddef>
@@ -71,6 +76,7 @@ struct fanout_stats {
     std::uint64_t unrecovered = 0;  // ... answered "!unrecovered"
     std::uint64_t replayed = 0;     // messages sent from history
     std::uint64_t http_published = 0;  // messages published by POST /publish (also in `published`)
+    std::uint64_t refused = 0;      // multi-node: publishes the broker did not take
 };
 
 // The subscriber's framing, in connection::mode.
@@ -97,6 +103,7 @@ public:
                       net::http_answer& answer) override;
     void on_http_body(session& s, connection& c, const proto::http_request& req,
                       std::span<const std::byte> body, net::http_answer& answer) override;
+    void on_http_abandoned(session& s, connection& c) override;
 
     // Publishes one message to `topic` now (after what this reactor's
     // clients sent to it this turn); returns its position.
@@ -117,6 +124,7 @@ private:
     struct batch {
         core::shared_buffer topic;
         const connection* origin = nullptr;
+        std::uint64_t ticket = 0;         // multi-node: the origin's (ticket_of)
         std::vector<std::byte> frames;
         std::vector<std::byte> deflated;  // the same messages for sharing receivers
         std::uint32_t messages = 0;
@@ -132,6 +140,14 @@ private:
     struct local_topic {
         std::string epoch;
         std::uint64_t next = 1;
+        bool synced = true;  // multi-node: false until the broker synced the topic
+    };
+    // A wsring.v1 subscriber waiting for its topic's sync, and its `since`.
+    struct parked {
+        connection* conn = nullptr;
+        bool since_given = false;
+        std::string since_epoch;
+        std::uint64_t since_offset = 0;
     };
     // A wsring.v1 upgrade's `since`, from on_upgrade to on_open (the same call).
     struct pending_since {
@@ -141,6 +157,14 @@ private:
     };
 
     bool want_deflate(session& s) const;
+    void retain_topic(std::uint32_t t, std::string_view name);
+    void publish_remote(std::uint32_t topic, batch& b);
+    std::uint64_t ticket_of(connection& c);
+    void forget_ticket(const connection& c);
+    void read_inbox();
+    void on_outcome(const broker_outcome& o);
+    void on_synced(std::string_view topic);
+    void deliver_reset(const broadcast_message& m, std::uint32_t t);
     void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
                          std::vector<std::byte>& out, std::uint32_t& compressed);
     std::uint64_t publish(broadcast_message m, std::string* epoch = nullptr);
@@ -170,6 +194,14 @@ private:
     // 1008 for the history it asked for.
     std::unordered_map<const connection*, std::size_t> replay_allowance_;
     std::vector<std::byte> zscratch_;     // one compressed payload before framing
+    // Multi-node. A publisher's ticket names it in the broker's outcomes
+    // (a pointer could be reused by the time one comes back).
+    std::uint64_t next_ticket_ = 1;
+    std::unordered_map<const connection*, std::uint64_t> tickets_;
+    std::unordered_map<std::uint64_t, connection*> by_ticket_;
+    std::vector<parked> parked_;
+    std::vector<broker_outcome> outcomes_;  // read_inbox's scratch
+    std::vector<std::string> synced_;
     bool unwoken_ = false;  // published since others were last woken
     fanout_stats stats_;
 };

@@ -69,6 +69,7 @@ struct record {
     std::string epoch;
     std::uint64_t last = 0;
     std::uint32_t retains = 0;
+    bool synced = true;      // remote: the broker synced it (and follows it)
     bool idle = false;       // on impl::idle: no retains, no history
     std::size_t cost = 0;    // what this record adds to the bytes total
     ilist<entry, &entry::in_topic> history;
@@ -165,7 +166,11 @@ struct topic_log::impl {
         auto [it, added] = records.emplace(std::string(name), record{});
         record& r = it->second;
         r.name = it->first;
-        r.epoch = new_epoch ? new_epoch() : random_epoch(rng);
+        if (opts.remote) {
+            r.synced = false;  // no epoch until the broker says which
+        } else {
+            r.epoch = new_epoch ? new_epoch() : random_epoch(rng);
+        }
         r.cost = topic_overhead(name.size());
         if (r.epoch.size() > short_string_capacity()) r.cost += heap_cost(r.epoch.size() + 1);
         totals.bytes += r.cost;
@@ -181,8 +186,9 @@ struct topic_log::impl {
         records.erase(records.find(r.name));
     }
 
+    // Remote: records go only when the broker stops following them.
     void update_idle(record& r) {
-        const bool now_idle = r.retains == 0 && r.history.empty();
+        const bool now_idle = !opts.remote && r.retains == 0 && r.history.empty();
         if (now_idle == r.idle) return;
         if (now_idle) idle.push_back(&r);
         else idle.unlink(&r);
@@ -190,6 +196,24 @@ struct topic_log::impl {
     }
 
     static std::size_t cost_of(const entry& e) { return entry_overhead() + e.frames.size(); }
+
+    void drop_history(record& r) {
+        while (!r.history.empty()) drop_oldest(r);
+    }
+
+    record* find(std::string_view name) {
+        auto it = records.find(name);
+        return it == records.end() ? nullptr : &it->second;
+    }
+
+    // What an append adds to the history, then the bounds.
+    void store(record& r, std::uint64_t first, std::uint32_t messages, core::shared_buffer frames) {
+        if (opts.max_messages == 0 || messages == 0 || frames.size() == 0) return;
+        const time_point t = now();
+        add_entry(r, first, messages, std::move(frames), t);
+        trim(r, t);
+        enforce_bytes();  // may take this very entry if it alone passes max_bytes
+    }
 
     void add_entry(record& r, std::uint64_t first, std::uint32_t messages, core::shared_buffer frames,
                    time_point t) {
@@ -294,12 +318,7 @@ std::uint64_t topic_log::append_with(std::string_view topic, std::uint32_t messa
     // throws, nobody saw them.
     core::shared_buffer frames = encode(fn, r.epoch, first);
     r.last += messages;
-    if (keeps_history() && messages > 0 && frames.size() > 0) {
-        const time_point t = m.now();
-        m.add_entry(r, first, messages, std::move(frames), t);
-        m.trim(r, t);
-        m.enforce_bytes();  // may take this very entry if it alone passes max_bytes
-    }
+    m.store(r, first, messages, std::move(frames));
     return first;
 }
 
@@ -309,18 +328,93 @@ topic_position topic_log::retain(std::string_view topic) {
     ++r.retains;
     impl_->update_idle(r);
     impl_->enforce_bytes();  // a new record counts against max_bytes too
-    return {r.epoch, r.last};
+    return {r.epoch, r.last, r.synced};
 }
 
-void topic_log::release(std::string_view topic) {
+bool topic_log::release(std::string_view topic) {
+    std::lock_guard lock(mutex_);
+    record* r = impl_->find(topic);
+    if (!r) return false;
+    assert(r->retains > 0);
+    if (r->retains > 0) --r->retains;
+    if (r->retains > 0) return false;
+    // Nothing to keep it for: forget it now rather than at the next sweep
+    // (remote: the broker decides, through try_unsync).
+    if (!opts_.remote && r->history.empty()) impl_->forget(*r);
+    return true;
+}
+
+std::optional<topic_position> topic_log::position(std::string_view topic) const {
     std::lock_guard lock(mutex_);
     auto it = impl_->records.find(topic);
-    if (it == impl_->records.end()) return;
-    record& r = it->second;
-    assert(r.retains > 0);
-    if (r.retains > 0) --r.retains;
-    // Nothing to keep it for: forget it now rather than at the next sweep.
-    if (r.retains == 0 && r.history.empty()) impl_->forget(r);
+    if (it == impl_->records.end()) return std::nullopt;
+    return topic_position{it->second.epoch, it->second.last, it->second.synced};
+}
+
+// ---- remote: the broker sequences -------------------------------------------------
+
+bool topic_log::sync_remote(std::string_view topic, std::string_view epoch, std::uint64_t last,
+                            std::vector<stored_message> history) {
+    std::lock_guard lock(mutex_);
+    impl& m = *impl_;
+    record* r = m.find(topic);
+    if (!r || r->retains == 0) return false;
+    m.drop_history(*r);
+    r->epoch = epoch;
+    r->last = last;
+    r->synced = true;
+    if (keeps_history()) {
+        // One entry per stored message, dated by its age in the broker, so
+        // the ttl counts from its publish, not from this node's sync.
+        const time_point t = m.now();
+        for (stored_message& s : history) {
+            if (s.offset == 0 || s.offset > last || s.frame.size() == 0) continue;
+            m.add_entry(*r, s.offset, 1, std::move(s.frame), t - s.age);
+        }
+        m.trim(*r, t);
+        m.enforce_bytes();
+    }
+    return true;
+}
+
+remote_append topic_log::append_remote_with(std::string_view topic, std::string_view epoch,
+                                            std::uint64_t first, std::uint32_t messages,
+                                            encode_fn encode, void* fn) {
+    std::lock_guard lock(mutex_);
+    impl& m = *impl_;
+    record* r = m.find(topic);
+    if (!r || !r->synced) return remote_append::not_synced;
+    if (epoch != r->epoch) return remote_append::other_epoch;
+    if (messages == 0 || first + messages - 1 <= r->last) return remote_append::duplicate;
+    if (first != r->last + 1) return remote_append::gap;  // a straddle counts too: the broker re-reads
+    core::shared_buffer frames = encode(fn, r->epoch, first);
+    r->last += messages;
+    m.store(*r, first, messages, std::move(frames));
+    return remote_append::applied;
+}
+
+bool topic_log::reset_remote_with(std::string_view topic, std::string_view epoch, std::uint64_t last,
+                                  encode_fn encode, void* fn) {
+    std::lock_guard lock(mutex_);
+    impl& m = *impl_;
+    record* r = m.find(topic);
+    if (!r || !r->synced) return false;
+    m.drop_history(*r);
+    r->epoch = epoch;
+    r->last = last;
+    encode(fn, r->epoch, last);
+    return true;
+}
+
+bool topic_log::try_unsync(std::string_view topic) {
+    std::lock_guard lock(mutex_);
+    impl& m = *impl_;
+    record* r = m.find(topic);
+    if (!r) return true;
+    if (r->retains > 0) return false;
+    m.drop_history(*r);
+    m.forget(*r);
+    return true;
 }
 
 topic_log::recovery topic_log::recover(std::string_view topic, proto::v1::position since,

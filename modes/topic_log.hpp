@@ -11,8 +11,10 @@
 // forgotten; if it comes back it gets a new epoch (its offsets restart), so
 // a client's old position can never be mistaken for the new run's.
 //
-// Multi-node (Redis) will put another sequencer behind the same calls; the
-// wire protocol (proto/wsring_v1.hpp) does not change.
+// Multi-node (history_options::remote): a broker (modes/broker.hpp) is the
+// sequencer instead, and feeds what it learns through the `*_remote` calls;
+// the reactors' side (retain, recover) and the wire protocol
+// (proto/wsring_v1.hpp) stay the same.
 // Read next: modes/pubsub_handler.hpp ("positions"), docs/protocol-v1.md.
 #pragma once
 #include <chrono>
@@ -21,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -35,6 +38,9 @@ struct history_options {
     std::size_t max_messages = 1000;              // per topic; 0: no history
     std::chrono::milliseconds ttl{300000};        // per message; 0: no age limit
     std::size_t max_bytes = 64u << 20;            // all topics together
+    // Offsets come from a broker: a topic starts out of sync (no epoch)
+    // until the broker's sync_remote, and only the broker forgets topics.
+    bool remote = false;
 };
 
 // A run of stored frames to send: bytes [begin, end) of `frames`, holding
@@ -50,6 +56,16 @@ struct frames_slice {
 struct topic_position {
     std::string epoch;
     std::uint64_t offset = 0;
+    bool synced = true;  // remote: false until the broker synced the topic (then meaningless)
+};
+
+// What became of a broker's live messages (topic_log::append_remote).
+enum class remote_append : std::uint8_t {
+    applied,      // in the log (and, through encode, in the ring)
+    duplicate,    // all of them were there already: nothing done
+    gap,          // they start after the topic's next offset: nothing done
+    other_epoch,  // not the topic's epoch: nothing done
+    not_synced,   // nobody follows the topic here (or not yet): nothing done
 };
 
 struct topic_log_stats {
@@ -102,8 +118,54 @@ public:
     // A reactor's first local subscriber of `topic`: keeps the topic (and so
     // its epoch) alive, creating it if unknown; returns its position now.
     topic_position retain(std::string_view topic);
-    // ... and its last one leaving.
-    void release(std::string_view topic);
+    // ... and its last one leaving. True when that was the node's last
+    // retain of the topic (a broker may stop following it).
+    bool release(std::string_view topic);
+    // Where `topic` stands now; nullopt when unknown.
+    std::optional<topic_position> position(std::string_view topic) const;
+
+    // ---- a broker's side (remote): it sequences, the log follows -----------------
+    // One stored message of the broker's history for sync_remote: its
+    // offset, its age, and its wsring.v1 frame.
+    struct stored_message {
+        std::uint64_t offset = 0;
+        std::chrono::milliseconds age{0};
+        core::shared_buffer frame;
+    };
+    // The topic is in sync from now: its epoch and last offset, and the
+    // broker's stored messages (contiguous, oldest first, ending at `last`)
+    // as its history, replacing what was there. False (nothing changes)
+    // when nobody retains the topic.
+    bool sync_remote(std::string_view topic, std::string_view epoch, std::uint64_t last,
+                     std::vector<stored_message> history);
+    // Live messages [first, first + messages) of `epoch`, in the broker's
+    // order: applied when they continue the topic exactly (encode is then
+    // called under the lock, as in append, with `first`). Anything else is
+    // reported and left for the broker to repair.
+    template <class Encode>
+    remote_append append_remote(std::string_view topic, std::string_view epoch, std::uint64_t first,
+                                std::uint32_t messages, Encode&& encode) {
+        using fn_type = std::remove_reference_t<Encode>;
+        return append_remote_with(
+            topic, epoch, first, messages,
+            [](void* fn, std::string_view e, std::uint64_t f) { return (*static_cast<fn_type*>(fn))(e, f); },
+            const_cast<void*>(static_cast<const void*>(&encode)));
+    }
+    // The broker could not repair a gap: the topic now stands at
+    // `epoch`:`last` with no history, and encode (called under the lock
+    // with them, its result not stored) claims the ring entry that tells
+    // the subscribers. False when nobody follows the topic here.
+    template <class Encode>
+    bool reset_remote(std::string_view topic, std::string_view epoch, std::uint64_t last, Encode&& encode) {
+        using fn_type = std::remove_reference_t<Encode>;
+        return reset_remote_with(
+            topic, epoch, last,
+            [](void* fn, std::string_view e, std::uint64_t f) { return (*static_cast<fn_type*>(fn))(e, f); },
+            const_cast<void*>(static_cast<const void*>(&encode)));
+    }
+    // The broker stops following `topic`: only if nobody retains it (false
+    // otherwise, and nothing changes); its now stale record is forgotten.
+    bool try_unsync(std::string_view topic);
 
     // Whether `since` can be honoured up to `up_to` (the position the
     // reactor's subscribers of `topic` stand at; ≤ the topic's own): the
@@ -130,6 +192,10 @@ public:
 private:
     using encode_fn = core::shared_buffer (*)(void* fn, std::string_view epoch, std::uint64_t first);
     std::uint64_t append_with(std::string_view topic, std::uint32_t messages, encode_fn encode, void* fn);
+    remote_append append_remote_with(std::string_view topic, std::string_view epoch, std::uint64_t first,
+                                     std::uint32_t messages, encode_fn encode, void* fn);
+    bool reset_remote_with(std::string_view topic, std::string_view epoch, std::uint64_t last,
+                           encode_fn encode, void* fn);
 
     struct impl;  // the records, their history, the global age order (topic_log.cpp)
     history_options opts_;
