@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apps/ws_server/options.hpp"
+#include "cluster/redis_broker.hpp"
 #include "net/log.hpp"
 #include "modes/pubsub_handler.hpp"
 #include "net/server.hpp"
@@ -60,9 +61,11 @@ int main(int argc, char** argv) {
     }
     // broadcast / pubsub: one broadcast ring, one fan-out handler per reactor.
     auto fanout = std::make_shared<std::vector<modes::pubsub_handler*>>();
+    std::shared_ptr<modes::broadcast_hub> hub;
     if (cli.mode != "echo") {
         cli.fanout.per_path_topics = cli.mode == "pubsub";
-        modes::install_fanout(cli.server, cli.fanout, fanout);
+        cli.fanout.history.remote = !cli.redis.empty();  // positions come from Redis
+        hub = modes::install_fanout(cli.server, cli.fanout, fanout);
     }
     // --backend uring where io_uring is unavailable: net/reactor.cpp logs
     // the one fallback line, and the listening line says backend=epoll.
@@ -82,6 +85,17 @@ int main(int argc, char** argv) {
             return 1;
         }
         cli.server.tls = std::make_shared<const net::tls_context>(std::move(*ctx));
+    }
+    // Multi-node: the Redis bridge runs before any client can publish, and
+    // a Redis that cannot be reached now is an error, not a silent island.
+    std::unique_ptr<cluster::redis_broker> broker;
+    if (!cli.redis.empty()) {
+        broker = std::make_unique<cluster::redis_broker>(*hub, cluster::broker_options{.servers = cli.redis});
+        hub->set_broker(broker.get());
+        if (std::string why; !broker->start(why)) {
+            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            return 1;
+        }
     }
     net::server srv(cli.server);
     try {
@@ -103,6 +117,7 @@ int main(int argc, char** argv) {
     }
     srv.stop();
     srv.wait();
+    if (broker) broker->stop();  // after the reactors: nothing publishes any more
     modes::fanout_stats fs;
     for (const modes::pubsub_handler* h : *fanout) {
         modes::fanout_stats s = h->stats();
@@ -134,6 +149,17 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(fs.replayed),
                     static_cast<unsigned long long>(fs.http_published));
     std::printf("\n");
+    if (broker) {
+        const cluster::broker_stats b = broker->stats();
+        std::printf("ws-server: redis: published %llu, failed %llu, received %llu, duplicates %llu,"
+                    " repaired %llu, resets %llu, syncs %llu, subscribes %llu, unsubscribes %llu,"
+                    " reconnects %llu\n",
+                    static_cast<unsigned long long>(b.published), static_cast<unsigned long long>(b.publish_failed),
+                    static_cast<unsigned long long>(b.received), static_cast<unsigned long long>(b.duplicates),
+                    static_cast<unsigned long long>(b.repaired), static_cast<unsigned long long>(b.resets),
+                    static_cast<unsigned long long>(b.syncs), static_cast<unsigned long long>(b.subscribes),
+                    static_cast<unsigned long long>(b.unsubscribes), static_cast<unsigned long long>(b.reconnects));
+    }
     if (cli.server.tls) print_tls_stats(srv.stats().tls);
     if (z.enabled) {
         // Compressed messages in, compressed one by one out, and (broadcast,

@@ -178,6 +178,16 @@ std::vector<option> table() {
              c.fanout.api_key = v;
              return v.empty() ? std::string("needs a key") : std::string{};
          }},
+        {"redis", "URL",
+         "pubsub/broadcast: share topics with other nodes through Redis at "
+         "redis://HOST:PORT; repeat to spread topics over several (docs/cluster.md)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             std::string why;
+             auto a = cluster::parse_redis_url(v, why);
+             if (a) c.redis.push_back(std::move(*a));
+             return why;
+         }},
         {"handshake-timeout", "S", "seconds to send a complete HTTP request",
          show_time(&net::session_options::handshake_timeout),
          time_setter(&net::session_options::handshake_timeout, milliseconds(1))},
@@ -309,6 +319,10 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
     }
     if (out.mode == "echo" && !out.fanout.api_key.empty()) {
         error = "--api-key needs --mode pubsub or broadcast (echo has no topics to publish to)";
+        return false;
+    }
+    if (out.mode == "echo" && !out.redis.empty()) {
+        error = "--redis needs --mode pubsub or broadcast (echo has no topics to share)";
         return false;
     }
     if (out.tls_cert.empty() != out.tls_key.empty()) {

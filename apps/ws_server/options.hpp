@@ -2,7 +2,9 @@
 // --help text generated from the same table so the two cannot disagree.
 #pragma once
 #include <string>
+#include <vector>
 
+#include "cluster/shard_map.hpp"
 #include "modes/pubsub_handler.hpp"
 #include "net/server.hpp"
 
@@ -14,6 +16,7 @@ struct cli {
     std::string mode = "echo";
     std::string backend = "epoll";  // as asked; the server may fall back
     std::string tls_cert, tls_key;  // PEM files: both or neither (wss://)
+    std::vector<cluster::redis_address> redis;  // --redis, repeatable: multi-node through Redis
     bool help = false;
 };
 
