@@ -1,12 +1,17 @@
 // broadcast mode: CONNS receivers and --publishers senders on one server in
-// broadcast mode. Each payload carries its publisher, a per-publisher
-// sequence number and the send time (payload.hpp), so a receiver measures
-// publish-to-delivery latency on the shared monotonic clock and notices
-// loss (a sequence never seen) and reordering (one seen late).
+// broadcast (or pub/sub) mode. Each payload carries its publisher, a
+// per-publisher sequence number and the send time (payload.hpp), so a
+// receiver measures publish-to-delivery latency on the shared monotonic
+// clock and notices loss (a sequence never seen) and reordering (one seen
+// late).
 // Pacing: with --rate R each publisher sends on a fixed schedule and stamps
 // the *scheduled* time (open loop: a stalled server cannot hide its backlog
 // from the latency); without it a publisher keeps at most INFLIGHT messages
 // ahead of the slowest worker's tracking receiver (its first receiver).
+// --publish-url sends the publishers to another server than the receivers
+// (two nodes of a cluster, ws-server --redis): the stamps still come from
+// this process's clock, so the latency is publish on one node to delivery
+// on the other, Redis' hop included.
 #include <algorithm>
 #include <string>
 

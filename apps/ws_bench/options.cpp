@@ -48,6 +48,9 @@ void print_help(const char* argv0) {
         "options:\n"
         "  --url URL           ws://host:port/path (default ws://127.0.0.1:9001/), or\n"
         "                      wss://host:port/path for TLS (port 443 if none)\n"
+        "  --publish-url URL   broadcast: the publishers connect here, the receivers to\n"
+        "                      --url (default: --url): one node publishes, another\n"
+        "                      delivers (ws-server --redis); same scheme as --url\n"
         "  --ca FILE           wss://: trust the PEM CA certificates in FILE (default:\n"
         "                      the system's store); the server's name is checked too\n"
         "  --insecure          wss://: check no certificate and no name (a server with a\n"
@@ -167,6 +170,10 @@ constexpr value_option value_options[] = {
          o.url_text = v;
          return std::string{};
      }},
+    {"", "--publish-url", [](std::string_view v, bench_options& o) {
+         o.publish_url_text = v;
+         return v.empty() ? std::string("needs a URL (ws://HOST:PORT/PATH)") : std::string{};
+     }},
     {"", "--mode", [](std::string_view v, bench_options& o) { return set_mode(v, o.mode); }},
     {"", "--payload", [](std::string_view v, bench_options& o) { return set_payload(v, o.payload); }},
     {"-c", "--conns", [](std::string_view v, bench_options& o) { return count(v, 1, 1'000'000, o.conns); }},
@@ -252,9 +259,23 @@ std::string check_pubsub(bench_options& o) {
     return {};
 }
 
+// --publish-url: parsed and resolved like --url. One scheme for both, as
+// main builds one TLS context from --url's.
+std::string check_publish_url(bench_options& o) {
+    if (o.publish_url_text.empty()) {
+        o.publish_target = o.target;
+        return {};
+    }
+    if (o.mode != bench_mode::broadcast) return "--publish-url is for broadcast (its publishers)";
+    if (auto err = parse_url(o.publish_url_text, o.publish_target); !err.empty()) return "--publish-url: " + err;
+    if (o.publish_target.tls != o.target.tls) return "--publish-url and --url must both be ws:// or both wss://";
+    return {};
+}
+
 // Checks that need several options together.
 std::string check(bench_options& o) {
     if (auto err = parse_url(o.url_text, o.target); !err.empty()) return "--url: " + err;
+    if (auto err = check_publish_url(o); !err.empty()) return err;
     if (o.mode == bench_mode::broadcast && o.size < 28)
         return "broadcast messages carry a 28-byte header (publisher, sequence, timestamp): use -s 28 or more";
     if (o.mode == bench_mode::broadcast && o.raw) return "--raw has no broadcast server to talk to: use echo";

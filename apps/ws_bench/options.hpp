@@ -23,6 +23,10 @@ const char* mode_name(bench_mode m);
 struct bench_options {
     std::string url_text = "ws://127.0.0.1:9001/";
     url target;
+    // broadcast --publish-url: where the publishers connect (another node of
+    // a cluster); without it publish_target is a copy of target.
+    std::string publish_url_text;
+    url publish_target;
     bench_mode mode = bench_mode::echo;
     unsigned conns = 100;           // -c: connections (receivers in broadcast)
     std::size_t size = 16;          // -s: payload bytes

@@ -70,6 +70,12 @@ std::size_t whole_frames(std::span<const std::byte> data) {
     }
 }
 
+// Where a connection goes: broadcast's publishers to --publish-url (which
+// is --url unless given: another node of a cluster), everyone else to --url.
+const url& target_of(const bench_options& o, const client_conn& c) {
+    return c.kind == conn_kind::publisher ? o.publish_target : o.target;
+}
+
 std::unique_ptr<mode_driver> make_driver(bench_mode m, worker& w) {
     switch (m) {
         case bench_mode::echo: return make_echo_driver(w);
@@ -133,16 +139,21 @@ worker::~worker() {
 // either a window of data frames (capped at batch_cap) or only room for
 // control frames, plus room for a pong and a close that never wait behind data.
 void worker::setup_conns() {
-    // The largest request: a replay's, with "?since=E:O" (≤ 60 bytes) added.
-    std::string sample = proto::make_client_request({.host = opts_.target.host_header(),
-                                                     .path = opts_.target.path + "?since=" + std::string(64, 'x'),
-                                                     .subprotocols = subprotocols_,
-                                                     .extensions = deflate_.offer()},
-                                                    "dGhlIHNhbXBsZSBub25jZQ==");
+    // The largest request: a replay's, with "?since=E:O" (≤ 60 bytes) added,
+    // to --url or to --publish-url.
+    auto request_bytes = [&](const url& to) {
+        return proto::make_client_request({.host = to.host_header(),
+                                           .path = to.path + "?since=" + std::string(64, 'x'),
+                                           .subprotocols = subprotocols_,
+                                           .extensions = deflate_.offer()},
+                                          "dGhlIHNhbXBsZSBub25jZQ==")
+            .size();
+    };
+    std::size_t request = std::max(request_bytes(opts_.target), request_bytes(opts_.publish_target));
     for (std::size_t i = 0; i < conns_.size(); ++i) {
         client_conn& c = conns_[i];
         c.kind = driver_->kind_of(i);
-        std::size_t cap = sample.size();
+        std::size_t cap = request;
         if (c.kind == conn_kind::echo || c.kind == conn_kind::publisher)
             cap = std::max({cap, frame_bytes_, std::min<std::size_t>(frame_bytes_ * opts_.inflight, batch_cap)});
         c.out.reserve(cap + control_reserve);
@@ -252,7 +263,8 @@ void worker::open(client_conn& c) {
     c.v1.reset();
     c.want_write = c.close_received = c.clean = false;
     c.started_ns = c.state_ns = now_ns_;
-    c.fd = socket(opts_.target.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const url& to = target_of(opts_, c);
+    c.fd = socket(to.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
         if (errno == EMFILE || errno == ENFILE) {
             std::fprintf(stderr, "ws-bench: out of file descriptors at %zu sockets in thread %u (%s): raise `ulimit -n`\n",
@@ -266,11 +278,11 @@ void worker::open(client_conn& c) {
     }
     int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    spread_source(c.fd);
+    spread_source(c.fd, to);
     c.state = conn_state::connecting;
     ++pending_opens_;
     ++live_sockets_;
-    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&opts_.target.addr), opts_.target.addr_len) != 0 &&
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&to.addr), to.addr_len) != 0 &&
         errno != EINPROGRESS) {
         fail(c, fault::connect_failed, std::strerror(errno));
         return;
@@ -288,9 +300,9 @@ void worker::open(client_conn& c) {
 // a SYN that meets one of those TIME_WAIT entries waits a second for its
 // retransmit — the server would look slow for a reason of the test's
 // making. Real clients arrive from many addresses; so do these.
-void worker::spread_source(int fd) {
-    if (opts_.target.addr.ss_family != AF_INET) return;
-    const auto& dst = reinterpret_cast<const sockaddr_in&>(opts_.target.addr);
+void worker::spread_source(int fd, const url& to) {
+    if (to.addr.ss_family != AF_INET) return;
+    const auto& dst = reinterpret_cast<const sockaddr_in&>(to.addr);
     if ((ntohl(dst.sin_addr.s_addr) >> 24) != 127) return;
     int one = 1;
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);  // port chosen at connect()
@@ -330,8 +342,9 @@ void worker::on_connected(client_conn& c) {
     }
     std::string key = proto::make_client_key();
     std::string path = driver_->request_path(c);
-    request_ = proto::make_client_request({.host = opts_.target.host_header(),
-                                           .path = path.empty() ? opts_.target.path : path,
+    const url& to = target_of(opts_, c);
+    request_ = proto::make_client_request({.host = to.host_header(),
+                                           .path = path.empty() ? to.path : path,
                                            .subprotocols = subprotocols_,
                                            .extensions = deflate_.offer()},
                                           key);
@@ -421,7 +434,7 @@ void worker::start_tls(client_conn& c) {
         sessions_.pop_back();
     }
     c.tls = std::make_unique<net::tls_stream>(*opts_.tls, pool_,
-                                              net::tls_stream::client_params{.server_name = opts_.target.host, .resume = resume});
+                                              net::tls_stream::client_params{.server_name = target_of(opts_, c).host, .resume = resume});
     SSL_SESSION_free(resume);  // the stream holds its own reference
     if (c.tls->error() != net::tls_error::none) fail_tls(c);
 }

@@ -69,7 +69,7 @@ public:
 private:
     void setup_conns();
     void open_more();
-    void spread_source(int fd);
+    void spread_source(int fd, const url& to);
     void turn(int timeout_ms);
     void on_event(client_conn& c, std::uint32_t events);
     void on_connected(client_conn& c);

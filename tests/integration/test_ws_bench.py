@@ -19,6 +19,7 @@
 # against scripted servers every way of breaking them named by kind: a gap, a
 # repeat, !unrecovered, an unchosen subprotocol; HTTP answers cut at every
 # byte, pipelined, in odd header case, and each framing or content fault.
+# --publish-url (issue 13): publishers to another URL than the receivers.
 # Skipped under WSRING_FILTER (these are not the multi-threaded tests).
 import json
 import os
@@ -216,6 +217,29 @@ class WsBenchBroadcast(WsBenchBase):
         self.assertEqual(doc["fairness"]["total"], doc["messages"], out)
 
 
+    def test_publish_url_sends_only_the_publishers_there(self):
+        # --publish-url (issue 13: publish on one node, deliver on another).
+        # Equal to --url, the run is the plain one; pointing at a closed
+        # port, only the publisher fails to connect and the receivers open.
+        server = ws_server(mode="broadcast")
+        try:
+            same = ws_bench("--url", server.url(), "--publish-url", server.url(), "--mode", "broadcast",
+                            "-c", 10, "-s", 64, "-k", 4, "-d", 0.5, "--warmup", 0.2, "--verify")
+            closed = ws_bench("--url", server.url(), "--publish-url", "ws://127.0.0.1:9/", "--mode", "broadcast",
+                              "-c", 10, "-s", 64, "-d", 0.5, "--warmup", 0.2)
+        finally:
+            server.stop()
+        rc, doc, out = same
+        self.assertClean(rc, doc, out)
+        (p,) = doc["publishers"]
+        self.assertGreater(p["published"], 0, out)
+        self.assertEqual((p["lost"], p["delivered"]), (0, 10 * p["published"]), out)
+        rc, doc, out = closed
+        self.assertEqual(rc, 1, out)
+        self.assertEqual((doc["connections"]["opened"], doc["connections"]["open_failed"]), (10, 1), out)
+        self.assertEqual(doc["errors"]["by_kind"]["connect_failed"], 1, out)
+
+
 class WsBenchBroadcastAccounting(WsBenchBase):
     """Loss and reordering per publisher, against broken_server.py --broadcast."""
 
@@ -319,7 +343,7 @@ class WsBenchCommandLine(WsBenchBase):
         self.assertEqual(p.returncode, 0)
         for word in ("echo", "broadcast", "connect", "idle", "--raw", "--server-pid", "--json", "-k",
                      "--deflate", "--payload", "json", "replay", "http-publish", "--subprotocol", "--history",
-                     "--api-key"):
+                     "--api-key", "--publish-url"):
             self.assertIn(word, p.stdout)
 
     def test_deflate_and_payload_flags(self):
@@ -345,6 +369,15 @@ class WsBenchCommandLine(WsBenchBase):
                             (("--mode", "replay", "--url", "ws://127.0.0.1:9/t?a=1"), "without a query"),
                             (("--mode", "http-publish", "--url", "ws://127.0.0.1:9/t", "--deflate"), "plain HTTP")]:
             rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", *args)
+            self.assertEqual(rc, 2, out)
+            self.assertIn(words, out)
+
+    def test_publish_url_flags(self):
+        for args, words in [(("--publish-url", "http://127.0.0.1:9/"), "--publish-url"),
+                            (("--publish-url=",), "needs a URL"),
+                            (("--publish-url", "wss://127.0.0.1:9/"), "both be ws:// or both wss://"),
+                            (("--mode", "echo", "--publish-url", "ws://127.0.0.1:9/"), "is for broadcast")]:
+            rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", "--mode", "broadcast", "-s", 64, *args)
             self.assertEqual(rc, 2, out)
             self.assertIn(words, out)
 
