@@ -1,6 +1,7 @@
 # A thin front for CMake (the real build is CMakeLists.txt).
 #   make            build the Release tree (build/release)
 #   make run        build and start ws-server in echo mode on 127.0.0.1:9001
+#   make cluster    build, then Redis + 3 nodes + nginx on 127.0.0.1:9001 (scripts/cluster.sh; CLUSTER_ARGS="--shards 3")
 #   make test       build everything and run every test: unit, integration,
 #                   ASan+UBSan, TSan and a fuzz smoke pass
 #   make bench      micro benchmarks + the ws-bench load matrix (< 15 min)
@@ -11,7 +12,7 @@ PORT ?= 9001
 FUZZ_SECONDS ?= 300
 CMAKE_GEN := -G Ninja
 
-.PHONY: all setup release asan tsan fuzz-build run test bench bench-quick fuzz clean
+.PHONY: all setup release asan tsan fuzz-build run cluster test bench bench-quick fuzz clean
 
 all: release
 
@@ -42,6 +43,9 @@ fuzz-build: build/fuzz/build.ninja
 run: release
 	@echo "ws-server: ws://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	build/release/ws-server --mode echo --host 127.0.0.1 --port $(PORT)
+
+cluster: release
+	scripts/cluster.sh --port $(PORT) $(CLUSTER_ARGS)
 
 test: setup
 	scripts/test.sh
