@@ -438,6 +438,9 @@ class FailoverTest(ClusterBase):
         for k, rec in enumerate(box["recs"]):
             self.assertEqual(rec["payloads"], want, "subscriber %d (%d reconnects)" % (k, rec["reconnects"]))
         moved = sum(1 for rec in box["recs"] if rec["reconnects"])
+        print("\nfailover: %d of 12 subscribers moved, %d reconnects, %d refused connects"
+              % (moved, sum(r["reconnects"] for r in box["recs"]),
+                 sum(r["failed_connects"] for r in box["recs"])))
         self.assertGreater(moved, 0, "nobody was on the killed node (descriptors per node: %r)"
                            % box["conns"])
 
@@ -569,6 +572,10 @@ class RedisRestartTest(ClusterBase):
         self.assertFalse(refused & set(bodies), "a publish refused during the outage was delivered")
         self.assertLessEqual(set(bodies) - {b"end"}, attempts, "a message nobody published")
         self.assertEqual(raw_got, ref.payloads(), "the raw subscriber's messages")
+        answered_bodies = {body for _, body in answered}
+        print("\nredis restart: %d publishes answered, %d tried, %d delivered without an answer"
+              " (run by Redis as it died)" % (len(answered), len(attempts),
+                                               len(set(bodies) - answered_bodies - {b"end"})))
 
     def test_restart_without_persistence_unrecovered(self):
         """No persistence: Redis comes back empty, so the topic's history
