@@ -75,9 +75,10 @@ public:
 private:
     enum class state { idle, connecting, up, waiting };  // waiting: for the next attempt
     void connect(clock::time_point now);
+    void established();
     void fail(const std::string& why, clock::time_point now);
-    void read_replies();
-    void flush();
+    void read_replies(clock::time_point now);
+    void flush(clock::time_point now);
 
     redis_address addr_;
     events ev_;
@@ -88,6 +89,9 @@ private:
     clock::time_point deadline_{};  // connecting: give up; waiting: try again
     std::deque<reply_fn> pending_;  // one per reply still to come, in order
     std::uint64_t connects_ = 0;
+    // A SUBSCRIBE went out on this connection: only then is an array
+    // ["message", channel, payload] a push, not some command's reply.
+    bool pubsub_ = false;
 };
 
 }  // namespace wsring::cluster
