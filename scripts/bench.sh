@@ -15,12 +15,16 @@
 #      then pub/sub (ws-server --mode pubsub, issue 12): broadcast to 1,000
 #      receivers with wsring.v1 and history beside raw receivers without
 #      history, replay from history, and HTTP publishes;
+#      then a cluster through Redis (ws-server --redis, issue 13; its own
+#      redis-server): broadcast from a publisher on node A to 1,000
+#      receivers on node B beside the same load on one node, and HTTP
+#      publishes through Redis beside one node's own;
 #   3. a markdown table of every ws-server figure as a ratio to the plain TCP
 #      figure of the same point, bench/results/latest.json and a PNG
 #      (bench/results/latest.png, gnuplot) of throughput and latency.
 # Anything not built yet is skipped with a message. WSRING_BUILD picks the
 # build directory (default build/release). `--only SECTION` (micro, echo,
-# tls, deflate, pubsub; repeatable) runs only those sections and merges their
+# tls, deflate, pubsub, cluster; repeatable) runs only those sections and merges their
 # points into the existing bench/results/latest.json, each update recorded
 # in its "updates" list, so the file never holds a partial run alone. See
 # docs/benchmarking.md.
@@ -32,8 +36,8 @@ ONLY=()
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
-    --only) ONLY+=("${2:?--only needs a section: micro, echo, tls, deflate or pubsub}"); shift ;;
-    *) echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub]..." >&2; exit 2 ;;
+    --only) ONLY+=("${2:?--only needs a section: micro, echo, tls, deflate, pubsub or cluster}"); shift ;;
+    *) echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]..." >&2; exit 2 ;;
   esac
   shift
 done
@@ -45,7 +49,7 @@ want() {  # want SECTION: true when it runs in this invocation
 BUILD=${WSRING_BUILD:-build/release}
 RESULTS=${WSRING_BENCH_RESULTS:-bench/results}  # where latest.json goes (a scratch folder for trials)
 WORK=$(mktemp -d /tmp/wsring-bench.XXXXXX)
-mkdir -p "$RESULTS" "$WORK/runs"
+mkdir -p "$RESULTS" "$WORK/runs" "$WORK/procs"
 T0=$SECONDS
 
 if ((QUICK)); then
@@ -79,13 +83,18 @@ have() {  # have BINARY: true when built, else says what is skipped
 # "listening on HOST:PORT" line; records PORT[NAME] and PID[NAME].
 start_server() {
   local name=$1 cpu=$2; shift 2
-  local log=$WORK/$name.log
+  local log=$WORK/$name.log port
+  # emptied here, not only by the background job's redirection: the loop
+  # below could otherwise read a line left by the last server of this name
+  : >"$log"
   taskset -c "$cpu" "$@" >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do
-    if grep -q "listening on" "$log"; then
-      PORT[$name]=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
-      PID[$name]=$pid
+    # whole lines only (head -n: those with their newline): a line read
+    # while still being written would give no port, or a cut one
+    port=$(head -n "$(wc -l <"$log")" "$log" | sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' | head -1)
+    if [[ -n $port ]]; then
+      PORT[$name]=$port PID[$name]=$pid
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -109,7 +118,7 @@ stop_server() {
 bench_run() {
   local name=$1 tag=$2 rep=$3; shift 3
   local raw=() url="ws://127.0.0.1:${PORT[$name]}/"
-  [[ $name == ps-* ]] && url+=bench  # pub/sub: the path names the topic
+  [[ $name == ps-* || $name == cl-* ]] && url+=bench  # pub/sub: the path names the topic
   [[ $name == tcp-echo ]] && raw=(--raw)
   [[ $name == wss-* ]] && url="wss://127.0.0.1:${PORT[$name]}/" && raw=(--ca "$WORK/certs/ca.pem")
   [[ $name == z-deflate || $name == z-takeover ]] && raw=(--deflate)  # offer permessage-deflate
@@ -369,6 +378,132 @@ else
   echo "bench: no ws-bench/ws-server with pub/sub history and --api-key: skipping pub/sub"
 fi
 
+# ---- 2e. a cluster through Redis (issue 13) ------------------------------------------
+# cl-* points: ws-server --mode pubsub (epoll, one thread, default history,
+# --api-key), topic "bench", a fresh node per run, and a redis-server of our
+# own per repetition (a free port, no persistence, its own folder, killed by
+# PID; never a system service). Every server process (the single node,
+# nodes A and B, redis-server) is pinned to CPU 0 and ws-bench alone to
+# CPU 1, as in the other sections: on two CPUs the cluster's three
+# processes share one core, so read per-CPU-second figures, not rates.
+#   cl-broadcast-r$PS_RECV-s64: one publisher keeping 16 in flight, 64 B, to
+#     PS_RECV raw receivers. On cl-single (one node, no --redis) every
+#     connection goes to it; on cl-b the publisher connects to node A
+#     (ws-bench --publish-url) and the receivers to node B: each message
+#     goes A → Redis (EVALSHA) → channel → B → 1,000 sockets, its latency
+#     stamped and read on ws-bench's one clock. The issue's target: cl-b's
+#     deliveries per server-CPU-second (node B's) within 20 % of cl-single's.
+#   cl-http-c16-k16: HTTP publishes (16 keep-alive x 16 pipelined, 64 B, no
+#     subscribers) on cl-single and on cl-a (node A with --redis alone: each
+#     publish answered once Redis has sequenced it).
+# Node A's and redis-server's CPU seconds over each run come from
+# /proc/PID/stat (utime + stime, all threads) read before and after it,
+# shown as a percentage of a core over warm-up + measure (while receivers
+# connect both are idle) and as CPU-µs per publish; beside the server's and
+# ws-bench's own CPU % that shows which process is the limit.
+proc_ticks() {  # proc_ticks PID: its user + system clock ticks so far, or nothing
+  [[ -n ${1:-} && -r /proc/$1/stat ]] || return 0
+  local stat f
+  stat=$(<"/proc/$1/stat")
+  read -r -a f <<<"${stat##*) }"  # fields 3.. (the command name may hold spaces)
+  echo $((f[11] + f[12]))         # fields 14 and 15: utime, stime
+}
+
+start_redis() {  # start_redis NAME CPU: our own redis-server on a free port; PORT[NAME], PID[NAME]
+  local name=$1 cpu=$2 port pid
+  mkdir -p "$WORK/$name"
+  : >"$WORK/$name.log"  # not a line of the last one (start_server says why)
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  taskset -c "$cpu" redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+    --dir "$WORK/$name" >"$WORK/$name.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    if grep -q "Ready to accept connections" "$WORK/$name.log"; then
+      PORT[$name]=$port PID[$name]=$pid
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "bench: redis-server did not start: $(tail -3 "$WORK/$name.log" | tr '\n' ' ' | cut -c1-200)"
+  kill "$pid" 2>/dev/null
+  return 1
+}
+
+cl_server() {  # cl_server NAME [--redis URL]: a fresh one-thread epoll pub/sub node
+  local name=$1; shift
+  start_server "$name" 0 "$BUILD/ws-server" --mode pubsub --host 127.0.0.1 --port 0 --threads 1 --backend epoll \
+    --idle-timeout 0 --ping-interval 0 --api-key bench "$@"
+}
+
+# cl_run NAME TAG REP ARGS...: bench_run, plus node A's and redis-server's
+# CPU over it (when they run), kept as procs/TAG@NAME@REP.json.
+cl_run() {
+  local name=$1 tag=$2 rep=$3 a0 r0
+  a0=$(proc_ticks "${PID[cl-a]:-}") r0=$(proc_ticks "${PID[cl-redis]:-}")
+  bench_run "$@"
+  /usr/bin/python3 - "$WORK/runs/$tag@$name@$rep.json" "$WORK/procs/$tag@$name@$rep.json" \
+    "$a0" "$(proc_ticks "${PID[cl-a]:-}")" "$r0" "$(proc_ticks "${PID[cl-redis]:-}")" <<'EOF'
+import json, os, sys
+run, out, a0, a1, r0, r1 = sys.argv[1:]
+try:
+    d = json.load(open(run))
+except Exception:
+    sys.exit()
+c = d["config"]
+load = c["warmup"] + c["duration"]
+if c["mode"] == "broadcast":  # every publish of the run (warm-up, measure)
+    pubs = sum(p["published"] for p in d.get("publishers", []))
+else:  # http-publish: the measured rate over warm-up + measure
+    pubs = d["msgs_per_sec"] * load
+doc, said = {"load_seconds": load, "publishes": pubs}, []
+for key, label, t0, t1 in (("node_a", "node A", a0, a1), ("redis", "redis-server", r0, r1)):
+    if not t0 or not t1: continue
+    cpu = (int(t1) - int(t0)) / os.sysconf("SC_CLK_TCK")
+    doc.update({key + "_cpu_s": cpu, key + "_cpu_percent": 100 * cpu / load,
+                key + "_us_per_publish": 1e6 * cpu / pubs if pubs else None})
+    said.append("%s %.2f CPU-s (%.0f%% of a core, %.1f us per publish)" % (label, cpu, 100 * cpu / load,
+                                                                           1e6 * cpu / pubs if pubs else 0))
+json.dump(doc, open(out, "w"))
+if said: print("  %-28s %s" % ("", "; ".join(said)))
+EOF
+}
+
+if ! want cluster; then :
+elif have ws-bench && have ws-server && "$BUILD/ws-server" --help 2>&1 | grep -q -- --api-key; then
+  REDIS=0
+  if ! "$BUILD/ws-server" --help 2>&1 | grep -q -- --redis; then
+    echo "bench: ws-server has no --redis yet: only the single-node cluster rows"
+  elif ! command -v redis-server >/dev/null; then
+    echo "bench: no redis-server (scripts/setup.sh installs it): only the single-node cluster rows"
+  else
+    REDIS=1
+  fi
+  echo; echo "== cluster through Redis (issue 13): cl-single beside cl-a → redis → cl-b; $PS_RECV receivers x 64 B," \
+    "HTTP publish; nodes and redis-server on CPU 0"
+  CL_BCAST=(--mode broadcast -c "$PS_RECV" --publishers 1 -s 64 -k 16 -d "$DUR" --warmup "$WARM" --connect-timeout 60)
+  CL_HTTP=(--mode http-publish -c 16 -k 16 -s 64 --api-key bench -d "$DUR" --warmup "$WARM")
+  for rep in $(seq "$REPS"); do
+    cl_server cl-single && cl_run cl-single "cl-broadcast-r$PS_RECV-s64" "$rep" "${CL_BCAST[@]}"
+    stop_server cl-single
+    cl_server cl-single && cl_run cl-single cl-http-c16-k16 "$rep" "${CL_HTTP[@]}"
+    stop_server cl-single
+    ((REDIS)) || continue
+    start_redis cl-redis 0 || continue
+    redis=(--redis "redis://127.0.0.1:${PORT[cl-redis]}")
+    # node A alone first: no node still subscribed to "bench" takes the
+    # channel's messages while it publishes
+    cl_server cl-a "${redis[@]}" && cl_run cl-a cl-http-c16-k16 "$rep" "${CL_HTTP[@]}"
+    stop_server cl-a
+    if cl_server cl-a "${redis[@]}" && cl_server cl-b "${redis[@]}"; then
+      cl_run cl-b "cl-broadcast-r$PS_RECV-s64" "$rep" "${CL_BCAST[@]}" --publish-url "ws://127.0.0.1:${PORT[cl-a]}/bench"
+    fi
+    stop_server cl-a; stop_server cl-b; stop_server cl-redis
+  done
+else
+  echo "bench: no ws-bench/ws-server with pub/sub and --api-key: skipping the cluster"
+fi
+
 # ---- 3. report -------------------------------------------------------------------
 echo
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -381,9 +516,13 @@ runs = {}
 for path in glob.glob(os.path.join(work, "runs", "*.json")):
     tag, server, rep = os.path.basename(path)[:-5].split("@")
     try:
-        runs.setdefault((tag, server), []).append(json.load(open(path)))
+        doc = json.load(open(path))
     except Exception:
-        pass
+        continue
+    procs = os.path.join(work, "procs", os.path.basename(path))  # cluster: node A's and Redis' CPU
+    if os.path.exists(procs):
+        doc["_procs"] = json.load(open(procs))
+    runs.setdefault((tag, server), []).append(doc)
 
 def med(docs, f):
     vals = [f(d) for d in docs]
@@ -392,7 +531,7 @@ def med(docs, f):
 
 def summary(docs):
     srv = lambda d, k: (d.get("server") or {}).get(k)
-    return {
+    s = {
         "repetitions": len(docs),
         "msgs_per_sec": med(docs, lambda d: d["msgs_per_sec"]),
         "mb_per_sec": med(docs, lambda d: d["mb_per_sec"]),
@@ -417,6 +556,10 @@ def summary(docs):
         "replay_cycles_per_sec": med(docs, lambda d: d["replay"]["cycles"] / d["measured_seconds"]
                                      if d.get("replay") and d["measured_seconds"] else None),
     }
+    for k in ("node_a_cpu_percent", "node_a_us_per_publish", "redis_cpu_percent", "redis_us_per_publish"):
+        v = med(docs, lambda d: (d.get("_procs") or {}).get(k))
+        if v is not None: s[k] = v
+    return s
 
 points = {}
 for (tag, server), docs in sorted(runs.items()):
@@ -493,7 +636,7 @@ if echo:
 
 extra = ["", "| figure | server | value | per server-CPU-second | p50 µs | p99 µs | ×TCP |", "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(points):
-    if t.startswith(("echo-", "tls-", "z-", "ps-")): continue
+    if t.startswith(("echo-", "tls-", "z-", "ps-", "cl-")): continue
     tcp = points[t].get("tcp-echo", {})
     for s, v in sorted(points[t].items()):
         if t.startswith("idle-"):
@@ -577,6 +720,34 @@ for t in sorted(p for p in points if p.startswith("ps-")):
 if len(pl) > 3:
     lines += pl
     report["table_pubsub"] = pl[1:]
+
+# a cluster through Redis (same run): node B's deliveries per server-CPU-
+# second as a ratio to one node's without Redis (issue 13's target: within
+# 20 %), and where the CPU went: the server ws-bench sampled (the single
+# node, node B, or node A for HTTP), node A and redis-server from /proc,
+# ws-bench itself.
+cl = ["", "| cluster point | server | msgs/s | per server-CPU-s | / cl-single per CPU-s | p50 µs | p99 µs "
+      "| CPU % of a core: server / node A / redis / ws-bench | CPU-µs per publish: node A / redis | errors |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+num = lambda v, k, f="%.0f": f % v[k] if v.get(k) is not None else "—"
+for t in sorted(p for p in points if p.startswith("cl-")):
+    base = points[t].get("cl-single", {})
+    for name in ("cl-single", "cl-b", "cl-a"):
+        v = points[t].get(name)
+        if not v: continue
+        what = {"broadcast": "broadcast deliveries, 1 publisher, %s receivers × 64 B" % t.split("-")[2][1:],
+                "http": "HTTP publishes, 16 keep-alive × 16 pipelined, 64 B"}[t.split("-")[1]]
+        where = {"cl-single": "cl-single (one node, no Redis)", "cl-b": "cl-b (receivers; publisher on cl-a)",
+                 "cl-a": "cl-a (--redis)"}[name]
+        cl.append("| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s / %s | %d |" % (
+            what, where, fmt(v.get("msgs_per_sec")), fmt(v.get("msgs_per_server_cpu_sec")),
+            ratio(v.get("msgs_per_server_cpu_sec"), base.get("msgs_per_server_cpu_sec")) if base else "—",
+            num(v, "p50_us"), num(v, "p99_us"), num(v, "server_cpu_percent"), num(v, "node_a_cpu_percent"),
+            num(v, "redis_cpu_percent"), num(v, "client_cpu_percent"), num(v, "node_a_us_per_publish", "%.1f"),
+            num(v, "redis_us_per_publish", "%.1f"), v["errors"]))
+if len(cl) > 3:
+    lines += cl
+    report["table_cluster"] = cl[1:]
 
 errors = sum(v["errors"] for p in measured.values() for v in p.values())
 report["errors_total"] = sum(v["errors"] for p in points.values() for v in p.values())
