@@ -100,9 +100,10 @@ class Redis:
     its files in its own directory. persist: appendonly with fsync always,
     so whatever it answered survives a kill -9."""
 
-    def __init__(self, tmp, port=None, persist=False):
+    def __init__(self, tmp, port=None, persist=False, extra=()):
         self.port = port or free_port()
         self.persist = persist
+        self.extra = [str(a) for a in extra]  # more redis-server options
         self.dir = os.path.join(tmp, "redis-%d" % self.port)
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
@@ -122,6 +123,7 @@ class Redis:
                 "--protected-mode", "no"]
         args += (["--appendonly", "yes", "--appendfsync", "always"] if self.persist
                  else ["--appendonly", "no"])
+        args += self.extra
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -158,6 +160,13 @@ class Redis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+
+    def info(self, section):
+        """INFO <section> as {field: value} (strings)."""
+        r = redis_command(self.port, "INFO", section)
+        if isinstance(r, Exception):
+            raise r
+        return dict(line.split(":", 1) for line in r.decode().splitlines() if ":" in line)
 
     def keys(self, pattern="wsring:*"):
         r = redis_command(self.port, "KEYS", pattern)
@@ -275,8 +284,8 @@ class Cluster:
         os.chmod(self.tmp, 0o755)  # nginx's workers (nobody, when we are root) reach their prefix
         self.redises, self.nodes, self.nginxes = [], [], []
 
-    def redis(self, persist=False, port=None):
-        r = Redis(self.tmp, port=port, persist=persist).start()
+    def redis(self, persist=False, port=None, extra=()):
+        r = Redis(self.tmp, port=port, persist=persist, extra=extra).start()
         self.redises.append(r)
         return r
 

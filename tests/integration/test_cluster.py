@@ -6,9 +6,10 @@
 # gets offsets 1..N, the same message at each offset, each publisher's
 # messages once and in order), failover through nginx (a node SIGKILLed, its
 # subscribers back with ?since= and no gap), a Redis restart with and without
-# persistence (503 / !error / 1011 while it is down; repaired, or
-# !unrecovered and 1012), sharding over three Redis servers, a 5,000-client
-# reconnect storm, an unreachable Redis at start, SIGTERM. Not here: the wire
+# persistence (503 / !error / 1011 while it is down; repaired, also when
+# it is still loading its data as the nodes reconnect; or !unrecovered and
+# 1012), sharding over three Redis servers, a 5,000-client reconnect storm,
+# an unreachable Redis at start, SIGTERM. Not here: the wire
 # format itself (test_positions.py), one node's publish API (test_publish_api.py).
 # WSRING_CLUSTER_MESSAGES scales the delivery tests (default 10,000).
 # Read next: docs/cluster.md, cluster/redis_broker.hpp.
@@ -18,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import time
@@ -26,10 +28,10 @@ import unittest
 import websockets  # Debian's python3-websockets (10.x)
 
 from cluster_harness import (V1, Cluster, HttpPublisher, backoff_delays, down_re, free_port,
-                             node_command, parse_v1, up_re)
+                             node_command, parse_v1, redis_command, up_re)
 from wsring_harness import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT,
                             aio_open, aio_recv_frame, backends, build_frame, check_101,
-                            skip_over_tls, upgrade_request)
+                            skip_over_tls, upgrade_request, wait_until)
 
 API_KEY = "cluster-key-42"
 T = 15.0  # seconds any one expected message may take (a Redis reconnect included)
@@ -163,6 +165,8 @@ class ClusterBase(unittest.TestCase):
     def setUp(self):
         self.c = Cluster()
         self.dead = set()  # nodes a test killed on purpose
+        self.stage = "starting"  # where a scenario stands, for a timeout's message
+        self.where = lambda: ""  # more of the same: clients' last offsets
 
     def tearDown(self):
         self.c.stop_all()
@@ -177,10 +181,11 @@ class ClusterBase(unittest.TestCase):
         try:
             asyncio.run(asyncio.wait_for(coro, timeout))
         except asyncio.TimeoutError:
-            raise AssertionError("the scenario did not finish in %d s\n%s"
-                                 % (timeout, self.c.logs())) from None
-        except AssertionError as e:
-            raise AssertionError("%s\n%s" % (e, self.c.logs())) from None
+            raise AssertionError("the scenario did not finish in %d s; stage: %s %s\n%s"
+                                 % (timeout, self.stage, self.where(), self.c.logs())) from None
+        except Exception as e:
+            raise AssertionError("%s: %s (stage: %s %s)\n%s" % (
+                type(e).__name__, e, self.stage, self.where(), self.c.logs())) from e
         for n in self.c.nodes:
             if n not in self.dead:
                 self.assertTrue(n.alive(), "node :%s died\n%s" % (n.port, self.c.logs()))
@@ -454,7 +459,27 @@ class RedisRestartTest(ClusterBase):
         publisher close 1011; Redis back on the same port: the nodes come
         back, subscribers go on in the same epoch with contiguous offsets,
         and every publish Redis answered is delivered at its offset."""
+        self.restart_persisted(slow_load=False)
+
+    def test_restart_while_loading(self):
+        """The same with a Redis that, like one with real data, takes a
+        while to load at restart and answers -LOADING meanwhile: 8,000 keys
+        in the RDB base of its append-only file, loaded 0.5 ms each
+        (key-load-delay), keep it loading for about 4 s, longer than the
+        nodes' reconnect backoff waits here, so they reconnect while it
+        loads and must retry what Redis refused (script loads, syncs)."""
+        self.restart_persisted(slow_load=True)
+
+    def restart_persisted(self, slow_load):
         redis = self.c.redis(persist=True)
+        if slow_load:
+            fill = redis_command(redis.port, "EVAL", "for i = 1, tonumber(ARGV[1]) do"
+                                 " redis.call('SET', 'fill:' .. i, 'x') end return 1", 0, 8000)
+            self.assertEqual(fill, 1, "filling Redis: %r" % fill)
+            self.assertEqual(redis_command(redis.port, "BGREWRITEAOF").__class__, bytes)
+            wait_until(lambda: redis.info("persistence").get("aof_rewrite_in_progress") == "0"
+                       and redis.info("persistence").get("aof_rewrite_scheduled") == "0", 30,
+                       "the AOF rewrite")
         a, b = self.nodes([redis], 2)
         topic = "persist/room"
 
@@ -497,6 +522,8 @@ class RedisRestartTest(ClusterBase):
                                         % (status, data))
                         self.assertIn(status, (503, None), "a refusal other than 503: %r" % data)
                         state["paused"] = True
+                        state["refusals"] = state.get("refusals", 0) + 1
+                        state["last_refusal"] = (status, data)
                         await asyncio.sleep(0.05)  # a retrying publisher backs off
 
             async def follow(ws, s):
@@ -511,10 +538,15 @@ class RedisRestartTest(ClusterBase):
 
             followers = [asyncio.ensure_future(follow(ws, s)) for ws, s in zip(subs, streams)]
             pub_task = asyncio.ensure_future(publisher())
+            self.where = lambda: ("(answered %d, refused %d, the last refusal %r, subscribers at %r)"
+                                  % (len(answered), state.get("refusals", 0),
+                                     state.get("last_refusal"), [s.last for s in streams]))
+            self.stage = "publishing before the kill"
             await asyncio.wait_for(killed_mid.wait(), 60)
             downs = (count_log(a, down_re(redis)), count_log(b, down_re(redis)))
             ups = (count_log(a, up_re(redis)), count_log(b, up_re(redis)))
             state["killed"] = True
+            self.stage = "Redis killed"
             redis.kill()  # SIGKILL while the publisher is mid-stream
             await until(lambda: count_log(a, down_re(redis)) > downs[0]
                         and count_log(b, down_re(redis)) > downs[1], T, "both nodes logging redis down")
@@ -534,9 +566,12 @@ class RedisRestartTest(ClusterBase):
             self.assertEqual(raw_pub.close_code, 1011, "a raw publisher during the outage")
             raw_pub.close()
             # Back on the same port, with its append-only file.
-            self.c.redis(persist=True, port=redis.port)
+            self.stage = "Redis restarting"
+            self.c.redis(persist=True, port=redis.port,
+                         extra=("--key-load-delay", 500) if slow_load else ())
             await until(lambda: count_log(a, up_re(redis)) > ups[0]
                         and count_log(b, up_re(redis)) > ups[1], 30, "both nodes logging redis up")
+            self.stage = "publishing after the restart"
             state["stop_at"] = len(answered) + 150
             state["paused"] = False
             resume.set()
@@ -544,6 +579,7 @@ class RedisRestartTest(ClusterBase):
             pub = HttpPublisher(b.port, API_KEY)
             _, end_offset = await http_ok(pub, topic, b"end")
             pub.close()
+            self.stage = "waiting for offset %d (end) everywhere" % end_offset
             await asyncio.gather(*followers)
             await raw_sub.collect_until(b"end")
             for ws in subs:
@@ -555,7 +591,7 @@ class RedisRestartTest(ClusterBase):
 
         async def run():
             box["r"] = await scenario()
-        self.run_async(run(), 100)
+        self.run_async(run(), 60)
         streams, answered, attempts, end_offset, raw_got, errors = box["r"]
         self.assertEqual(len(errors), 1, "one !error, to the one publisher: %r" % errors)
         ref = streams[0]
@@ -646,6 +682,12 @@ class StormTest(ClusterBase):
         first); the node stays under 400 MB resident, serves a new client and
         delivers a publish to all of a topic's clients; after they all leave
         it still answers /healthz and holds no leftover descriptor."""
+        # The clients' descriptors here, and the node's (it inherits the limit).
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        self.assertGreaterEqual(resource.getrlimit(resource.RLIMIT_NOFILE)[0], self.CLIENTS + 1000,
+                                "ulimit -n is too low for %d clients" % self.CLIENTS)
         redis = self.c.redis()
         (srv,) = self.nodes([redis], 1, threads=2)
         topics = ["storm/%d" % t for t in range(self.TOPICS)]
@@ -689,6 +731,8 @@ class StormTest(ClusterBase):
             m = await recv_v1(late, timeout=T)
             self.assertEqual((m.kind, m.offset), ("position", 0), "a client after the storm")
             await late.close()
+            pub.close()  # idle through the storm: the node may have closed it
+            pub = HttpPublisher(srv.port, API_KEY)
             _, off = await http_ok(pub, topics[0], b"after-storm")
             self.assertEqual(off, 4)
             for i in range(0, self.CLIENTS, self.TOPICS):  # every client of topics[0]
