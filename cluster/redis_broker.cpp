@@ -83,7 +83,12 @@ struct redis_broker::impl {
         bool syncing = false;      // sync_script sent, no reply yet
         std::optional<clock::time_point> linger_until;  // unwanted: unsubscribe then
         std::vector<std::string> held;  // channel messages that came while not live
+        std::size_t held_bytes = 0;
     };
+    // Held messages past this (a command link down for long while the
+    // subscription link still receives) are dropped: the next live message
+    // then shows the gap, and the stream repairs it.
+    static constexpr std::size_t max_held_bytes = 16u << 20;
     struct shard {
         std::unique_ptr<redis_link> cmd, sub;
         bool was_up = false;  // both links were up once: later ups are reconnects
@@ -134,6 +139,7 @@ struct redis_broker::impl {
     std::vector<shard> links;
     std::unordered_map<std::string, topic> topics;
     std::vector<request> taken;
+    bool unwoken = false;  // entries published since the reactors were last woken
 
     void enqueue(request r) {
         {
@@ -198,6 +204,12 @@ struct redis_broker::impl {
             const auto after = clock::now();
             for (std::size_t i = 1; i < fds.size(); ++i)
                 if (fds[i].revents) owners[i]->on_poll(fds[i].revents, after);
+            // Once per turn, however many entries it published: a reactor
+            // that is awake costs a load, one asleep an eventfd write.
+            if (unwoken) {
+                unwoken = false;
+                hub.wake_all();
+            }
         }
         links.clear();  // closes the connections on this thread
     }
@@ -238,13 +250,15 @@ struct redis_broker::impl {
             std::lock_guard lock(mutex);
             taken.swap(queue);
         }
+        std::vector<broker_publish*> publishes;
         for (request& r : taken) {
             switch (r.what) {
-            case request::kind::publish: send_publish(std::move(r.publish)); break;
+            case request::kind::publish: publishes.push_back(&r.publish); break;
             case request::kind::want: on_want(r.topic); break;
             case request::kind::unwant: on_unwant(r.topic); break;
             }
         }
+        if (!publishes.empty()) send_publishes(publishes);
         taken.clear();
     }
 
@@ -290,6 +304,7 @@ struct redis_broker::impl {
             if (!sub) continue;
             t.subscribing = t.subscribed = false;
             t.held.clear();
+            t.held_bytes = 0;
         }
     }
 
@@ -388,6 +403,7 @@ struct redis_broker::impl {
         const auto p = hub.log().position(name);
         if (!p) {  // nobody holds it any more: nothing to sync into
             t.held.clear();
+            t.held_bytes = 0;
             return;
         }
         if (!p->synced) sync_new(t, s);
@@ -395,6 +411,7 @@ struct redis_broker::impl {
         t.needs_sync = false;
         std::vector<std::string> held = std::move(t.held);
         t.held.clear();
+        t.held_bytes = 0;
         for (const std::string& m : held) apply(t, m);
     }
 
@@ -461,11 +478,17 @@ struct redis_broker::impl {
         auto it = topics.find(std::string(topic_of_channel(channel)));
         if (it == topics.end()) return;  // unsubscribed meanwhile
         topic& t = it->second;
-        if (t.needs_sync || t.syncing) {
-            t.held.emplace_back(payload);
-            return;
-        }
+        if (t.needs_sync || t.syncing) return hold(t, payload);
         apply(t, payload);
+    }
+
+    void hold(topic& t, std::string_view payload) {
+        if (t.held_bytes + payload.size() > max_held_bytes) {
+            t.held.clear();
+            t.held_bytes = 0;
+        }
+        t.held.emplace_back(payload);
+        t.held_bytes += payload.size();
     }
 
     void apply(topic& t, std::string_view payload) {
@@ -482,7 +505,7 @@ struct redis_broker::impl {
         case modes::remote_append::other_epoch:
             // Missed something (or Redis lost the topic): read the stream.
             t.needs_sync = true;
-            t.held.emplace_back(payload);
+            hold(t, payload);
             follow(t);
             break;
         }
@@ -509,8 +532,9 @@ struct redis_broker::impl {
     }
 
     void publish_entry(std::uint64_t seq, modes::broadcast_message m) {
+        // A full ring waits for the reactors: they must be awake to drain it.
         producer.publish_claimed(seq, std::move(m), [this] { hub.wake_all(); });
-        hub.wake_all();
+        unwoken = true;
     }
 
     // "<node>/<reactor>/<ticket>": ours → who published it here.
@@ -533,45 +557,93 @@ struct redis_broker::impl {
 
     // ---- publishing --------------------------------------------------------------------
 
-    void send_publish(broker_publish p) {
-        const std::size_t bytes = p.frames.size();
-        const std::size_t s = shards.shard_of(p.topic);
-        const topic_keys keys = keys_of(p.topic);
+    // What one publisher of a group is owed: its first message's place in
+    // the group, and where to tell it.
+    struct share {
+        std::uint32_t reactor;
+        std::uint64_t ticket;
+        std::uint32_t skip;  // messages of the group before its own
+    };
+
+    // Everything the reactors handed over since the last turn goes out as
+    // few EVALSHAs as the topics allow: one per topic (per publisher with
+    // keep_origins), up to group_max messages — so a burst of HTTP publishes
+    // to one topic costs Redis one script run, not one each. Order within a
+    // topic is kept: groups are sent in the order they were begun.
+    static constexpr std::uint32_t group_max = 1024;
+    static constexpr std::size_t group_max_bytes = 1u << 20;
+
+    void send_publishes(std::vector<broker_publish*>& ps) {
+        std::vector<std::vector<broker_publish*>> groups;
+        std::unordered_map<std::string, std::size_t> open;  // group key → its index in groups
+        std::vector<std::uint32_t> messages;
+        std::vector<std::size_t> bytes;
+        for (broker_publish* p : ps) {
+            std::string key = p->topic;
+            if (opts.keep_origins) key += '\0' + std::to_string(p->reactor) + '/' + std::to_string(p->ticket);
+            auto it = open.find(key);
+            if (it != open.end() && (messages[it->second] + p->messages > group_max ||
+                                     bytes[it->second] + p->frames.size() > group_max_bytes))
+                it = open.end(), open.erase(key);
+            if (it == open.end()) {
+                it = open.emplace(std::move(key), groups.size()).first;
+                groups.emplace_back();
+                messages.push_back(0);
+                bytes.push_back(0);
+            }
+            groups[it->second].push_back(p);
+            messages[it->second] += p->messages;
+            bytes[it->second] += p->frames.size();
+        }
+        for (auto& g : groups) send_group(g);
+    }
+
+    void send_group(const std::vector<broker_publish*>& group) {
+        const broker_publish& head = *group.front();
+        const std::size_t s = shards.shard_of(head.topic);
+        const topic_keys keys = keys_of(head.topic);
         std::vector<std::string> args;
-        args.reserve(6 + p.messages);
         args.push_back(random_text(rng, 8));  // the epoch, should the topic be new
         args.push_back(std::to_string(hub.log().options().max_messages));
         args.push_back(std::to_string(hub.log().options().ttl.count()));
         args.push_back(std::to_string(opts.meta_ttl.count()));
-        args.push_back(node_id + "/" + std::to_string(p.reactor) + "/" + std::to_string(p.ticket));
-        modes::for_each_frame(p.frames, 0, [&](proto::opcode op, std::span<const std::byte> payload, bool) {
-            encode_message(op, payload, args.emplace_back());
-        });
+        // Who published, for --no-echo-self: one publisher, or nobody in particular.
+        args.push_back(group.size() == 1 ? node_id + "/" + std::to_string(head.reactor) + "/" +
+                                               std::to_string(head.ticket)
+                                         : std::string("-"));
+        std::vector<share> shares;
+        std::size_t bytes = 0;
+        for (const broker_publish* p : group) {
+            shares.push_back({p->reactor, p->ticket, static_cast<std::uint32_t>(args.size() - 5)});
+            bytes += p->frames.size();
+            modes::for_each_frame(p->frames, 0, [&](proto::opcode op, std::span<const std::byte> payload, bool) {
+                encode_message(op, payload, args.emplace_back());
+            });
+        }
         std::vector<std::string_view> argv{"EVALSHA", publish_script().sha1, "2", keys.meta, keys.stream,
                                            keys.channel};
         for (const std::string& a : args) argv.push_back(a);
-        const std::uint32_t reactor = p.reactor;
-        const std::uint64_t ticket = p.ticket;
-        const bool queued = links[s].cmd->command(argv, [this, reactor, ticket, bytes](const redisReply* r) {
+        // Not before both links are up again and the scripts reloaded (a
+        // restarted Redis would answer NOSCRIPT).
+        const bool queued = shard_ready(s) && links[s].cmd->command(argv, [this, shares, bytes](const redisReply* r) {
             pending_bytes.fetch_sub(bytes, std::memory_order_relaxed);
-            broker_outcome o{ticket, false, {}, 0, {}};
             std::string_view epoch;
-            if (r && parse_publish_reply(*r, epoch, o.first)) {
-                o.ok = true;
-                o.epoch = epoch;
+            std::uint64_t first = 0;
+            if (r && parse_publish_reply(*r, epoch, first)) {
                 ++count.published;
-            } else {
-                ++count.publish_failed;
-                o.error = !r ? "redis connection lost"
-                      : r->type == REDIS_REPLY_ERROR ? std::string("redis: ") + std::string(r->str, r->len)
-                                                     : "unexpected reply from redis";
+                for (const share& sh : shares) tell(sh.reactor, {sh.ticket, true, std::string(epoch), first + sh.skip, {}});
+                return;
             }
-            tell(reactor, std::move(o));
+            ++count.publish_failed;
+            const std::string why = !r ? "redis connection lost"
+                                  : r->type == REDIS_REPLY_ERROR ? "redis: " + std::string(r->str, r->len)
+                                                                 : "unexpected reply from redis";
+            for (const share& sh : shares) tell(sh.reactor, {sh.ticket, false, {}, 0, why});
         });
         if (queued) return;
         pending_bytes.fetch_sub(bytes, std::memory_order_relaxed);
         ++count.publish_failed;
-        tell(reactor, {ticket, false, {}, 0, "redis unavailable"});
+        for (const share& sh : shares) tell(sh.reactor, {sh.ticket, false, {}, 0, "redis unavailable"});
     }
 
     void tell(std::uint32_t reactor, broker_outcome o) {

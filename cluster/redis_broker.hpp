@@ -46,6 +46,10 @@ struct broker_options {
     // Publishes accepted but not yet answered by Redis, all topics: past
     // this, publish() refuses (the publisher is told, as in an outage).
     std::size_t max_pending_bytes = 64u << 20;
+    // Keep each publisher's batches apart in Redis (--no-echo-self needs
+    // the origin of every message); otherwise publishes to one topic in the
+    // same broker turn go out as one script run.
+    bool keep_origins = false;
 };
 
 struct broker_stats {
