@@ -26,6 +26,10 @@ namespace wsring::cluster {
 
 namespace {
 
+// hiredis 0.14's redisBufferRead reads into a char[16 * 1024] per call.
+constexpr std::size_t hiredis_read_chunk = 16 * 1024;
+constexpr int max_reads_per_turn = 16;  // 256 KiB
+
 struct reply_deleter {
     void operator()(redisReply* r) const { freeReplyObject(r); }
 };
@@ -146,10 +150,17 @@ void redis_link::on_poll(short revents, clock::time_point now) {
     if (state_ != state::up) return;
     // POLLERR / POLLHUP: read anyway; what is left arrives first, then the
     // error or EOF, which fails the link with hiredis' words for it.
-    if (revents & (POLLIN | POLLERR | POLLHUP)) {
+    // redisBufferRead reads one chunk; a full one means more is probably
+    // waiting, so read again now rather than one poll round per 16 KiB, a
+    // few times at most so that a flood can't keep the loop from the rest.
+    for (int round = 0; round < max_reads_per_turn && (revents & (POLLIN | POLLERR | POLLHUP));
+         ++round) {
+        const std::size_t before = ctx_->reader->len;
         if (redisBufferRead(ctx_) != REDIS_OK) return fail(ctx_->errstr, now);
+        const bool full = ctx_->reader->len - before >= hiredis_read_chunk;
         read_replies(now);
         if (state_ != state::up) return;
+        if (!full) break;
     }
     // Commands queued by this turn's callbacks go out now, not a poll later.
     if (sdslen(ctx_->obuf)) flush(now);

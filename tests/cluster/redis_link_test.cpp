@@ -230,6 +230,27 @@ TEST_F(RedisLink, ArgumentsAreBinarySafe) {
     EXPECT_EQ(got[3], "");
 }
 
+TEST_F(RedisLink, LargeValuesCrossManyWritesAndReads) {
+    // 8 MiB out (many partial writes, POLLOUT turns) and back three times
+    // in one pipeline (many 16 KiB reads per turn, replies split anywhere).
+    record ev;
+    redis_link link(loopback(port()), recording(ev));
+    bring_up(link, ev);
+    std::string big(8u << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 % 251);
+    const std::string_view set[] = {"SET", "big", big};
+    const std::string_view get[] = {"GET", "big"};
+    std::vector<bool> same;
+    ASSERT_TRUE(link.command(set, [&](const redisReply* r) { same.push_back(r && text_of(r) == "OK"); }));
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(link.command(get, [&](const redisReply* r) {
+            same.push_back(r && r->type == REDIS_REPLY_STRING && text_of(r) == big);
+        }));
+    ASSERT_TRUE(drive({&link}, [&] { return same.size() == 4; }));
+    EXPECT_EQ(same, std::vector<bool>(4, true));
+    EXPECT_EQ(ev.downs, 0);
+}
+
 TEST_F(RedisLink, SubscribeGetsConfirmationsThenMessagesInOrder) {
     record sub_ev, pub_ev;
     redis_link sub(loopback(port()), recording(sub_ev));
