@@ -154,6 +154,16 @@ TEST_F(RedisLink, ConnectsAndAnswersPing) {
     EXPECT_EQ(link.poll_events(), POLLIN);
 }
 
+TEST_F(RedisLink, HostNamesAreResolved) {
+    // hiredis resolves (getaddrinfo, IPv4 first in 0.14): "localhost" is
+    // the loopback address the server listens on.
+    record ev;
+    redis_link link({.host = "localhost", .port = port()}, recording(ev));
+    bring_up(link, ev);
+    EXPECT_EQ(link.connects(), 1u);
+    EXPECT_EQ(link.address().host, "localhost");
+}
+
 TEST_F(RedisLink, TenThousandPipelinedIncrsComeBackInOrder) {
     record ev;
     redis_link link(loopback(port()), recording(ev));
