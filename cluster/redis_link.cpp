@@ -9,9 +9,9 @@
 #include "cluster/redis_link.hpp"
 
 #include <hiredis/hiredis.h>
-#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
