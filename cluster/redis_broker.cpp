@@ -82,6 +82,7 @@ struct redis_broker::impl {
         bool needs_sync = true;    // the log does not know where Redis stands
         bool syncing = false;      // sync_script sent, no reply yet
         std::optional<clock::time_point> linger_until;  // unwanted: unsubscribe then
+        std::optional<clock::time_point> retry_sync;    // the last sync was refused: again then
         std::vector<std::string> held;  // channel messages that came while not live
         std::size_t held_bytes = 0;
     };
@@ -91,6 +92,9 @@ struct redis_broker::impl {
     static constexpr std::size_t max_held_bytes = 16u << 20;
     struct shard {
         std::unique_ptr<redis_link> cmd, sub;
+        bool scripts_loaded = false;
+        bool loading = false;   // SCRIPT LOAD sent, answers not all in
+        std::optional<clock::time_point> retry_load;  // Redis said not yet (-LOADING)
         bool was_up = false;  // both links were up once: later ups are reconnects
     };
     struct request {
@@ -152,7 +156,10 @@ struct redis_broker::impl {
         }
     }
 
-    bool shard_ready(std::size_t s) const { return links[s].cmd->up() && links[s].sub->up(); }
+    // Both links up and the scripts loaded: publishes and syncs may go.
+    bool shard_ready(std::size_t s) const {
+        return links[s].cmd->up() && links[s].sub->up() && links[s].scripts_loaded;
+    }
 
     // ---- the loop ----------------------------------------------------------------
 
@@ -173,6 +180,7 @@ struct redis_broker::impl {
             }
             take_requests();
             linger(now);
+            retry(now);
             check_started(now);
 
             fds.assign(1, pollfd{wake_fd, POLLIN, 0});
@@ -189,7 +197,11 @@ struct redis_broker::impl {
                     owners.push_back(l);
                 }
             }
-            for (const auto& [name, t] : topics) earliest(t.linger_until);
+            for (const auto& [name, t] : topics) {
+                earliest(t.linger_until);
+                earliest(t.retry_sync);
+            }
+            for (const shard& sh : links) earliest(sh.retry_load);
             int timeout = 1000;
             if (wake_at) {
                 auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wake_at - now).count() + 1;
@@ -265,14 +277,52 @@ struct redis_broker::impl {
     // ---- links up and down ---------------------------------------------------------
 
     void on_link_up(std::size_t s) {
+        if (links[s].cmd->up() && links[s].sub->up()) load_scripts(s);  // else the other link is still coming
+    }
+
+    // Scripts first: a restarted Redis has forgotten them. One that is still
+    // loading its data answers -LOADING to everything: the shard stays down
+    // (publishes refused) and we ask again shortly, until it answers.
+    void load_scripts(std::size_t s) {
         shard& sh = links[s];
-        if (!shard_ready(s)) return;  // the other link is still coming
-        // Scripts first: a restarted Redis has forgotten them, and this
-        // pipeline runs them before any EVALSHA queued after.
+        if (sh.loading) return;
+        sh.loading = true;
+        sh.retry_load.reset();
+        auto answers = std::make_shared<int>(0);
+        auto failed = std::make_shared<std::string>();
         for (const script* sc : {&publish_script(), &sync_script()}) {
             std::string_view argv[] = {"SCRIPT", "LOAD", sc->source};
-            sh.cmd->command(argv, [](const redisReply*) {});
+            sh.cmd->command(argv, [this, s, answers, failed](const redisReply* r) {
+                if (!r) *failed = "link lost";
+                else if (r->type == REDIS_REPLY_ERROR && failed->empty()) *failed = std::string(r->str, r->len);
+                if (++*answers < 2) return;
+                shard& me = links[s];
+                me.loading = false;
+                if (!r) return;  // down: on_link_up starts over
+                if (!failed->empty()) {
+                    net::log_line("redis %s not ready (%s): asking again", shards.server(s).name().c_str(),
+                                  failed->c_str());
+                    me.retry_load = clock::now() + std::chrono::milliseconds(250);
+                    return;
+                }
+                me.scripts_loaded = true;
+                shard_ready_now(s);
+            });
         }
+    }
+
+    // The scripts went missing on a live connection: refuse publishes on
+    // this shard until they are back.
+    void reload_scripts(std::size_t s) {
+        shard& sh = links[s];
+        if (!sh.scripts_loaded) return;
+        sh.scripts_loaded = false;
+        shard_up[s].store(false, std::memory_order_release);
+        load_scripts(s);
+    }
+
+    void shard_ready_now(std::size_t s) {
+        shard& sh = links[s];
         if (sh.was_up) {
             ++count.reconnects;
             net::log_line("redis %s up again: resubscribing and repairing", shards.server(s).name().c_str());
@@ -291,6 +341,9 @@ struct redis_broker::impl {
             last_errors[s] = why;
         }
         shard& sh = links[s];
+        sh.scripts_loaded = false;
+        sh.loading = false;
+        sh.retry_load.reset();
         const bool was = shard_up[s].exchange(false, std::memory_order_acq_rel);
         if (was || !sh.was_up)
             net::log_line("redis %s down: %s", shards.server(s).name().c_str(), why.c_str());
@@ -353,6 +406,19 @@ struct redis_broker::impl {
         }
     }
 
+    // What Redis refused for now is asked again when due.
+    void retry(clock::time_point now) {
+        for (std::size_t s = 0; s < links.size(); ++s) {
+            shard& sh = links[s];
+            if (sh.retry_load && *sh.retry_load <= now && sh.cmd->up() && sh.sub->up()) load_scripts(s);
+        }
+        for (auto& [name, t] : topics) {
+            if (!t.retry_sync || *t.retry_sync > now) continue;
+            t.retry_sync.reset();
+            follow(t);
+        }
+    }
+
     // Takes the next step for `t`: subscribe, then sync.
     void follow(topic& t) {
         if (!shard_ready(t.shard)) return;  // on_link_up comes back here
@@ -395,9 +461,17 @@ struct redis_broker::impl {
         topic& t = it->second;
         t.syncing = false;
         sync_reply s;
-        if (!r || !parse_sync_reply(*r, s)) {
-            if (r) net::log_line("redis: unexpected sync reply for topic %s", name.c_str());
-            return;  // link down: on_link_up syncs again
+        if (!r) return;  // link down: on_link_up syncs again
+        if (!parse_sync_reply(*r, s)) {
+            // An error (-LOADING, -BUSY, -NOSCRIPT after a SCRIPT FLUSH...) or
+            // a shape we do not know: ask again shortly, never give up on it.
+            net::log_line("redis: sync of topic %s refused (%.*s): asking again", name.c_str(),
+                          r->type == REDIS_REPLY_ERROR ? static_cast<int>(r->len) : 14,
+                          r->type == REDIS_REPLY_ERROR ? r->str : "unknown reply");
+            if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
+                reload_scripts(t.shard);
+            t.retry_sync = clock::now() + std::chrono::milliseconds(250);
+            return;
         }
         ++count.syncs;
         const auto p = hub.log().position(name);
@@ -625,7 +699,7 @@ struct redis_broker::impl {
         for (const std::string& a : args) argv.push_back(a);
         // Not before both links are up again and the scripts reloaded (a
         // restarted Redis would answer NOSCRIPT).
-        const bool queued = shard_ready(s) && links[s].cmd->command(argv, [this, shares, bytes](const redisReply* r) {
+        const bool queued = shard_ready(s) && links[s].cmd->command(argv, [this, s, shares, bytes](const redisReply* r) {
             pending_bytes.fetch_sub(bytes, std::memory_order_relaxed);
             std::string_view epoch;
             std::uint64_t first = 0;
@@ -635,6 +709,8 @@ struct redis_broker::impl {
                 return;
             }
             ++count.publish_failed;
+            if (r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
+                reload_scripts(s);  // someone ran SCRIPT FLUSH: the next publishes need them again
             const std::string why = !r ? "redis connection lost"
                                   : r->type == REDIS_REPLY_ERROR ? "redis: " + std::string(r->str, r->len)
                                                                  : "unexpected reply from redis";
