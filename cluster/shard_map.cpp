@@ -115,7 +115,8 @@ shard_map::shard_map(std::vector<redis_address> servers, unsigned points) : serv
 std::size_t shard_map::shard_of(std::string_view topic) const {
     if (ring_.empty()) return 0;
     const std::uint64_t h = stable_hash(topic);
-    auto it = std::lower_bound(ring_.begin(), ring_.end(), h, [](const point& p, std::uint64_t v) { return p.hash < v; });
+    auto it = std::lower_bound(ring_.begin(), ring_.end(), h,
+                               [](const point& p, std::uint64_t v) { return p.hash < v; });
     return (it == ring_.end() ? ring_.front() : *it).shard;
 }
 

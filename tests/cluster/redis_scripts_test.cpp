@@ -56,7 +56,8 @@ public:
             argv.push_back(a.data());
             lens.push_back(a.size());
         }
-        auto* r = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(args.size()), argv.data(), lens.data()));
+        auto* r = static_cast<redisReply*>(
+            redisCommandArgv(c_, static_cast<int>(args.size()), argv.data(), lens.data()));
         EXPECT_NE(r, nullptr) << "connection error: " << c_->errstr;
         return reply_ptr(r);
     }
@@ -92,9 +93,10 @@ protected:
     reply_ptr publish(std::string_view topic, std::vector<wire_message> messages, const publish_args& a = {}) {
         const topic_keys k = keys_of(topic);
         std::vector<std::string> encoded(messages.size());
-        for (std::size_t i = 0; i < messages.size(); ++i) encode_message(messages[i].op, messages[i].payload, encoded[i]);
-        std::vector<std::string_view> args{"EVAL",      publish_script().source, "2",     k.meta,    k.stream, k.channel,
-                                           a.candidate, a.max,                   a.ttl,   a.meta_ttl, a.origin};
+        for (std::size_t i = 0; i < messages.size(); ++i)
+            encode_message(messages[i].op, messages[i].payload, encoded[i]);
+        std::vector<std::string_view> args{"EVAL",   publish_script().source, "2",        k.meta,  k.stream, k.channel,
+                                           a.candidate, a.max,                a.ttl,      a.meta_ttl, a.origin};
         args.insert(args.end(), encoded.begin(), encoded.end());
         return db()(args);
     }
@@ -114,7 +116,8 @@ protected:
     }
     std::uint64_t redis_ms() {
         const reply_ptr t = db()({"TIME"});
-        return std::stoull(std::string(str(t->element[0]))) * 1000 + std::stoull(std::string(str(t->element[1]))) / 1000;
+        return std::stoull(std::string(str(t->element[0]))) * 1000 +
+               std::stoull(std::string(str(t->element[1]))) / 1000;
     }
     long long integer(const std::vector<std::string_view>& args) {
         const reply_ptr r = db()(args);
