@@ -321,5 +321,42 @@ TEST(ParseMessage, NoticeNeverReadAsData) {
     EXPECT_EQ(parse_message(as_bytes("!E:5\nhello")).kind, message_kind::malformed);
 }
 
+// ---- "!error <reason>": a publish the node could not take ---------------------------
+
+TEST(ErrorNotice, IsTheTagThenTheReasonVerbatim) {
+    EXPECT_EQ(error_notice("redis unavailable"), "!error redis unavailable");
+    EXPECT_EQ(error_notice(""), "!error ");
+}
+
+TEST(ErrorNotice, ParsesBackWithTheReasonAsAViewOfTheMessage) {
+    const std::string notice = error_notice("redis unavailable: shard 2");
+    const auto m = parse_message(as_bytes(notice));
+    ASSERT_EQ(m.kind, message_kind::error);
+    EXPECT_EQ(as_text(m.data), "redis unavailable: shard 2");
+    EXPECT_EQ(m.data.data(), as_bytes(notice).data() + 7);  // a view, not a copy
+}
+
+TEST(ErrorNotice, EmptyReasonAndOneWithNewlinesStillAnError) {
+    auto m = parse_message(as_bytes("!error "));
+    ASSERT_EQ(m.kind, message_kind::error);
+    EXPECT_TRUE(m.data.empty());
+    m = parse_message(as_bytes("!error a\nb:1"));
+    ASSERT_EQ(m.kind, message_kind::error);
+    EXPECT_EQ(as_text(m.data), "a\nb:1");
+}
+
+TEST(ErrorNotice, LookAlikesAreMalformed) {
+    // The tag includes its space: "!error" alone, another case or a missing
+    // space is not the notice.
+    for (std::string_view bad : {"!error", "!Error x", "!errorx", "!error\tx", "!errors x", "error x"})
+        EXPECT_EQ(parse_message(as_bytes(bad)).kind, message_kind::malformed) << bad;
+}
+
+TEST(ErrorNotice, DataWhosePayloadStartsWithTheTagIsData) {
+    const auto m = parse_message(as_bytes("E:4\n!error x"));
+    ASSERT_EQ(m.kind, message_kind::data);
+    EXPECT_EQ(as_text(m.data), "!error x");
+}
+
 }  // namespace
 }  // namespace wsring::proto::v1
