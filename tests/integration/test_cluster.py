@@ -169,7 +169,24 @@ class ClusterBase(unittest.TestCase):
         self.where = lambda: ""  # more of the same: clients' last offsets
 
     def tearDown(self):
+        # Nodes still running stop the way an operator stops them (SIGTERM):
+        # a clean exit 0, and under the sanitizers no report (LeakSanitizer
+        # speaks only at a real exit, never after the SIGKILL of stop_all).
+        problems = []
+        for n in self.c.nodes:
+            if n in self.dead or not n.alive():
+                continue
+            try:
+                code = n.stop()
+            except AssertionError as e:
+                problems.append("node :%s: %s" % (n.port, e))
+                continue
+            text = n.stderr_text()
+            if code != 0 or "Sanitizer" in text or "runtime error" in text:
+                problems.append("node :%s exited %s:\n%s" % (n.port, code, text[-3000:]))
         self.c.stop_all()
+        if problems:
+            self.fail("\n".join(problems))
 
     def nodes(self, redises, n, *extra, threads=1):
         return [self.c.node(redises, *NODE_ARGS, *extra, backend=BACKEND, threads=threads)
