@@ -16,6 +16,7 @@
 #include "modes/broker.hpp"
 #include "modes/position_frames.hpp"
 #include "modes/pubsub_handler.hpp"
+#include "proto/frame_header.hpp"
 #include "proto/wsring_v1.hpp"
 
 namespace wsring::modes {
@@ -503,6 +504,44 @@ TEST_F(PubsubBroker, ResetFromBeforeASubscriberCameIsNotDeliveredToIt) {
     EXPECT_TRUE(r1.received(v1).empty()) << "its position is after the reset already";
     EXPECT_TRUE(r1.received(raw).empty());
     EXPECT_EQ(raw.state, conn_state::open) << "no 1012 for a reset from before it came";
+}
+
+// The RSV1 bit of each frame queued to `c` (RFC 7692 §6: compressed).
+std::vector<bool> rsv1_of_queued(fake_reactor& r, connection& c) {
+    std::vector<bool> out;
+    iovec iov[write_queue::max_iov];
+    const std::size_t n = c.out.gather(iov, write_queue::max_iov);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto bytes = std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len);
+        while (!bytes.empty()) {
+            proto::frame_header h;
+            const std::size_t head = proto::decode_header(bytes, h).size;
+            if (head == 0) break;
+            out.push_back(h.rsv1);
+            bytes = bytes.subspan(head + static_cast<std::size_t>(h.length));
+        }
+    }
+    c.out.consume(r.t.blocks, c.out.bytes());
+    return out;
+}
+
+// --deflate with --redis: what the broker delivers is compressed for the
+// receivers that agreed permessage-deflate, as a local publish would be
+// ("multi-node: the receiving nodes encode", pubsub_handler.cpp).
+TEST_F(PubsubBroker, DeliveredMessagesAreCompressedForDeflateReceivers) {
+    GTEST_SKIP() << "bug: entries from the broker carry no deflated form and deliver() falls back to "
+                 << "plain frames: with --redis nothing is ever compressed (nobody encodes on receipt)";
+    session_options so;
+    so.deflate = {.enabled = true};
+    fake_reactor r(hub, 0, fo(), so);
+    connection& z = r.open("/t", "permessage-deflate");
+    sync("t", "E", 0);
+    r.handler.drain();
+    std::string big;
+    while (big.size() < 1000) big += "{\"user\":\"ada\",\"text\":\"hello there, everyone\"},";
+    ASSERT_EQ(deliver("t", "E", 1, {big}), remote_append::applied);
+    r.handler.drain();
+    EXPECT_EQ(rsv1_of_queued(r, z), std::vector<bool>{true});
 }
 
 }  // namespace
