@@ -177,7 +177,11 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
         b.topic = topics_.name(c.topic);
         b.origin = origin;
         b.ticket = remote ? ticket_of(c) : 0;
-        b.deflate = !remote && want_deflate(s);  // multi-node: the receiving nodes encode
+        // Multi-node: the frames go to Redis plain, and come back plain: a
+        // compressed copy would have to be made by each receiving node's
+        // broker (not done yet: deflate receivers get plain frames, which
+        // RFC 7692 §6 allows).
+        b.deflate = !remote && want_deflate(s);
         pending_.push_back(c.topic);
     }
     std::size_t at = b.frames.size();
@@ -405,10 +409,17 @@ void pubsub_handler::on_outcome(const broker_outcome& o) {
 // replay, as on_open would have given them.
 void pubsub_handler::on_synced(std::string_view topic) {
     const std::uint32_t t = topics_.find(topic);
-    if (t == topic_table::none || locals_[t].synced) return;
+    if (t != topic_table::none && !locals_[t].synced) start_synced(t, topic);
+}
+
+// Our subscribers of `t` start where the broker's sync put the topic: what
+// it applied since is in the ring after that point, for us to deliver
+// (and may already be in our hands: deliver() comes here too when it meets
+// such an entry before the inbox said "synced"). False: not synced yet.
+bool pubsub_handler::start_synced(std::uint32_t t, std::string_view topic) {
     const std::optional<topic_position> p = hub_.log().position(topic);
-    if (!p || !p->synced) return;
-    locals_[t] = {p->epoch, p->offset + 1, true};
+    if (!p || !p->synced) return false;
+    locals_[t] = {p->synced_epoch, p->synced_at + 1, true};
     std::erase_if(parked_, [&](const parked& w) {
         if (w.conn->topic != t) return false;
         since_.given = w.since_given;
@@ -417,6 +428,7 @@ void pubsub_handler::on_synced(std::string_view topic) {
         send_position(*session_, *w.conn);
         return true;
     });
+    return true;
 }
 
 void pubsub_handler::flush_batches() {
@@ -464,7 +476,7 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     std::uint32_t t = topics_.find(as_view(m.topic));
     if (t == topic_table::none) return;  // no local subscriber
     local_topic& lt = locals_[t];
-    if (!lt.synced) return;  // multi-node: on_synced says where these subscribers start
+    if (!lt.synced && !start_synced(t, as_view(m.topic))) return;  // multi-node: not followed yet
     if (m.reset_epoch) return deliver_reset(m, t);
     // Positions: skip what these subscribers have had already (a replay
     // that reached past this entry, or offsets from before they came).
@@ -517,6 +529,8 @@ void pubsub_handler::deliver(const broadcast_message& m) {
 // they are closed 1012 ("service restart") to reconnect and start afresh.
 void pubsub_handler::deliver_reset(const broadcast_message& m, std::uint32_t t) {
     local_topic& lt = locals_[t];
+    // A reset from before our subscribers came: they started after it.
+    if (lt.epoch == as_view(m.reset_epoch) && lt.next >= m.first_offset) return;
     lt.epoch.assign(as_view(m.reset_epoch));
     lt.next = m.first_offset;
     for (connection* c : topics_.subscribers(t)) {

@@ -164,6 +164,7 @@ private:
     void read_inbox();
     void on_outcome(const broker_outcome& o);
     void on_synced(std::string_view topic);
+    bool start_synced(std::uint32_t t, std::string_view topic);
     void deliver_reset(const broadcast_message& m, std::uint32_t t);
     void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
                          std::vector<std::byte>& out, std::uint32_t& compressed);

@@ -70,6 +70,8 @@ struct record {
     std::uint64_t last = 0;
     std::uint32_t retains = 0;
     bool synced = true;      // remote: the broker synced it (and follows it)
+    std::string synced_epoch;  // ... at this epoch and offset
+    std::uint64_t synced_at = 0;
     bool idle = false;       // on impl::idle: no retains, no history
     std::size_t cost = 0;    // what this record adds to the bytes total
     ilist<entry, &entry::in_topic> history;
@@ -328,7 +330,7 @@ topic_position topic_log::retain(std::string_view topic) {
     ++r.retains;
     impl_->update_idle(r);
     impl_->enforce_bytes();  // a new record counts against max_bytes too
-    return {r.epoch, r.last, r.synced};
+    return {r.epoch, r.last, r.synced, r.synced_epoch, r.synced_at};
 }
 
 bool topic_log::release(std::string_view topic) {
@@ -348,7 +350,8 @@ std::optional<topic_position> topic_log::position(std::string_view topic) const 
     std::lock_guard lock(mutex_);
     auto it = impl_->records.find(topic);
     if (it == impl_->records.end()) return std::nullopt;
-    return topic_position{it->second.epoch, it->second.last, it->second.synced};
+    const record& r = it->second;
+    return topic_position{r.epoch, r.last, r.synced, r.synced_epoch, r.synced_at};
 }
 
 // ---- remote: the broker sequences -------------------------------------------------
@@ -363,6 +366,8 @@ bool topic_log::sync_remote(std::string_view topic, std::string_view epoch, std:
     r->epoch = epoch;
     r->last = last;
     r->synced = true;
+    r->synced_epoch = epoch;
+    r->synced_at = last;
     if (keeps_history()) {
         // One entry per stored message, dated by its age in the broker, so
         // the ttl counts from its publish, not from this node's sync.

@@ -57,6 +57,11 @@ struct topic_position {
     std::string epoch;
     std::uint64_t offset = 0;
     bool synced = true;  // remote: false until the broker synced the topic (then meaningless)
+    // Remote: where the broker's last sync put the topic. A reactor that
+    // waited for the sync starts there (what was applied after it is in
+    // the ring for that reactor to deliver), not at the position now.
+    std::string synced_epoch;
+    std::uint64_t synced_at = 0;
 };
 
 // What became of a broker's live messages (topic_log::append_remote).

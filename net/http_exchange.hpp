@@ -33,9 +33,13 @@ public:
     bool take_body(std::span<const std::byte> in, std::size_t& used,
                    std::span<const std::byte>& body);
 
-    // While an answer is deferred: the bytes that came after the request in
-    // the same read (a pipelined next request), read again once it is sent.
-    void hold(std::span<const std::byte> rest) { held_.assign(rest.begin(), rest.end()); }
+    // While an answer is deferred: the bytes that came after the request (a
+    // pipelined next request, in one read or several), read again once it
+    // is sent. Returns how many are held now.
+    std::size_t hold(std::span<const std::byte> rest) {
+        held_.insert(held_.end(), rest.begin(), rest.end());
+        return held_.size();
+    }
     std::vector<std::byte> take_held() { return std::move(held_); }
 
 private:

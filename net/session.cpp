@@ -181,6 +181,10 @@ void session::close(connection& c, close_code code, std::string_view reason) {
 // ---- the HTTP request: an upgrade (RFC 6455 §4.2) or plain HTTP ----------------
 
 void session::on_request(connection& c, std::span<std::byte> in) {
+    // An answer is still deferred: what comes meanwhile (reading is paused,
+    // but a read already under way — io_uring's multishot recv — still
+    // lands) waits behind it, bounded like a request and its body.
+    if (c.flags & sf_deferred) return hold_while_deferred(c, in);
     // One read may end a request, hold whole ones behind it (pipelining,
     // RFC 9112 §9.3.2: answered in order) and begin the next; every byte is
     // taken here, since the backend hands each read over once.
@@ -195,7 +199,7 @@ void session::on_request(connection& c, std::span<std::byte> in) {
             in = in.subspan(used);
             if (!whole) return;
             on_http_body(c, body);
-            if (c.flags & sf_deferred) return c.http->hold(in);
+            if (c.flags & sf_deferred) return hold_while_deferred(c, in);
             continue;
         }
         switch (c.http->parser().feed(in, used)) {
@@ -214,8 +218,12 @@ void session::on_request(connection& c, std::span<std::byte> in) {
                        !req.header("Sec-WebSocket-Version").empty();
         if (attempt) return upgrade(c, req, in);  // §4.2.1: what follows the request is frames
         on_http_head(c, req, in.empty());
-        if ((c.flags & sf_deferred) && c.state == conn_state::handshake) return c.http->hold(in);
+        if ((c.flags & sf_deferred) && c.state == conn_state::handshake) return hold_while_deferred(c, in);
     }
+}
+
+void session::hold_while_deferred(connection& c, std::span<const std::byte> in) {
+    if (c.http->hold(in) > opts_.max_header + opts_.max_message) finish(c);  // on_http_abandoned
 }
 
 void session::upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest) {

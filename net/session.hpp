@@ -103,6 +103,7 @@ private:
     void on_http_head(connection& c, const proto::http_request& req, bool body_unseen);
     void on_http_body(connection& c, std::span<const std::byte> body);
     void send_http_answer(connection& c, http_answer& a);
+    void hold_while_deferred(connection& c, std::span<const std::byte> in);
     void answer_http(connection& c, const proto::http_request& req);
     void on_frames(connection& c, std::span<std::byte> in);
     void on_data_message(connection& c, const proto::event& ev);

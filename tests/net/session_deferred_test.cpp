@@ -191,8 +191,6 @@ TEST(SessionDeferred, EmptyBodyDeferredHoldsTheNextRequestToo) {
 // arrive while the answer is deferred: it must wait, not be parsed as part
 // of the request that is waiting.
 TEST(SessionDeferred, BytesArrivingWhileDeferredWaitForTheAnswer) {
-    GTEST_SKIP() << "bug: bytes read while an answer is deferred re-run the waiting request's head "
-                 << "(on_http_head twice) instead of waiting (net/session.cpp on_request)";
     bench b;
     b.x.feed(post("a"));
     b.x.feed(post("bb"));
@@ -206,8 +204,6 @@ TEST(SessionDeferred, BytesArrivingWhileDeferredWaitForTheAnswer) {
 }
 
 TEST(SessionDeferred, SplitRequestArrivingWhileDeferredIsKeptWhole) {
-    GTEST_SKIP() << "bug: http_exchange::hold replaces what was held: a pipelined request split "
-                 << "across reads while deferred loses its start and is answered 400";
     bench b;
     const std::string second = post("second");
     b.x.feed(post("a") + second.substr(0, 20));  // held: the second's first 20 bytes
