@@ -19,9 +19,6 @@ import time
 from wsring_harness import HOST, REPO, Server, wait_until
 
 V1 = "wsring.v1"
-EPOCH_RE = r"[A-Za-z0-9_-]{1,32}"
-NOTICE_RE = re.compile(r"!(position|unrecovered) (%s):(\d+)\Z" % EPOCH_RE)
-PREFIX_RE = re.compile(r"(%s):(\d+)\Z" % EPOCH_RE)
 
 
 def free_port():
@@ -319,42 +316,6 @@ class Cluster:
         for r in self.redises:
             r.kill()
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- wsring.v1 messages
-
-class Msg:
-    """kind 'data' (epoch, offset, payload, text), 'position' or
-    'unrecovered' (epoch, offset), or 'error' (payload: the reason)."""
-
-    def __init__(self, kind, epoch=None, offset=None, payload=None, text=None):
-        self.kind, self.epoch, self.offset, self.payload, self.text = kind, epoch, offset, payload, text
-
-    def __repr__(self):
-        if self.kind == "error":
-            return "!error %r" % self.payload
-        if self.kind != "data":
-            return "!%s %s:%d" % (self.kind, self.epoch, self.offset)
-        return "%s:%d %r" % (self.epoch, self.offset, self.payload[:40])
-
-
-def parse_v1(message):
-    if isinstance(message, str):
-        m = NOTICE_RE.match(message)
-        if m:
-            return Msg(m.group(1), m.group(2), int(m.group(3)))
-        if message.startswith("!error"):
-            return Msg("error", payload=message[len("!error"):].strip())
-        if message.startswith("!"):
-            raise AssertionError("unknown notice %r" % message)
-        data, text = message.encode(), True
-    else:
-        data, text = message, False
-    head, nl, payload = data.partition(b"\n")
-    m = PREFIX_RE.match(head.decode("latin-1"))
-    if not nl or not m:
-        raise AssertionError("not a wsring.v1 message: %r" % message[:80])
-    return Msg("data", m.group(1), int(m.group(2)), payload, text)
 
 
 # ---------------------------------------------------------------- HTTP publish, asyncio

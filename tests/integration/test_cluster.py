@@ -28,7 +28,8 @@ import unittest
 import websockets  # Debian's python3-websockets (10.x)
 
 from cluster_harness import (V1, Cluster, HttpPublisher, backoff_delays, down_re, free_port,
-                             node_command, parse_v1, redis_command, up_re)
+                             node_command, redis_command, up_re)
+from wsring_v1 import parse_v1
 from wsring_harness import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT,
                             aio_open, aio_recv_frame, backends, build_frame, check_101,
                             skip_over_tls, upgrade_request, wait_until)

@@ -15,59 +15,21 @@ import http.client
 import json
 import os
 import random
-import re
 import time
 import unittest
 
 import websockets  # Debian's python3-websockets (10.x): missing fails, never skips
 
+from wsring_v1 import parse_v1
 from wsring_harness import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, RawClient,
                             Server, ServerTestMixin, aio_open, aio_recv_frame, build_frame,
                             per_backend, upgrade_request, ws_connect)
 
 V1 = "wsring.v1"
 API_KEY = "test-key-0123"
-EPOCH_RE = r"[A-Za-z0-9_-]{1,32}"
-NOTICE_RE = re.compile(r"!(position|unrecovered) (%s):(\d+)\Z" % EPOCH_RE)
-PREFIX_RE = re.compile(r"(%s):(\d+)\Z" % EPOCH_RE)
 T = 10.0  # seconds any one expected message may take
 # The soak's message count (even; at least 2,000): fewer for slow sanitizer builds.
 SOAK_MESSAGES = int(os.environ.get("WSRING_SOAK_MESSAGES", "10000"))
-
-
-# ---------------------------------------------------------------- wsring.v1 messages
-
-class Msg:
-    """One wsring.v1 message: kind 'data' (epoch, offset, payload, text),
-    'position' or 'unrecovered' (epoch, offset)."""
-
-    def __init__(self, kind, epoch, offset, payload=None, text=None):
-        self.kind, self.epoch, self.offset, self.payload, self.text = kind, epoch, offset, payload, text
-
-    def __repr__(self):
-        if self.kind != "data":
-            return "!%s %s:%d" % (self.kind, self.epoch, self.offset)
-        p = self.payload if len(self.payload) <= 40 else self.payload[:40] + b"..."
-        return "%s %s:%d %r" % ("text" if self.text else "binary", self.epoch, self.offset, p)
-
-
-def parse_v1(message):
-    """A websockets message (str: text, bytes: binary) → Msg; a message that is
-    neither a notice nor a prefixed message fails the test."""
-    if isinstance(message, str):
-        m = NOTICE_RE.match(message)
-        if m:
-            return Msg(m.group(1), m.group(2), int(m.group(3)))
-        if message.startswith("!"):
-            raise AssertionError("unknown notice %r" % message)
-        data, text = message.encode(), True
-    else:
-        data, text = message, False
-    head, nl, payload = data.partition(b"\n")
-    m = PREFIX_RE.match(head.decode("latin-1"))
-    if not nl or not m:
-        raise AssertionError("not a wsring.v1 message: %r" % message[:80])
-    return Msg("data", m.group(1), int(m.group(2)), payload, text)
 
 
 def url_for(srv, topic, query=""):
