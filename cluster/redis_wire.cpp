@@ -27,6 +27,20 @@ constexpr std::string_view key_prefix = "wsring:{";
 // offset). A topic without meta starts a new epoch: its old stream (kept by
 // a longer TTL, or left from before a flush) belongs to the old epoch and
 // would make XADD 0-1 fail, so it goes.
+// Both scripts start a topic the same way: the meta's epoch, or, when it
+// has none, the node's candidate, the offset at 0 and the old stream gone.
+constexpr std::string_view epoch_source = R"lua(
+local function epoch_of(meta, stream, candidate)
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = candidate
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'e', epoch, 'o', 0)
+  end
+  return epoch
+end
+)lua";
+
 constexpr std::string_view publish_source = R"lua(
 local meta, stream = KEYS[1], KEYS[2]
 local channel, candidate, origin = ARGV[1], ARGV[2], ARGV[6]
@@ -34,12 +48,7 @@ local max, ttl, meta_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5
 if not (max and ttl and meta_ttl and origin) then
   return redis.error_reply('wsring publish: bad arguments')
 end
-local epoch = redis.call('HGET', meta, 'e')
-if not epoch then
-  epoch = candidate
-  redis.call('DEL', stream)
-  redis.call('HSET', meta, 'e', epoch, 'o', 0)
-end
+local epoch = epoch_of(meta, stream, candidate)
 local n = #ARGV - 6
 local last = redis.call('HINCRBY', meta, 'o', n)
 local first = last - n + 1
@@ -70,12 +79,7 @@ local candidate, from, meta_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not (candidate and from and meta_ttl and string.match(from, '^%d+$')) then
   return redis.error_reply('wsring sync: bad arguments')
 end
-local epoch = redis.call('HGET', meta, 'e')
-if not epoch then
-  epoch = candidate
-  redis.call('DEL', stream)
-  redis.call('HSET', meta, 'e', epoch, 'o', 0)
-end
+local epoch = epoch_of(meta, stream, candidate)
 local last = redis.call('HGET', meta, 'o') or '0'
 if meta_ttl > 0 then redis.call('PEXPIRE', meta, ARGV[3]) end
 local time = redis.call('TIME')
@@ -165,12 +169,14 @@ std::string_view topic_of_channel(std::string_view channel) {
 }
 
 const script& publish_script() {
-    static const script s{publish_source, sha1_hex(publish_source)};
+    static const std::string text = std::string(epoch_source).append(publish_source);
+    static const script s{text, sha1_hex(text)};
     return s;
 }
 
 const script& sync_script() {
-    static const script s{sync_source, sha1_hex(sync_source)};
+    static const std::string text = std::string(epoch_source).append(sync_source);
+    static const script s{text, sha1_hex(text)};
     return s;
 }
 
