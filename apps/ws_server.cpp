@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
     // a Redis that cannot be reached now is an error, not a silent island.
     std::unique_ptr<cluster::redis_broker> broker;
     if (!cli.redis.empty()) {
-        broker = std::make_unique<cluster::redis_broker>(*hub, cluster::broker_options{.servers = cli.redis, .keep_origins = !cli.fanout.echo_self});
+        broker = std::make_unique<cluster::redis_broker>(
+            *hub, cluster::broker_options{.servers = cli.redis, .keep_origins = !cli.fanout.echo_self});
         hub->set_broker(broker.get());
         if (std::string why; !broker->start(why)) {
             std::fprintf(stderr, "ws-server: %s\n", why.c_str());

@@ -23,7 +23,8 @@ public:
 
     // The wait before the next attempt; each call counts one more failure.
     std::chrono::milliseconds next() {
-        const auto ceiling = std::min<std::int64_t>(policy_.cap.count(), policy_.base.count() << std::min(attempt_, 20u));
+        const std::int64_t doubled = policy_.base.count() << std::min(attempt_, 20u);
+        const auto ceiling = std::min<std::int64_t>(policy_.cap.count(), doubled);
         ++attempt_;
         return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, ceiling)(rng_));
     }

@@ -697,15 +697,14 @@ struct redis_broker::impl {
         std::vector<std::string_view> argv{"EVALSHA", publish_script().sha1, "2", keys.meta, keys.stream,
                                            keys.channel};
         for (const std::string& a : args) argv.push_back(a);
-        // Not before both links are up again and the scripts reloaded (a
-        // restarted Redis would answer NOSCRIPT).
-        const bool queued = shard_ready(s) && links[s].cmd->command(argv, [this, s, shares, bytes](const redisReply* r) {
+        const auto on_reply = [this, s, shares, bytes](const redisReply* r) {
             pending_bytes.fetch_sub(bytes, std::memory_order_relaxed);
             std::string_view epoch;
             std::uint64_t first = 0;
             if (r && parse_publish_reply(*r, epoch, first)) {
                 ++count.published;
-                for (const share& sh : shares) tell(sh.reactor, {sh.ticket, true, std::string(epoch), first + sh.skip, {}});
+                for (const share& sh : shares)
+                    tell(sh.reactor, {sh.ticket, true, std::string(epoch), first + sh.skip, {}});
                 return;
             }
             ++count.publish_failed;
@@ -715,7 +714,10 @@ struct redis_broker::impl {
                                   : r->type == REDIS_REPLY_ERROR ? "redis: " + std::string(r->str, r->len)
                                                                  : "unexpected reply from redis";
             for (const share& sh : shares) tell(sh.reactor, {sh.ticket, false, {}, 0, why});
-        });
+        };
+        // Not before both links are up again and the scripts reloaded (a
+        // restarted Redis would answer NOSCRIPT).
+        const bool queued = shard_ready(s) && links[s].cmd->command(argv, on_reply);
         if (queued) return;
         pending_bytes.fetch_sub(bytes, std::memory_order_relaxed);
         ++count.publish_failed;
