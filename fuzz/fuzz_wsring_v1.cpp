@@ -62,6 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto nl = text.find('\n');
         CHECK(m.data.data() == in.data() + nl + 1 && m.data.size() == size - nl - 1);
         check_written(m.pos, m.data);
+    } else if (m.kind == message_kind::error) {  // "!error <reason>": the reason runs to the end
+        constexpr std::string_view tag = "!error ";
+        CHECK(text.starts_with(tag) && m.data.data() == in.data() + tag.size() &&
+              m.data.size() == size - tag.size());
     } else if (m.kind != message_kind::malformed) {
         CHECK(text.front() == '!' && m.data.empty());
         check_written(m.pos, {});
