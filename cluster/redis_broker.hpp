@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/backoff.hpp"
+#include "core/backoff.hpp"
 #include "cluster/shard_map.hpp"
 #include "modes/broadcast_hub.hpp"
 #include "modes/broker.hpp"
@@ -38,7 +38,7 @@ struct broker_options {
     // Topics that lost their last local subscriber are unsubscribed after
     // this long without one (bounded churn for topics that flap).
     std::chrono::milliseconds unsubscribe_linger{2000};
-    backoff_policy backoff{};
+    core::backoff_policy backoff{};
     std::chrono::milliseconds connect_timeout{2000};
     // A topic's meta key (epoch, last offset) expires this long after its
     // last publish or sync: topics do not pile up in Redis forever.

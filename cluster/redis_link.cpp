@@ -53,7 +53,7 @@ std::string errno_text(const char* what, int err) {
 
 }  // namespace
 
-redis_link::redis_link(redis_address addr, events ev, backoff_policy b,
+redis_link::redis_link(redis_address addr, events ev, core::backoff_policy b,
                        std::chrono::milliseconds connect_timeout)
     : addr_(std::move(addr)), ev_(std::move(ev)), backoff_(b), connect_timeout_(connect_timeout) {}
 

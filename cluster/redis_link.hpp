@@ -4,7 +4,7 @@
 // without blocking (with a deadline), pipelining (commands queue up and go
 // out in one write per loop turn; replies come back in order, each to its
 // callback), pub/sub mode (messages to a handler), and coming back after a
-// loss with exponential backoff and jitter (cluster/backoff.hpp). It says
+// loss with exponential backoff and jitter (core/backoff.hpp). It says
 // when it goes up or down; what to redo then is the broker's business.
 // Read next: cluster/redis_broker.hpp.
 #pragma once
@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "cluster/backoff.hpp"
+#include "core/backoff.hpp"
 #include "cluster/shard_map.hpp"
 
 struct redisContext;
@@ -40,7 +40,7 @@ public:
         message_fn message;                               // pub/sub only
     };
 
-    redis_link(redis_address addr, events ev, backoff_policy b = {},
+    redis_link(redis_address addr, events ev, core::backoff_policy b = {},
                std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(2000));
     ~redis_link();
     redis_link(const redis_link&) = delete;
@@ -82,7 +82,7 @@ private:
 
     redis_address addr_;
     events ev_;
-    backoff backoff_;
+    core::backoff backoff_;
     std::chrono::milliseconds connect_timeout_;
     redisContext* ctx_ = nullptr;
     state state_ = state::idle;

@@ -352,7 +352,7 @@ TEST(RedisLinkDown, RefusedPortRetriesWithGrowingBackoff) {
     ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     ASSERT_EQ(::getsockname(held, reinterpret_cast<sockaddr*>(&a), &len), 0);
 
-    const backoff_policy policy{.base = 1ms, .cap = 16ms};
+    const core::backoff_policy policy{.base = 1ms, .cap = 16ms};
     record ev;
     std::vector<std::int64_t> waits, ceilings;
     redis_link* self = nullptr;

@@ -1,9 +1,11 @@
-// tests/cluster/backoff_test.cpp: cluster/backoff.hpp, full jitter. Attempt
+// tests/core/backoff_test.cpp: core/backoff.hpp, full jitter. Attempt
 // n draws uniformly from [0, min(cap, base · 2^n)]: every draw inside its
 // ceiling, the ceilings reached (many seeds, so "always 0" or "always base"
-// would fail), growth stopping at the cap, reset starting over, and one
-// seed giving one sequence. Pure arithmetic: no clock, no sleeps.
-#include "cluster/backoff.hpp"
+// would fail), growth stopping at the cap, reset starting over, one seed
+// giving one sequence; with a scripted random source the exact bounds, the
+// Retry-After floor, and the reset-after-stable rule on made-up time points.
+// Pure arithmetic: no clock reads, no sleeps.
+#include "core/backoff.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace wsring::cluster {
+namespace wsring::core {
 namespace {
 
 using std::chrono::milliseconds;
@@ -106,5 +108,63 @@ TEST(Backoff, ZeroBaseNeverWaits) {
     for (int i = 0; i < 50; ++i) ASSERT_EQ(b.next().count(), 0);
 }
 
+// A random source that always returns `v` (the draw is v % (ceiling + 1)).
+backoff::random_source fixed(std::uint64_t v) {
+    return [v] { return v; };
+}
+
+TEST(Backoff, ScriptedSourceHitsBothEndsOfEachRange) {
+    // r % (top + 1): r = 0 gives 0, r = top gives the ceiling itself.
+    for (unsigned n = 0; n < 10; ++n) {
+        const auto top = static_cast<std::uint64_t>(ceiling_of(policy, n));
+        backoff lo(policy, fixed(0)), hi(policy, fixed(top));
+        for (unsigned i = 0; i < n; ++i) lo.next(), hi.next();
+        EXPECT_EQ(lo.next().count(), 0) << "attempt " << n;
+        EXPECT_EQ(static_cast<std::uint64_t>(hi.next().count()), top) << "attempt " << n;
+    }
+}
+
+TEST(Backoff, RetryAfterIsAFloorAndTheCountStillGrows) {
+    // A 503 with Retry-After: 10 s waits at least 10 s, past the 5 s cap,
+    // and the next draw without a floor comes from a wider range than base.
+    backoff b(policy, fixed(0));
+    EXPECT_EQ(b.next(milliseconds(10'000)), milliseconds(10'000));
+    EXPECT_EQ(b.next(milliseconds(10'000)), milliseconds(10'000));
+    EXPECT_EQ(b.attempts(), 2u);
+    EXPECT_EQ(b.ceiling(b.attempts()), milliseconds(400));
+    EXPECT_EQ(b.next(), milliseconds(0));  // no floor: the jittered draw alone
+}
+
+TEST(Backoff, StableConnectionResetsTheSchedule) {
+    using namespace std::chrono_literals;
+    const backoff_policy p{.base = 500ms, .cap = 30s, .stable = 10s};
+    backoff b(p, fixed(0));
+    const backoff::clock::time_point t0{};
+    for (int i = 0; i < 5; ++i) b.next();
+    b.opened(t0);
+    b.lost(t0 + 9999ms);  // up for less than `stable`: still counted as failing
+    EXPECT_EQ(b.attempts(), 5u);
+    b.next();
+    b.opened(t0 + 20s);
+    b.lost(t0 + 30s);  // up for exactly `stable`: starts over
+    EXPECT_EQ(b.attempts(), 0u);
+    EXPECT_EQ(b.ceiling(b.attempts()), 500ms);
+}
+
+TEST(Backoff, LostWithoutOpenedOrWithStableZeroKeepsCounting) {
+    using namespace std::chrono_literals;
+    const backoff::clock::time_point t0{};
+    backoff never(backoff_policy{.base = 1ms, .cap = 8ms, .stable = 0ms}, fixed(0));
+    never.next();
+    never.opened(t0);
+    never.lost(t0 + 1h);  // stable = 0: only reset() starts over
+    EXPECT_EQ(never.attempts(), 1u);
+
+    backoff b(backoff_policy{.base = 1ms, .cap = 8ms, .stable = 1s}, fixed(0));
+    b.next();
+    b.lost(t0 + 1h);  // a failed attempt never opened: no reset
+    EXPECT_EQ(b.attempts(), 1u);
+}
+
 }  // namespace
-}  // namespace wsring::cluster
+}  // namespace wsring::core
