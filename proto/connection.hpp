@@ -46,8 +46,11 @@ mask_key fresh_mask_key();
 class connection {
 public:
     // `self` is this side: a server reads masked frames and writes unmasked
-    // ones; a client the reverse (§5.1).
-    explicit connection(role self, decoder_limits limits = {});
+    // ones; a client the reverse (§5.1). `reads_own_echo`: the peer is a raw
+    // echo of our own bytes (ws-bench --raw), so frames are read masked as we
+    // write them; the state machine is unchanged (our close coming back
+    // completes the handshake).
+    explicit connection(role self, decoder_limits limits = {}, bool reads_own_echo = false);
 
     // ---- bytes in → events out --------------------------------------------
     // The decoder's next event (decoder::next: unmasks in place, advances
@@ -70,7 +73,9 @@ public:
     // Bytes write_message() needs for a payload of `n` bytes (masked or not by role).
     std::size_t frame_size(std::size_t n) const { return proto::frame_size(n, self_ == role::client); }
     // One whole message (or, with fin = false / op = continuation, a
-    // fragment: §5.4) into `out` (≥ frame_size(payload.size())). Returns its
+    // fragment: §5.4) into `out` (≥ frame_size(payload.size())). A client's
+    // key is opts.mask if set (a caller with its own key source), else a
+    // fresh one; a server ignores opts.mask. Returns its
     // size, or 0 and writes nothing once our close went out (§5.5.1: "MUST
     // NOT send any more data frames after sending a Close frame").
     std::size_t write_message(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
@@ -97,7 +102,7 @@ public:
     // §7.1.5 *The WebSocket Connection Close Code*: the code of the peer's
     // close frame (no_status if it had none), the code we failed with, or
     // abnormal (1006) when no close frame was received.
-    close_code code() const;
+    close_code code() const { return code_; }
     // (The peer's close reason, §7.1.6, is the close event's payload.)
 
     // The decoder's knobs, passed through.
@@ -106,11 +111,20 @@ public:
     std::size_t buffered_bytes() const { return rx_.buffered_bytes(); }
 
 private:
+    // The inputs that move the state (the table in connection.cpp).
+    enum class step : std::uint8_t { our_close, their_close, their_error };
+    void move(step s, close_code code);
     std::optional<mask_key> mask_for(std::optional<mask_key> key) const;
 
-    decoder rx_;
+    // [[no_unique_address]]: the fields below live in the decoder's tail
+    // padding (Itanium C++ ABI), so a connection costs no more memory than
+    // a decoder — net::connection's per-connection budget (static_assert in
+    // connection.cpp).
+    [[no_unique_address]] decoder rx_;
     role self_;
     ws_state state_ = ws_state::open;
+    bool sent_close_ = false;                  // our close went out (failed says nothing of it)
+    close_code code_ = close_code::abnormal;   // §7.1.5, see code()
 };
 
 }  // namespace wsring::proto
