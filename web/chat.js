@@ -55,6 +55,7 @@ function onNotice(kind, pos) {
     joined = true;
     const from = offset > BigInt(HISTORY) ? offset - BigInt(HISTORY) : 0n;
     position = `${epoch}:${from}`;
+    setState('connecting', 'loading history');
     ws.onclose = null;
     ws.close(1000, 'history');
     return connect(false);
@@ -64,8 +65,9 @@ function onNotice(kind, pos) {
     setState('missed', 'some messages missed');
     gap(epoch === position.slice(0, position.lastIndexOf(':'))
       ? 'some messages were missed here (the history no longer held them)'
-      : 'some messages were missed here (the server lost the room\'s history)');
+      : 'the server lost the room\'s history: messages sent meanwhile may be missing');
   }
+  if (kind === 'position') setState('connected');  // a fresh join with nothing to load
   joined = true;
   fetching = false;
   position = pos;
@@ -98,6 +100,7 @@ function connect(resume) {
   let settle = null;
   sock.onopen = () => {
     attempt = 0;
+    if (!position) return;  // fresh: "connected" once !position says where the room stands
     if (!resuming) return setState('connected');
     setState('connected', 'connected, catching up');
     // No notice means the server could honour ?since=: everything missed is replayed.
