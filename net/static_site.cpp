@@ -3,6 +3,7 @@
 // reactor calls, and it only looks up a map.
 #include "net/static_site.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -31,6 +32,15 @@ std::optional<std::string> read_all(const fs::path& p) {
 }
 
 }  // namespace
+
+// Every segment of "a/b/c.js" (relative, '/'-separated) passes safe_segment.
+bool static_site::safe_path(std::string_view rel) {
+    for (std::size_t i = 0, j; i <= rel.size(); i = j + 1) {
+        j = std::min(rel.find('/', i), rel.size());
+        if (!safe_segment(rel.substr(i, j - i))) return false;
+    }
+    return true;
+}
 
 std::string_view static_site::content_type(std::string_view name) {
     if (ends_with(name, ".html")) return "text/html; charset=utf-8";
@@ -74,11 +84,7 @@ std::optional<static_site> static_site::load(const std::string& dir, const stati
     for (; !ec && it != end; it.increment(ec)) {
         const fs::directory_entry& e = *it;
         std::string rel = fs::relative(e.path(), dir, ec).generic_string();
-        bool safe = !ec;
-        for (std::size_t i = 0, j; safe && i <= rel.size(); i = j + 1) {
-            j = std::min(rel.find('/', i), rel.size());
-            safe = safe_segment(std::string_view(rel).substr(i, j - i));
-        }
+        bool safe = !ec && safe_path(rel);
         fs::file_type type = e.symlink_status(ec).type();
         if (type == fs::file_type::directory && safe && std::size_t(it.depth()) < lim.max_depth) continue;
         if (type == fs::file_type::directory) it.disable_recursion_pending();

@@ -46,6 +46,7 @@ public:
     static std::string_view content_type(std::string_view name);
     // Whether one path segment may be served: [A-Za-z0-9_.-]+, no leading '.'.
     static bool safe_segment(std::string_view segment);
+    static bool safe_path(std::string_view relative);  // each '/'-separated segment is safe
 
 private:
     void add(std::string path, std::string_view body);

@@ -134,6 +134,10 @@ TEST_F(StaticSite, SafeSegment) {
     EXPECT_FALSE(static_site::safe_segment(".hidden"));
     EXPECT_FALSE(static_site::safe_segment("a%2e"));
     EXPECT_FALSE(static_site::safe_segment("a b"));
+    EXPECT_TRUE(static_site::safe_path("img/logo.svg"));
+    EXPECT_FALSE(static_site::safe_path("img/../x"));
+    EXPECT_FALSE(static_site::safe_path("img//x"));
+    EXPECT_FALSE(static_site::safe_path("img/"));
 }
 
 TEST_F(StaticSite, RefusesAMissingIndex) {
