@@ -31,7 +31,12 @@ function show(pos, msg) {
   seen.add(pos);
   const li = document.createElement('li');
   li.dataset.pos = pos;
-  const part = (cls, text) => { const s = document.createElement('span'); s.className = cls; s.textContent = text; li.append(s); };
+  const part = (cls, text) => {
+    const s = document.createElement('span');
+    s.className = cls;
+    s.textContent = text;  // never innerHTML: a message is text, whatever it contains
+    li.append(s);
+  };
   part('time', new Date(Number(msg.ts) || 0).toLocaleTimeString());
   part('nick', String(msg.nick || '?'));
   part('text', String(msg.text ?? ''));
