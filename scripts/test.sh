@@ -51,6 +51,7 @@ stage "build release"      make --no-print-directory release
 stage "unit tests"         ctest --test-dir build/release --output-on-failure
 stage "integration tests"  integration build/release
 stage "integration (tls)"  integration_tls build/release
+stage "install + find_package" scripts/test_package.sh build/release
 
 stage "build asan"         make --no-print-directory asan
 stage "unit tests (asan)"  ctest --test-dir build/asan --output-on-failure
