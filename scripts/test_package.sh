@@ -40,7 +40,9 @@ for f in include/wsring/proto/handshake.hpp include/wsring/net/server.hpp \
 done
 config=$(find "$prefix" -name wsringConfig.cmake -print -quit)
 [[ -n $config ]] || { say "not installed: wsringConfig.cmake" >&2; missing=1; }
-[[ -n $(find "$prefix" -name 'libwsring_net.a' -print -quit) ]] || { say "not installed: libwsring_net.a" >&2; missing=1; }
+if [[ -z $(find "$prefix" -name libwsring_net.a -print -quit) ]]; then
+  say "not installed: libwsring_net.a" >&2; missing=1
+fi
 ((missing == 0)) || exit 1
 # The installed package must stand alone: no path into the source or build tree.
 if grep -rlF -e "$PWD" -e "$(cd "$build" && pwd)" "$(dirname "$config")"; then

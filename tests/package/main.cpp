@@ -5,7 +5,8 @@
 //   2. net: an echo server (net::server, default handler) on a free port;
 //   3. a client on a plain socket, speaking through proto: the opening
 //      handshake, one masked text message echoed back, the close handshake;
-//   4. the server's own count of what it served.
+//   4. the same through net::ws_client, the library's own client;
+//   5. the server's own count of what it served.
 // Prints "package_test: ok" and exits 0, or says what failed and exits 1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +27,7 @@
 
 #include <wsring/net/server.hpp>  // the <wsring/…> spelling works too
 
+#include "net/ws_client.hpp"
 #include "proto/client_handshake.hpp"  // the spelling wsring's own headers use
 #include "proto/decoder.hpp"
 #include "proto/encoder.hpp"
@@ -145,6 +148,26 @@ void echo_round_trip(std::uint16_t port) {
         fail("the server closed with " + std::to_string(static_cast<int>(ev.code)) + ", not 1000");
 }
 
+// The library's client: connect, one message on open, close once it is
+// back; run() returns when the close handshake is done.
+void ws_client_round_trip(std::uint16_t port) {
+    const std::string message = "hello from net::ws_client";
+    net::ws_client client(net::ws_client_options{.url = "ws://127.0.0.1:" + std::to_string(port) + "/",
+                                                 .connect_timeout = std::chrono::seconds(5),
+                                                 .handshake_timeout = std::chrono::seconds(5)});
+    std::string echoed;
+    client.on_open = [&](const std::string&) { client.send_text(message); };
+    client.on_message = [&](std::span<const std::byte> data, bool text) {
+        if (text) echoed.assign(reinterpret_cast<const char*>(data.data()), data.size());
+        client.close(proto::close_code::normal, "done");
+    };
+    const net::client_outcome how = client.run();
+    if (!how.opened) fail("ws_client did not connect: " + how.reason);
+    if (echoed != message) fail("ws_client got \"" + echoed + "\" back");
+    if (how.code != proto::close_code::normal)
+        fail("ws_client's connection ended with " + std::to_string(static_cast<int>(how.code)) + ": " + how.reason);
+}
+
 void run() {
     // RFC 6455 §1.3's worked example.
     const std::string accept = proto::accept_key("dGhlIHNhbXBsZSBub25jZQ==");
@@ -159,6 +182,7 @@ void run() {
     srv.start();
     try {
         echo_round_trip(srv.port());
+        ws_client_round_trip(srv.port());
     } catch (...) {
         srv.stop();
         srv.wait();
@@ -167,11 +191,11 @@ void run() {
     srv.stop();
     srv.wait();
 
-    // The server saw what the client did: one upgrade, one message.
+    // The server saw what the clients did: one upgrade and one message each.
     const net::reactor_stats stats = srv.stats();
-    if (stats.session.upgraded != 1 || stats.session.messages != 1)
+    if (stats.session.upgraded != 2 || stats.session.messages != 2)
         fail("server stats: " + std::to_string(stats.session.upgraded) + " upgraded, " +
-             std::to_string(stats.session.messages) + " messages (expected 1 and 1)");
+             std::to_string(stats.session.messages) + " messages (expected 2 and 2)");
 }
 
 }  // namespace
@@ -183,6 +207,6 @@ int main() {
         std::fprintf(stderr, "package_test: FAILED: %s\n", e.what());
         return 1;
     }
-    std::printf("package_test: ok (accept key, echo server, one round trip, close 1000)\n");
+    std::printf("package_test: ok (accept key, echo server, a round trip by proto and by ws_client)\n");
     return 0;
 }
