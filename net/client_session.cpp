@@ -112,7 +112,8 @@ void client_session::read_frames(clock::time_point now) {
                 break;
         }
     }
-    rx_.erase(rx_.begin(), rx_.begin() + (in.data() - rx_.data()));
+    // `in` is what the decoder left (it may hand back an empty span with no data pointer).
+    rx_.erase(rx_.begin(), rx_.end() - static_cast<std::ptrdiff_t>(in.size()));
 }
 
 // Their close arrived (and ours went out, now or before): §7.1.1, the
