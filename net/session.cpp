@@ -24,6 +24,7 @@
 #include <string>
 
 #include "net/http_exchange.hpp"
+#include "net/static_site.hpp"
 #include "proto/encoder.hpp"
 #include "proto/error.hpp"
 #include "proto/http_body.hpp"
@@ -351,6 +352,9 @@ void session::send_http_answer(connection& c, http_answer& a) {
 // Not the handler's: a health check, and a precise refusal for everything
 // else. Every answer closes the connection.
 void session::answer_http(connection& c, const proto::http_request& req) {
+    // --web: the site answers every plain request but the health check
+    // (200, 404, or 405 naming HEAD too), from memory (net/static_site.hpp).
+    if (opts_.site && req.path != "/healthz") return reject(c, opts_.site->answer(req.method, req.path));
     if (req.method != "GET")
         return reject(c, proto::http_response(405, "only GET is served here\n", "Allow: GET\r\n"));
     if (req.path == "/healthz") return reject(c, proto::http_response(200, "ok\n"));

@@ -29,6 +29,8 @@ namespace wsring::net {
 
 using std::chrono::milliseconds;
 
+class static_site;
+
 struct session_options {
     std::size_t max_message = 16u << 20;        // → 1009 beyond it (RFC 6455 §7.4.1), 413 (HTTP)
     std::size_t max_header = 8192;              // HTTP request header block → 431 beyond it
@@ -40,6 +42,7 @@ struct session_options {
     std::size_t high_water = 1u << 20;          // queued output: stop reading above
     std::size_t low_water = 256u << 10;         // ... resume below
     deflate_options deflate{};                  // permessage-deflate (RFC 7692), off by default
+    const static_site* site = nullptr;          // --web: plain GET/HEAD answered from it (outlives us)
 };
 
 // State shared by the sessions of every reactor (only atomics: no locks).
