@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "net/log.hpp"
 #include "modes/pubsub_handler.hpp"
 #include "net/server.hpp"
+#include "net/static_site.hpp"
 #include "net/tls_context.hpp"
 #include "net/socket.hpp"
 
@@ -97,6 +99,19 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "ws-server: %s\n", why.c_str());
             return 1;
         }
+    }
+    // --web: the whole folder is read now, so no reactor ever reads a file.
+    std::optional<net::static_site> site;
+    if (!cli.web.empty()) {
+        std::string why;
+        site = net::static_site::load(cli.web, {}, why);
+        if (!site) {
+            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            return 1;
+        }
+        cli.server.session.site = &*site;
+        std::printf("ws-server: web: %zu files, %zu bytes from %s (%zu skipped: links, hidden or odd names)\n",
+                    site->files(), site->bytes(), cli.web.c_str(), site->skipped());
     }
     net::server srv(cli.server);
     try {

@@ -188,6 +188,14 @@ std::vector<option> table() {
              if (a) c.redis.push_back(std::move(*a));
              return why;
          }},
+        {"web", "DIR",
+         "serve the files of DIR to plain GET/HEAD, read once at startup; / and /chat/<room> "
+         "answer index.html (the chat demo: --web web --mode pubsub)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.web = v;
+             return v.empty() ? std::string("needs a folder") : std::string{};
+         }},
         {"handshake-timeout", "S", "seconds to send a complete HTTP request",
          show_time(&net::session_options::handshake_timeout),
          time_setter(&net::session_options::handshake_timeout, milliseconds(1))},

@@ -17,6 +17,7 @@ struct cli {
     std::string backend = "epoll";  // as asked; the server may fall back
     std::string tls_cert, tls_key;  // PEM files: both or neither (wss://)
     std::vector<cluster::redis_address> redis;  // --redis, repeatable: multi-node through Redis
+    std::string web;  // --web DIR: static files (the chat demo) on the same port
     bool help = false;
 };
 
