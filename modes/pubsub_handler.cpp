@@ -26,7 +26,6 @@ namespace wsring::modes {
 
 using net::conn_state;
 using net::deflate_contexts;
-using net::sf_close_sent;
 
 namespace {
 std::string_view as_view(const core::shared_buffer& b) {
@@ -499,7 +498,7 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     }
     deflate_contexts& dc = session_->deflate();
     for (connection* c : topics_.subscribers(t)) {
-        if (c == skip_self || c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
+        if (c == skip_self || c->state != conn_state::open || !c->ws.can_send()) continue;
         const bool agreed = deflate_contexts::agreed(*c);
         const bool shares = agreed && dc.shares(*c);
         int e = plain;
@@ -534,7 +533,7 @@ void pubsub_handler::deliver_reset(const broadcast_message& m, std::uint32_t t) 
     lt.epoch.assign(as_view(m.reset_epoch));
     lt.next = m.first_offset;
     for (connection* c : topics_.subscribers(t)) {
-        if (c->state != conn_state::open || (c->flags & sf_close_sent)) continue;
+        if (c->state != conn_state::open || !c->ws.can_send()) continue;
         if (c->mode & mode_v1) {
             ++stats_.unrecovered;
             session_->send_encoded(*c, m.v1);

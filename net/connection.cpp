@@ -18,8 +18,8 @@ connection* connection_pool::acquire() {
     connection* c = free_;
     free_ = c->next_dirty;
     c->next_dirty = nullptr;
-    // A fresh decoder per connection: the previous tenant's state must not leak.
-    c->rx = proto::decoder(proto::role::server, limits_);
+    // A fresh protocol state per connection: the previous tenant's must not leak.
+    c->ws = proto::connection(proto::role::server, limits_);
     c->state = conn_state::handshake;
     c->flags = 0;
     c->io = 0;
@@ -32,7 +32,7 @@ connection* connection_pool::acquire() {
 void connection_pool::release(connection* c) {
     assert(c->out.empty() && c->http == nullptr && c->tls == nullptr && !c->armed());
     assert(!(c->io & (io_dirty | io_read_queued)) && "still on a reactor list");
-    c->rx = proto::decoder(proto::role::server);  // drop any buffered message now
+    c->ws = proto::connection(proto::role::server);  // drop any buffered message now
     c->state = conn_state::free;
     c->next_read = nullptr;
     c->next_dirty = free_;

@@ -1,11 +1,11 @@
 // One client connection: the per-connection state that both halves share —
-// the session logic (net/session.cpp: state, decoder, flags) and the backend
+// the session logic (net/session.cpp: state, protocol state machine, flags) and the backend
 // that moves its bytes (net/reactor_base.cpp and its backends,
 // net/epoll_reactor.cpp and net/uring_reactor.cpp: fd, list links, io flags).
 //
 // Memory per idle connection is a design target (≤ 256 bytes of RSS), so this
 // struct is plain data, laid out largest first, and holds no heap while idle:
-// the decoder frees its message buffer after each message, the write queue
+// the decoder (inside proto::connection) frees its message buffer after each message, the write queue
 // frees its blocks once sent, and an HTTP request's parser and body exist
 // only while that request is read (net/http_exchange.hpp). Connections live
 // in a connection_pool (slab), never alone.
@@ -17,7 +17,7 @@
 
 #include "core/timer_wheel.hpp"
 #include "net/write_queue.hpp"
-#include "proto/decoder.hpp"
+#include "proto/connection.hpp"
 #include "proto/handshake.hpp"
 
 namespace wsring::net {
@@ -27,7 +27,7 @@ enum class conn_state : std::uint8_t {
     free,       // a pool slot not in use
     handshake,  // reading the HTTP request (§4.2.1)
     open,       // 101 sent: WebSocket OPEN (§4.2.2)
-    closing,    // we sent a close frame; waiting for the peer's (§7.1.2)
+    closing,    // we sent a close frame (ws.close_sent()); waiting for the peer's (§7.1.2)
     draining,   // nothing more to read: send what is queued, then end TCP
     lingering,  // FIN sent (shutdown SHUT_WR): discard input until EOF or timer
     closed,     // socket closed; the slot is recycled at the end of the loop turn
@@ -35,7 +35,6 @@ enum class conn_state : std::uint8_t {
 
 // Session flags (session.cpp owns them).
 enum session_flag : std::uint8_t {
-    sf_close_sent = 1 << 0,     // §5.5.1: nothing may follow our close frame
     sf_pinged = 1 << 1,         // a keep-alive ping is out, no byte received since
     sf_counted = 1 << 2,        // counted against --max-connections
     sf_read_paused = 1 << 3,    // backpressure: output above the high-water mark
@@ -57,7 +56,7 @@ class http_exchange;
 class tls_stream;
 
 struct connection : core::timer_node {  // the one timer a connection needs at a time
-    proto::decoder rx{proto::role::server};
+    proto::connection ws{proto::role::server};  // RFC 6455 framing and close handshake
     write_queue out;
     // From an HTTP request's first byte to its answer (the upgrade request,
     // or each plain request of a keep-alive connection); null in between.
@@ -87,7 +86,7 @@ struct connection : core::timer_node {  // the one timer a connection needs at a
 
 // A slab of connections for one reactor (one thread). Slots are allocated in
 // chunks and recycled through a free list threaded through next_dirty; a
-// recycled slot gets a fresh decoder. Slots stay constructed so a shutdown
+// recycled slot gets a fresh proto::connection. Slots stay constructed so a shutdown
 // can walk every live connection without a separate index.
 class connection_pool {
 public:

@@ -148,7 +148,7 @@ void session::abort(connection& c) { finish(c); }
 // ---- message handler → session -------------------------------------------------
 
 void session::send_message(connection& c, opcode op, std::span<const std::byte> payload) {
-    if (c.state != conn_state::open || (c.flags & sf_close_sent)) return;
+    if (c.state != conn_state::open || !c.ws.can_send()) return;
     std::span<const std::byte> compressed;
     if (deflate_.compress_for(c, payload, compressed)) {
         ++stats_.deflated;
@@ -164,7 +164,7 @@ void session::send_encoded(connection& c, core::shared_buffer frames) {
 
 void session::send_encoded(connection& c, core::shared_buffer frames, std::size_t begin,
                            std::size_t end) {
-    if (c.state != conn_state::open || (c.flags & sf_close_sent) || begin == end) return;
+    if (c.state != conn_state::open || !c.ws.can_send() || begin == end) return;
     c.out.append_shared(t_.pool(), std::move(frames), begin, end - begin);
     want_flush(c);
 }
@@ -245,7 +245,7 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
                                               "Retry-After: 1\r\n"));
     }
     c.flags |= sf_counted;
-    if (deflate_contexts::agreed(c)) c.rx.allow_rsv1(true);  // RFC 7692 §6: RSV1 is ours now
+    if (deflate_contexts::agreed(c)) c.ws.allow_rsv1(true);  // RFC 7692 §6: RSV1 is ours now
     // Before `req` goes (the topic is its path, `since` is in its query).
     if (std::string refusal = handler_.on_upgrade(*this, c, {req, r.protocol}); !refusal.empty()) {
         c.flags &= ~sf_counted;
@@ -368,7 +368,7 @@ void session::answer_http(connection& c, const proto::http_request& req) {
 
 void session::on_frames(connection& c, std::span<std::byte> in) {
     while (c.state == conn_state::open || c.state == conn_state::closing) {
-        proto::event ev = c.rx.next(in);  // unmasks in place; may point into `in`
+        proto::event ev = c.ws.next(in);  // unmasks in place; may point into `in`
         switch (ev.kind) {
         case proto::event_kind::need_more: return;
         case proto::event_kind::text:
@@ -379,13 +379,16 @@ void session::on_frames(connection& c, std::span<std::byte> in) {
             break;
         case proto::event_kind::ping:
             // RFC 6455 §5.5.3: a pong with the ping's payload (none after our close).
-            if (!(c.flags & sf_close_sent)) queue_frame(c, opcode::pong, ev.payload);
+            queue_answer(c, ev);
             break;
         case proto::event_kind::pong: break;  // on_data already counted it as life
-        case proto::event_kind::close: return on_close_frame(c, ev.code);
+        case proto::event_kind::close: return on_close_frame(c, ev);
         case proto::event_kind::protocol_error:
+            // RFC 6455 §7.1.7 *Fail the WebSocket Connection*: the answer is
+            // a close with the rule's code (unless ours went out); read nothing more.
             ++stats_.failed;
-            return fail(c, ev.code, proto::describe(ev.err));
+            queue_answer(c, ev);
+            return enter_draining(c, true);
         }
     }
 }
@@ -415,21 +418,20 @@ void session::on_data_message(connection& c, const proto::event& ev) {
     deflate_.trim();
 }
 
-void session::on_close_frame(connection& c, close_code code) {
-    // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
-    // previously send a Close frame, the endpoint MUST send a Close frame in
-    // response ... typically echoing the status code it received." An empty
-    // close (1005: no code) is answered with an empty close (encode_close
-    // writes no code for no_status).
-    queue_close(c, code, {});
+void session::on_close_frame(connection& c, const proto::event& ev) {
+    // RFC 6455 §5.5.1: the echo of their close, unless ours went out first
+    // (proto::connection::answer decides).
+    queue_answer(c, ev);
     // §7.1.1: the server closes the TCP connection first, once its close is out.
     enter_draining(c, false);
 }
 
-// RFC 6455 §7.1.7 *Fail the WebSocket Connection*: a close frame with the
-// code the codec chose, read nothing more, close.
+// RFC 6455 §7.1.7 *Fail the WebSocket Connection* for a rule broken after
+// the decoder (a compressed message that does not inflate, or inflates to
+// bad UTF-8): a close frame with its code (unless ours went out), read
+// nothing more, close.
 void session::fail(connection& c, close_code code, std::string_view reason) {
-    if (!(c.flags & sf_close_sent)) queue_close(c, code, reason);
+    queue_close(c, code, reason);
     enter_draining(c, true);
 }
 
@@ -488,53 +490,54 @@ void session::finish(connection& c) {
     if (c.flags & sf_counted) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
         c.flags &= ~sf_counted;
-        handler_.on_close(*this, c, close_code_of(c));
+        handler_.on_close(*this, c, c.ws.code());  // RFC 6455 §7.1.5, 1006 included
     }
     deflate_.release(c);  // after on_close: the handler may still ask what it agreed
     c.state = conn_state::closed;
     t_.close(c);
 }
 
-// RFC 6455 §7.1.5 *The WebSocket Connection Close Code*: "the status code
-// contained in the first Close control frame received", and "If ... no Close
-// control frame was received ..., the close code is considered to be 1006."
-// After a protocol error the handler is told the code we failed with. The
-// decoder replays its last event after a close or an error (and says
-// need_more otherwise), so the code needs no field in the connection.
-close_code session::close_code_of(connection& c) {
-    std::span<std::byte> nothing;
-    proto::event ev = c.rx.next(nothing);
-    if (ev.kind == proto::event_kind::close || ev.kind == proto::event_kind::protocol_error)
-        return ev.code;
-    return close_code::abnormal;
-}
-
 // ---- output ----------------------------------------------------------------------
 
+// Every frame we send is written by c.ws (proto::connection), straight into
+// the queue's memory: it enforces RFC 6455 §5.5.1 (nothing after our close)
+// and keeps the close handshake's state.
 void session::queue_frame(connection& c, opcode op, std::span<const std::byte> payload,
                           bool compressed) {
-    if (c.flags & sf_close_sent) return;  // §5.5.1: nothing after our close frame
-    std::size_t n = proto::frame_size(payload.size(), false);
+    if (!c.ws.can_send()) return;  // §5.5.1: nothing after our close frame
+    std::size_t n = c.ws.frame_size(payload.size());
     const proto::frame_options fo{.rsv1 = compressed};
     if (n <= segment_pool::owned_capacity) {
         // Small: encoded straight into the tail block, next to the previous reply.
-        proto::encode_frame(c.out.reserve(t_.pool(), n), op, payload, fo);
-        c.out.commit(n);
+        c.out.commit(c.ws.write_message(c.out.reserve(t_.pool(), n), op, payload, fo));
     } else {
         // Large: its own refcounted buffer, referenced by the queue.
         auto frame = core::shared_buffer::make(
-            n, [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload, fo); });
+            n, [&](std::span<std::byte> out) { c.ws.write_message(out, op, payload, fo); });
         c.out.append_shared(t_.pool(), std::move(frame), 0, n);
     }
     want_flush(c);
 }
 
+// Our close (§7.1.2), once: write_close writes nothing if ours went out.
+// Control frames go through a stack buffer: reserving queue memory for a
+// frame that turns out not to be owed would leave a block allocated.
 void session::queue_close(connection& c, close_code code, std::string_view reason) {
-    if (c.flags & sf_close_sent) return;
-    auto room = c.out.reserve(t_.pool(), proto::max_header_size + proto::max_control_payload);
-    c.out.commit(proto::encode_close(room, code, reason));
-    c.flags |= sf_close_sent;
-    want_flush(c);
+    std::byte frame[proto::max_answer_size];
+    if (std::size_t n = c.ws.write_close(frame, code, reason)) {
+        c.out.append_copy(t_.pool(), std::span(frame, n));
+        want_flush(c);
+    }
+}
+
+// What the protocol owes for `ev` (a pong, the close echo, the failing
+// close), if anything.
+void session::queue_answer(connection& c, const proto::event& ev) {
+    std::byte frame[proto::max_answer_size];
+    if (std::size_t n = c.ws.answer(ev, frame)) {
+        c.out.append_copy(t_.pool(), std::span(frame, n));
+        want_flush(c);
+    }
 }
 
 void session::queue_bytes(connection& c, std::string_view bytes) {

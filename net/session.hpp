@@ -110,18 +110,18 @@ private:
     void answer_http(connection& c, const proto::http_request& req);
     void on_frames(connection& c, std::span<std::byte> in);
     void on_data_message(connection& c, const proto::event& ev);
-    void on_close_frame(connection& c, proto::close_code code);
+    void on_close_frame(connection& c, const proto::event& ev);
     void fail(connection& c, proto::close_code code, std::string_view reason);
     void on_idle_timer(connection& c);
     void arm_idle(connection& c);
     void enter_draining(connection& c, bool linger);
     void finish(connection& c);
-    proto::close_code close_code_of(connection& c);
 
     // Output helpers.
     void queue_frame(connection& c, proto::opcode op, std::span<const std::byte> payload,
                      bool compressed = false);
     void queue_close(connection& c, proto::close_code code, std::string_view reason);
+    void queue_answer(connection& c, const proto::event& ev);
     void queue_bytes(connection& c, std::string_view bytes);
     void want_flush(connection& c) {
         if (!(c.io & io_dirty)) t_.flush_soon(c);

@@ -62,13 +62,13 @@ TEST(ConnectionPool, FreshDecoderPerTenant) {
     std::byte partial[] = {std::byte{0x81}, std::byte{0xB2}, std::byte{1}, std::byte{2},
                            std::byte{3}, std::byte{4}, std::byte{'x'}};
     std::span<std::byte> in(partial);
-    a->rx.next(in);
-    EXPECT_TRUE(a->rx.mid_message());
+    a->ws.next(in);
+    EXPECT_TRUE(a->ws.mid_message());
     a->state = conn_state::closed;
     pool.release(a);
     connection* b = pool.acquire();
     ASSERT_EQ(a, b);
-    EXPECT_FALSE(b->rx.mid_message()) << "a new tenant must not inherit a half frame";
+    EXPECT_FALSE(b->ws.mid_message()) << "a new tenant must not inherit a half frame";
     b->state = conn_state::closed;
     pool.release(b);
 }
