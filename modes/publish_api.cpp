@@ -57,8 +57,9 @@ publish_verdict judge_publish(const proto::http_request& req, std::string_view a
                               bool per_path_topics, publish_target& target, net::http_answer& answer) {
     if (api_key.empty()) return publish_verdict::not_ours;
     const bool api_path = req.path == prefix || req.path.starts_with("/publish/");
-    // GETs elsewhere are the WebSocket endpoint's and /healthz's.
-    if (req.method == "GET" && !api_path) return publish_verdict::not_ours;
+    // GETs (and HEADs: the --web pages) elsewhere are the WebSocket endpoint's,
+    // /healthz's and the static site's.
+    if ((req.method == "GET" || req.method == "HEAD") && !api_path) return publish_verdict::not_ours;
     if (req.method != "POST" || !api_path || (per_path_topics && req.path == prefix)) {
         refuse(answer, 404, "not found: publish with POST /publish/<topic>\n");
         return publish_verdict::refused;

@@ -81,6 +81,7 @@ TEST(PublishApi, OtherMethodsAndPathsAreNotFound) {
 TEST(PublishApi, LeavesTheRestToTheSession) {
     EXPECT_EQ(judge("GET /healthz HTTP/1.1\r\nHost: h\r\n").verdict, publish_verdict::not_ours);
     EXPECT_EQ(judge("GET /chat HTTP/1.1\r\nHost: h\r\n").verdict, publish_verdict::not_ours);
+    EXPECT_EQ(judge("HEAD /chat.js HTTP/1.1\r\nHost: h\r\n").verdict, publish_verdict::not_ours);
     EXPECT_EQ(judge(std::string("POST /publish/t HTTP/1.1\r\nHost: h\r\n") + auth, "").verdict,
               publish_verdict::not_ours)
         << "no --api-key: no API";
