@@ -142,4 +142,30 @@ inline std::string parse_bool(std::string_view v, bool& out) {
     return {};
 }
 
+// One long option, `--name=value`, `--name value` or the bare flag `--name`
+// (`arg` is argv[i] without its "--"), looked up in a binary's option table —
+// entries with `name`, `arg` (nullptr for a flag) and `set(value, out)`
+// returning "" or a reason — and applied to `out`. Advances `i` past a value
+// given as the next argument. Returns "" or the message the binary prints.
+template <class Table, class Out>
+std::string apply_long_option(const Table& table, int argc, char** argv, int& i, std::string_view arg,
+                              Out& out) {
+    const std::size_t eq = arg.find('=');
+    const std::string_view name = arg.substr(0, eq);
+    const bool inline_value = eq != std::string_view::npos;
+    std::string_view value = inline_value ? arg.substr(eq + 1) : std::string_view{};
+    for (const auto& o : table) {
+        if (name != o.name) continue;
+        if (!o.arg && !inline_value) {
+            value = "true";  // a bare flag
+        } else if (o.arg && !inline_value) {
+            if (i + 1 >= argc) return "--" + std::string(name) + " needs a value (" + o.arg + ")";
+            value = argv[++i];
+        }
+        if (std::string why = o.set(value, out); !why.empty()) return "--" + std::string(name) + ": " + why;
+        return {};
+    }
+    return "unknown option '--" + std::string(name) + "' (see --help)";
+}
+
 }  // namespace wsring::cmdline

@@ -110,12 +110,6 @@ std::vector<option> table() {
     };
 }
 
-const option* find_option(const std::vector<option>& opts, std::string_view name) {
-    for (const auto& o : opts)
-        if (name == o.name) return &o;
-    return nullptr;
-}
-
 // The checks across options, after all were read.
 std::string check(client_cli& out) {
     if (out.help) return {};
@@ -145,28 +139,7 @@ bool parse_cli(int argc, char** argv, client_cli& out, std::string& error) {
             continue;
         }
         arg.remove_prefix(2);
-        const std::size_t eq = arg.find('=');
-        const std::string_view name = arg.substr(0, eq);
-        const bool inline_value = eq != std::string_view::npos;
-        std::string_view value = inline_value ? arg.substr(eq + 1) : std::string_view{};
-        const option* o = find_option(opts, name);
-        if (!o) {
-            error = "unknown option '--" + std::string(name) + "' (see --help)";
-            return false;
-        }
-        if (!o->arg && !inline_value) {
-            value = "true";  // a bare flag
-        } else if (o->arg && !inline_value) {
-            if (i + 1 >= argc) {
-                error = "--" + std::string(name) + " needs a value (" + o->arg + ")";
-                return false;
-            }
-            value = argv[++i];
-        }
-        if (std::string why = o->set(value, out); !why.empty()) {
-            error = "--" + std::string(name) + ": " + why;
-            return false;
-        }
+        if (error = cmdline::apply_long_option(opts, argc, argv, i, arg, out); !error.empty()) return false;
     }
     error = check(out);
     return error.empty();

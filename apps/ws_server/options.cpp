@@ -276,12 +276,6 @@ std::vector<option> table() {
     };
 }
 
-const option* find_option(const std::vector<option>& opts, std::string_view name) {
-    for (const auto& o : opts)
-        if (name == o.name) return &o;
-    return nullptr;
-}
-
 }  // namespace
 
 bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
@@ -294,28 +288,7 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
             return false;
         }
         arg.remove_prefix(2);
-        std::size_t eq = arg.find('=');
-        std::string_view name = arg.substr(0, eq);
-        bool inline_value = eq != std::string_view::npos;
-        std::string_view value = inline_value ? arg.substr(eq + 1) : std::string_view{};
-        const option* o = find_option(opts, name);
-        if (!o) {
-            error = "unknown option '--" + std::string(name) + "' (see --help)";
-            return false;
-        }
-        if (!o->arg && !inline_value) {
-            value = "true";  // a bare flag
-        } else if (o->arg && !inline_value) {
-            if (i + 1 >= argc) {
-                error = "--" + std::string(name) + " needs a value (" + o->arg + ")";
-                return false;
-            }
-            value = argv[++i];
-        }
-        if (std::string why = o->set(value, out); !why.empty()) {
-            error = "--" + std::string(name) + ": " + why;
-            return false;
-        }
+        if (error = cmdline::apply_long_option(opts, argc, argv, i, arg, out); !error.empty()) return false;
     }
     // A knob without the feature would be silently ignored: say so instead.
     const auto& z = out.server.session.deflate;
