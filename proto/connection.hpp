@@ -89,6 +89,13 @@ public:
     std::size_t write_close(std::span<std::byte> out, close_code code, std::string_view reason = {},
                             std::optional<mask_key> key = std::nullopt);
 
+    // A rule broken above the decoder, found by the caller in a message the
+    // decoder passed (RFC 7692 §6.2: a compressed message that does not
+    // inflate, or inflates past the size limit): §7.1.7 as if the decoder had
+    // found it — failed, code() becomes `code` (unless a close already set
+    // it), read nothing more. The caller then writes the close (write_close).
+    void fail(close_code code) { move(step::their_error, code); }
+
     // ---- where it stands -----------------------------------------------------
     ws_state state() const { return state_; }
     role self() const { return self_; }

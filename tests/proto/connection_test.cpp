@@ -202,6 +202,27 @@ TEST(Connection, CodeIs1006WithoutCloseReceived_7_1_5) {
     EXPECT_EQ(c.code(), close_code::abnormal) << "our own close is not the connection's code";
 }
 
+TEST(Connection, FailAboveTheDecoderReportsItsCode_7_1_7) {
+    connection c(role::client);
+    transcript t = run(c, unmasked_hello);
+    ASSERT_EQ(t.events.size(), 1u);
+    c.fail(close_code::message_too_big);  // say, the message inflated past the limit
+    EXPECT_EQ(c.state(), ws_state::failed);
+    EXPECT_TRUE(c.finished());
+    EXPECT_EQ(c.code(), close_code::message_too_big);
+    bytes out(max_answer_size);
+    EXPECT_GT(c.write_close(out, close_code::message_too_big), 0u) << "our failing close is still owed";
+    EXPECT_EQ(c.write_message(out, opcode::text, {}), 0u);
+    EXPECT_EQ(c.code(), close_code::message_too_big);
+}
+
+TEST(Connection, FailAfterTheirCloseKeepsTheirCode_7_1_5) {
+    connection c(role::client);
+    run(c, hex("88 02 03 e8"));  // their close 1000
+    c.fail(close_code::protocol_error);
+    EXPECT_EQ(c.code(), close_code::normal);
+}
+
 TEST(Connection, TerminalEventReplaysWithoutMovingState) {
     connection c(role::client);
     run(c, hex("88 02 03 e9"));
