@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/ws_bench/deflate_session.hpp"
+#include "net/client_deflate.hpp"
 #include "apps/ws_bench/send_buffer.hpp"
 #include "apps/ws_bench/v1_cursor.hpp"
 #include "net/tls_stream.hpp"
@@ -58,7 +58,7 @@ struct client_conn {
     std::vector<std::byte> tail;               // bytes of a frame cut by a read
     std::optional<proto::decoder> dec;         // built when the connection opens
     std::unique_ptr<upgrade_state> upgrade;    // only while upgrading
-    std::unique_ptr<deflate_conn> deflate;     // permessage-deflate agreed (RFC 7692), else null
+    std::unique_ptr<net::client_deflate_conn> deflate;     // permessage-deflate agreed (RFC 7692), else null
     // wss:// only (null for ws://): the TLS between the socket and `out` /
     // the decoder. Kept after the socket closes (a read may still be inside
     // it) until the slot reconnects.

@@ -68,7 +68,7 @@ double ratio(std::uint64_t payload, std::uint64_t wire) {
 // --deflate: who agreed to what, and what compression did to the bytes.
 void print_deflate(const bench_options& o, const bench_result& r) {
     if (!o.deflate) return;
-    const deflate_tally& t = r.total.deflate;
+    const net::deflate_tally& t = r.total.deflate;
     if (t.agreed == 0) {
         std::printf("  deflate        offered, declined by all %llu connections: messages went uncompressed\n",
                     static_cast<unsigned long long>(t.declined));
@@ -251,7 +251,7 @@ void json_tls(json_writer& j, const bench_options& o, const bench_result& r) {
 
 void json_deflate(json_writer& j, const bench_options& o, const bench_result& r) {
     if (!o.deflate) return j.null_field("deflate");
-    const deflate_tally& t = r.total.deflate;
+    const net::deflate_tally& t = r.total.deflate;
     j.begin_object("deflate");
     j.field("agreed", t.agreed);
     j.field("declined", t.declined);

@@ -31,16 +31,6 @@ std::uint64_t worker_stats::fault_total() const {
     return std::accumulate(faults.begin(), faults.end(), std::uint64_t{0});
 }
 
-void deflate_tally::merge(const deflate_tally& o) {
-    agreed += o.agreed;
-    declined += o.declined;
-    sent_payload += o.sent_payload;
-    sent_wire += o.sent_wire;
-    received_wire += o.received_wire;
-    received_payload += o.received_payload;
-    if (params.empty()) params = o.params;
-}
-
 void worker_stats::merge(const worker_stats& o) {
     messages += o.messages;
     bytes += o.bytes;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/latency_histogram.hpp"
+#include "net/client_deflate.hpp"
 #include "proto/error.hpp"
 
 namespace wsring::bench {
@@ -42,17 +43,6 @@ struct publisher_tally {
     std::uint64_t reordered = 0;  // arrived after a later sequence number
 };
 
-// --deflate (RFC 7692), over the whole run: how many connections agreed,
-// and the bytes of compressed messages before and after DEFLATE each way.
-struct deflate_tally {
-    std::uint64_t agreed = 0, declined = 0;           // connections that offered
-    std::uint64_t sent_payload = 0, sent_wire = 0;    // messages we compressed: in, out
-    std::uint64_t received_wire = 0, received_payload = 0;  // messages we inflated: in, out
-    std::string params;  // the first agreement, as format_deflate_response writes it
-
-    void merge(const deflate_tally& other);
-};
-
 struct worker_stats {
     // The measured window only:
     std::uint64_t messages = 0;        // echoes, deliveries or connect cycles
@@ -73,7 +63,7 @@ struct worker_stats {
     // wss://: TLS handshakes completed, whole run and in the measured window.
     std::uint64_t tls_full = 0, tls_resumed = 0, tls_full_measured = 0, tls_resumed_measured = 0;
     std::string tls_version;  // of the first handshake: "TLSv1.3 TLS_AES_256_GCM_SHA384"
-    deflate_tally deflate;
+    net::deflate_tally deflate;        // --deflate (RFC 7692), over the whole run
     // Fairness: messages completed in the window by each counted connection.
     std::vector<std::uint64_t> per_conn;
     std::vector<publisher_tally> publishers;

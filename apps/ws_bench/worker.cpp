@@ -8,7 +8,7 @@
 //              and written in one send() — INFLIGHT frames per syscall;
 //   5. chores: connect-mode reopens, timeouts, live counters (10 Hz).
 // RFC 6455 §4.1 (client handshake), §5.3 (masking), §5.5.2 (pong), §7.1.2 (close);
-// RFC 7692 §6 (--deflate: RSV1 messages, compressed by deflate_session).
+// RFC 7692 §6 (--deflate: RSV1 messages, compressed by net/client_deflate).
 // wss:// puts a net::tls_stream between the socket and all of that: the
 // *_tls functions below read, decrypt, encrypt and send; the rest is shared.
 #include "apps/ws_bench/worker.hpp"
@@ -111,7 +111,7 @@ worker::worker(const bench_options& opts, shared_state& shared, unsigned index, 
       rng_(0x9e3779b97f4a7c15ULL * (index + 1) ^ monotonic_ns()),
       frame_bytes_(opts.mode == bench_mode::http_publish
                        ? opts.size + http_head_reserve
-                       : proto::frame_size(opts.deflate ? deflate_session::bound(opts.size) : opts.size, true)),
+                       : proto::frame_size(opts.deflate ? net::client_deflate::bound(opts.size) : opts.size, true)),
       max_message_(std::max<std::size_t>(opts.size + 1, 16u << 20)),
       light_raw_(opts.raw && !opts.verify && opts.mode == bench_mode::echo),
       deflate_(opts.deflate, opts.deflate_level, stats_.deflate) {
@@ -678,7 +678,7 @@ bool worker::queue_frame(client_conn& c, std::span<const std::byte> payload) {
     // compressed message that is not sent would corrupt every later one.
     auto wire = deflate_.compress(*c.deflate, payload);
     if (proto::frame_size(wire.size(), true) > frame_bytes_) {
-        std::fprintf(stderr, "ws-bench: %zu bytes compressed to %zu, past deflate_session::bound()\n", payload.size(),
+        std::fprintf(stderr, "ws-bench: %zu bytes compressed to %zu, past net::client_deflate::bound()\n", payload.size(),
                      wire.size());
         std::abort();
     }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "apps/ws_bench/client_conn.hpp"
-#include "apps/ws_bench/deflate_session.hpp"
+#include "net/client_deflate.hpp"
 #include "apps/ws_bench/mode_driver.hpp"
 #include "apps/ws_bench/options.hpp"
 #include "apps/ws_bench/payload.hpp"
@@ -135,7 +135,7 @@ private:
     core::latency_histogram interval_;  // since the last publish_live
     std::uint64_t delivered_all_ = 0;  // broadcast deliveries, whole run
     worker_stats stats_;
-    deflate_session deflate_;          // after stats_: it counts into stats_.deflate
+    net::client_deflate deflate_;          // after stats_: it counts into stats_.deflate
 };
 
 std::uint64_t monotonic_ns();

@@ -1,23 +1,33 @@
-// The compressors behind ws-bench --deflate (see deflate_session.hpp).
+// The compressors behind a client's permessage-deflate (see client_deflate.hpp).
 // RFC 7692 §7.1 (agreed parameters), §7.2.1 (compression), §7.2.2
 // (decompression).
-#include "apps/ws_bench/deflate_session.hpp"
+#include "net/client_deflate.hpp"
 
 #include "proto/utf8.hpp"
 
-namespace wsring::bench {
+namespace wsring::net {
 
 // The default offer, "permessage-deflate; client_max_window_bits": we accept
 // any window the server wants us to use, and ask nothing of its compressor.
-deflate_session::deflate_session(bool enabled, int level, deflate_tally& tally)
+client_deflate::client_deflate(bool enabled, int level, deflate_tally& tally)
     : tally_(tally), level_(level) {
     if (!enabled) return;
     cfg_ = proto::deflate_client_config{};
     offer_ = proto::format_deflate_offer(*cfg_);
 }
 
-std::unique_ptr<deflate_conn> deflate_session::open(const std::optional<proto::deflate_params>& agreed,
-                                                    std::string& why) {
+void deflate_tally::merge(const deflate_tally& o) {
+    agreed += o.agreed;
+    declined += o.declined;
+    sent_payload += o.sent_payload;
+    sent_wire += o.sent_wire;
+    received_wire += o.received_wire;
+    received_payload += o.received_payload;
+    if (params.empty()) params = o.params;
+}
+
+std::unique_ptr<client_deflate_conn> client_deflate::open(const std::optional<proto::deflate_params>& agreed,
+                                                          std::string& why) {
     if (!agreed) {
         if (cfg_) ++tally_.declined;  // RFC 7692 §5: the server may decline; plain frames then
         return nullptr;
@@ -32,12 +42,12 @@ std::unique_ptr<deflate_conn> deflate_session::open(const std::optional<proto::d
     }
     ++tally_.agreed;
     if (tally_.params.empty()) tally_.params = proto::format_deflate_response(*agreed);
-    auto c = std::make_unique<deflate_conn>();
+    auto c = std::make_unique<client_deflate_conn>();
     c->params = *agreed;
     return c;
 }
 
-std::span<const std::byte> deflate_session::compress(deflate_conn& c, std::span<const std::byte> message) {
+std::span<const std::byte> client_deflate::compress(client_deflate_conn& c, std::span<const std::byte> message) {
     wire_.clear();
     deflater_for(c).compress(message, wire_);
     tally_.sent_payload += message.size();
@@ -45,7 +55,7 @@ std::span<const std::byte> deflate_session::compress(deflate_conn& c, std::span<
     return wire_;
 }
 
-proto::error deflate_session::inflate(deflate_conn& c, std::span<const std::byte> payload, bool text,
+proto::error client_deflate::inflate(client_deflate_conn& c, std::span<const std::byte> payload, bool text,
                                       std::size_t max_out, std::span<std::byte>& out) {
     auto st = inflater_for(c).decompress(payload, max_out, plain_);
     tally_.received_wire += payload.size();
@@ -61,7 +71,7 @@ proto::error deflate_session::inflate(deflate_conn& c, std::span<const std::byte
 // §7.1.1.2: without client_no_context_takeover the server keeps our window,
 // so our compressor must too (one per connection); with it, any deflater
 // of the agreed window size will do, reset after every message.
-proto::deflater& deflate_session::deflater_for(deflate_conn& c) {
+proto::deflater& client_deflate::deflater_for(client_deflate_conn& c) {
     const std::uint8_t bits = c.params.client_max_window_bits;
     if (!c.params.client_no_context_takeover) {
         if (!c.tx) c.tx = std::make_unique<proto::deflater>(proto::deflater_options{.window_bits = bits, .context_takeover = true, .level = level_});
@@ -74,7 +84,7 @@ proto::deflater& deflate_session::deflater_for(deflate_conn& c) {
 
 // §7.1.1.1: the same for the server's messages. A shared inflater has the
 // full 32 KiB window, which inflates any smaller window's output too.
-proto::inflater& deflate_session::inflater_for(deflate_conn& c) {
+proto::inflater& client_deflate::inflater_for(client_deflate_conn& c) {
     if (!c.params.server_no_context_takeover) {
         if (!c.rx)
             c.rx = std::make_unique<proto::inflater>(
@@ -85,4 +95,4 @@ proto::inflater& deflate_session::inflater_for(deflate_conn& c) {
     return *shared_rx_;
 }
 
-}  // namespace wsring::bench
+}  // namespace wsring::net
