@@ -1,14 +1,15 @@
 // ws-client URL: stdin lines → text messages, messages → stdout, and an exit
 // status that says how the connection ended (the table is in --help and
-// apps/ws_client/options.hpp). The connection, reconnects and backoff are
-// net::ws_client's; this file wires stdin, stdout and --resume to it.
-// stdin is read on its own thread and handed over with send_text/close,
+// apps/ws_client/options.hpp). The connection, reconnects, backoff and TLS
+// are net::ws_client's; this file wires stdin, stdout, --ca and --resume to
+// it. stdin is read on its own thread and handed over with send_text/close,
 // which wake the client's loop through its eventfd.
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -33,6 +34,17 @@ void write_message(std::span<const std::byte> data, bool text, bool hex) {
     std::fflush(stdout);  // a pipe reader sees each message as it comes
 }
 
+// One line to the client. Past --max-queued (a server away or slower than
+// stdin) this thread waits for room and so stops reading stdin: the writer
+// of the pipe blocks, as with any pipe whose reader is slow. That is what a
+// user of a websocat-like tool expects: `ws-client URL < big.log` sends the
+// whole file whatever its size, nothing is ever dropped, and memory stays
+// bounded. (Failing or dropping would lose lines a pipe already accepted.)
+void send_line(net::ws_client& c, std::string_view line) {
+    c.wait_for_room(line.size());
+    c.send_text(line);  // cannot be refused: this thread alone adds messages
+}
+
 // Lines of stdin (without their '\n') as text messages; EOF closes with 1000.
 void read_stdin(net::ws_client& c) {
     std::string pending;
@@ -43,11 +55,11 @@ void read_stdin(net::ws_client& c) {
         if (n <= 0) break;
         pending.append(buf, static_cast<std::size_t>(n));
         for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-            c.send_text(std::string_view(pending).substr(0, nl));
+            send_line(c, std::string_view(pending).substr(0, nl));
             pending.erase(0, nl + 1);
         }
     }
-    if (!pending.empty()) c.send_text(pending);  // a last line without '\n'
+    if (!pending.empty()) send_line(c, pending);  // a last line without '\n'
     c.close(proto::close_code::normal);
 }
 
@@ -79,6 +91,16 @@ int main(int argc, char** argv) {
         return apps::exit_normal;
     }
     ::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an error to see, not a silent death
+    net::ws_url url;
+    net::parse_ws_url(cli.client.url, url);  // checked by parse_cli
+    if (url.tls) {  // a CA file that cannot be used is a setup error, not a failed connection
+        auto ctx = net::tls_context::load_client(cli.ca_file, cli.insecure, error);
+        if (!ctx) {
+            std::fprintf(stderr, "ws-client: %s\n", error.c_str());
+            return apps::exit_internal;
+        }
+        cli.client.tls = std::make_shared<const net::tls_context>(std::move(*ctx));
+    }
 
     // Never destroyed: the stdin thread may still hold it when main exits.
     auto& client = *new net::ws_client(cli.client);

@@ -124,9 +124,10 @@ void client_session::after_protocol_step(clock::time_point now) {
     deadline_ = now + opts_.close_timeout;
 }
 
-void client_session::eof(clock::time_point) {
+void client_session::eof(clock::time_point, std::string_view why) {
     if (phase_ == phase::done) return;
     if (phase_ == phase::linger) return finish({});  // the clean end (§7.1.1)
+    if (!why.empty()) return finish(std::string(why));
     finish(phase_ == phase::handshake ? "connection closed during the handshake" : "connection lost");
 }
 

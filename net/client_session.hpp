@@ -55,7 +55,9 @@ public:
 
     // ---- bytes -----------------------------------------------------------
     void feed(std::span<const std::byte> in, clock::time_point now);  // from the socket
-    void eof(clock::time_point now);                                  // the peer ended TCP
+    // The peer ended TCP (or the bytes under us failed: `why`, e.g. a TLS
+    // alert, replaces the default reason). After both closes, the clean end.
+    void eof(clock::time_point now, std::string_view why = {});
     std::span<const std::byte> output() const { return {out_.data() + out_sent_, out_.size() - out_sent_}; }
     void sent(std::size_t n);  // `n` bytes of output() went to the socket
 

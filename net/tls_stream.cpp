@@ -325,6 +325,14 @@ SSL_SESSION* tls_stream::resumable_session() const {
     return s;
 }
 
+std::string describe_failure(const tls_stream& t) {
+    if (!t.verify_error().empty()) return std::string(t.error_reason()) + ": " + std::string(t.verify_error());
+    if (t.error() == tls_error::not_tls)
+        return "the server does not speak TLS (a ws:// server?): " + std::string(t.error_reason());
+    return std::string(t.handshake_done() ? "TLS record: " : "TLS handshake: ") + std::string(name(t.error())) +
+           ": " + std::string(t.error_reason());
+}
+
 std::string_view tls_stream::error_reason() const {
     if (const char* r = detail_ ? ERR_reason_error_string(detail_) : nullptr) return r;
     switch (error_) {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,6 +35,13 @@ enum class tls_error : std::uint8_t {
     resources = 6,      // OpenSSL could not allocate
 };
 std::string_view name(tls_error e);
+
+class tls_stream;
+// A client's failed stream as one line a user can act on: what the
+// certificate check said ("certificate verify failed: hostname mismatch"),
+// else that the server does not speak TLS, else OpenSSL's reason. The
+// caller adds its own hint (which option trusts a CA).
+std::string describe_failure(const tls_stream& t);
 
 class tls_stream {
 public:

@@ -5,8 +5,9 @@
 //
 // One attempt: resolve (getaddrinfo, blocking: one client, nothing else to
 // serve meanwhile) → non-blocking connect with a deadline per address →
-// client_session until finished → close the socket. Between attempts:
-// backoff_.next(), waited on the eventfd so stop()/close() cut it short.
+// client_session (through client_link: TLS for wss://) until finished →
+// close the socket. Between attempts: backoff_.next(), waited on the
+// eventfd so stop()/close() cut it short.
 #include "net/ws_client.hpp"
 
 #include <fcntl.h>
@@ -22,11 +23,18 @@
 #include <charconv>
 #include <cstring>
 
+#include "net/client_link.hpp"
+
 namespace wsring::net {
 
 namespace {
 
 using std::chrono::milliseconds;
+
+// Messages move from the queue into the session only while its unsent
+// output is under this: a slow server backs up into the queue, where
+// max_queued bounds it, not into the session's buffer.
+constexpr std::size_t session_output_high = 256u << 10;
 
 // poll()'s timeout for a deadline: rounded up, so a wake is never early and
 // the loop does not spin on a 0 ms timeout just before it.
@@ -113,20 +121,35 @@ ws_client::ws_client(ws_client_options opts)
 
 ws_client::~ws_client() {
     if (wake_fd_ >= 0) ::close(wake_fd_);
+    SSL_SESSION_free(tls_session_);
 }
 
-void ws_client::push(command c) {
+// A message fits under max_queued, or goes alone (one larger than the cap
+// would otherwise never be sent). Close commands always fit.
+bool ws_client::has_room(std::size_t bytes) const {
+    return queue_.empty() || queued_bytes_ + bytes <= opts_.max_queued;
+}
+
+bool ws_client::push(command c) {
     {
         std::lock_guard lock(mu_);
         if (c.kind == cmd::close) close_queued_ = true;
+        else if (!has_room(c.data.size())) return false;
+        else queued_bytes_ += c.data.size();
         queue_.push_back(std::move(c));
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);  // full counter: already awake
+    return true;
 }
 
-void ws_client::send_binary(std::span<const std::byte> data) {
-    push({cmd::binary, std::string(reinterpret_cast<const char*>(data.data()), data.size())});
+bool ws_client::send_binary(std::span<const std::byte> data) {
+    return push({cmd::binary, std::string(reinterpret_cast<const char*>(data.data()), data.size())});
+}
+
+void ws_client::wait_for_room(std::size_t bytes) {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return ended_ || has_room(bytes); });
 }
 
 void ws_client::close(proto::close_code code, std::string reason) { push({cmd::close, std::move(reason), code}); }
@@ -157,18 +180,25 @@ bool ws_client::wait_wakeup(clock::time_point until) {
 
 // Commands go to the session in the order they were pushed, and only while
 // it is open: a line typed during a reconnect waits for the next connection.
+// A close goes even past the high-water mark: it only adds a small frame.
 void ws_client::drain_commands(client_session& s) {
     std::unique_lock lock(mu_);
+    const std::size_t before = queued_bytes_;
     while (!queue_.empty() && s.is_open()) {
-        command c = std::move(queue_.front());
-        queue_.pop_front();
+        command& c = queue_.front();
         if (c.kind == cmd::close) {
+            const command last = std::move(c);
+            queue_.pop_front();
             lock.unlock();
-            s.close(c.code, c.data, clock::now());
-            return;
+            s.close(last.code, last.data, clock::now());
+            break;
         }
+        if (s.output().size() >= session_output_high) break;
         s.send(std::as_bytes(std::span(c.data.data(), c.data.size())), c.kind == cmd::text);
+        queued_bytes_ -= c.data.size();
+        queue_.pop_front();
     }
+    if (queued_bytes_ != before) room_.notify_all();
 }
 
 int ws_client::open_socket(const ws_url& url, std::string& why) {
@@ -214,30 +244,26 @@ client_outcome ws_client::connect_once(const ws_url& url) {
                       },
                       .on_message = on_message},
                      clock::now());
-    std::byte buf[64 * 1024];
-    while (!stopping_) {
-        drain_commands(s);
-        bool blocked = false;
-        while (!s.output().empty()) {
-            const auto out = s.output();
-            const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
-            if (n > 0) s.sent(static_cast<std::size_t>(n));
-            else if (n < 0 && errno == EINTR) continue;
-            else if (n < 0 && errno == EAGAIN) { blocked = true; break; }
-            else { s.eof(clock::now()); break; }  // EPIPE/ECONNRESET: the connection is gone
+    {
+        client_link link(fd, s, tls_.get(), url.host, tls_session_);
+        while (!stopping_) {
+            drain_commands(s);
+            const bool blocked = link.flush(clock::now());
+            if (s.finished() && (!link.pending() || !blocked)) break;
+            pollfd p[2] = {{fd, static_cast<short>(POLLIN | (blocked ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
+            if (::poll(p, 2, poll_ms(s.next_deadline())) < 0 && errno != EINTR) break;
+            if (p[1].revents & POLLIN) clear_wakeup();
+            if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) link.read(clock::now());
+            s.tick(clock::now());
         }
-        if (s.finished() && (s.output().empty() || !blocked)) break;
-        pollfd p[2] = {{fd, static_cast<short>(POLLIN | (blocked ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
-        if (::poll(p, 2, poll_ms(s.next_deadline())) < 0 && errno != EINTR) break;
-        if (p[1].revents & POLLIN) clear_wakeup();
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-            if (n > 0) s.feed(std::span(buf, static_cast<std::size_t>(n)), clock::now());
-            else if (n == 0 || (errno != EAGAIN && errno != EINTR)) s.eof(clock::now());
+        // The next attempt offers this one's session. One that never finished
+        // its handshake (a relay that accepted and dropped us) leaves the
+        // older session in place: it says nothing about the server.
+        if (link.secured()) {
+            SSL_SESSION_free(tls_session_);
+            tls_session_ = link.take_resumable();
         }
-        s.tick(clock::now());
-    }
-    ::close(fd);
+    }  // the link closes the socket
     if (s.outcome().opened) backoff_.lost(clock::now());
     if (stopping_ && !s.finished()) {
         client_outcome stopped = s.outcome();
@@ -248,9 +274,27 @@ client_outcome ws_client::connect_once(const ws_url& url) {
 }
 
 client_outcome ws_client::run() {
+    const client_outcome how = run_attempts();
+    {
+        std::lock_guard lock(mu_);
+        ended_ = true;  // wait_for_room returns: nothing will make room now
+    }
+    room_.notify_all();
+    return how;
+}
+
+client_outcome ws_client::run_attempts() {
     ws_url url;
     if (auto err = parse_ws_url(opts_.url, url); !err.empty()) return {.reason = err};
-    if (url.tls) return {.reason = "wss:// is not supported by this client yet"};
+    if (url.tls) {
+        tls_ = opts_.tls;
+        std::string why;
+        if (!tls_) {
+            auto ctx = tls_context::load_client({}, false, why);
+            if (!ctx) return {.reason = why};
+            tls_ = std::make_shared<const tls_context>(std::move(*ctx));
+        }
+    }
     unsigned failures = 0;  // attempts in a row that did not open
     for (;;) {
         client_outcome how = connect_once(url);

@@ -1,17 +1,19 @@
-// A WebSocket client for programs (ws-client is one): connect a ws:// URL,
-// run one connection at a time on the calling thread, and with `reconnect`
-// come back after any loss on core/backoff's schedule (full jitter, reset
-// after a stable connection, a 503's Retry-After as a floor). The protocol
-// is net/client_session's; this file owns the socket, DNS and the loop.
-// send_*/close/stop may be called from any thread (an eventfd wakes the
-// loop). Not here: TLS (wss:// is refused), permessage-deflate.
-// Read next: client_session.hpp, apps/ws_client.cpp.
+// A WebSocket client for programs (ws-client is one): connect a ws:// or
+// wss:// URL, run one connection at a time on the calling thread, and with
+// `reconnect` come back after any loss on core/backoff's schedule (full
+// jitter, reset after a stable connection, a 503's Retry-After as a floor).
+// The protocol is net/client_session's, the bytes (and TLS) net/client_link's;
+// this file owns DNS, connect, the loop and the bounded queue of messages
+// waiting for a connection. send_*/close/stop may be called from any thread
+// (an eventfd wakes the loop). Read next: client_session.hpp, client_link.hpp.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -20,6 +22,7 @@
 
 #include "core/backoff.hpp"
 #include "net/client_session.hpp"
+#include "net/tls_context.hpp"
 
 namespace wsring::net {
 
@@ -50,6 +53,13 @@ struct ws_client_options {
                                  .cap = std::chrono::milliseconds(30'000),
                                  .stable = std::chrono::milliseconds(10'000)};
     unsigned max_attempts = 0;  // failed attempts in a row before giving up; 0: never
+    // Bytes of messages waiting for the connection (sent while connecting,
+    // reconnecting, or faster than the socket takes them) before send_*
+    // refuses more; a message larger than this is still taken when nothing waits.
+    std::size_t max_queued = 16u << 20;
+    // wss://: the client context (tls_context::load_client: --ca, --insecure);
+    // null: the system's CA store, certificate and host name checked.
+    std::shared_ptr<const tls_context> tls{};
 };
 
 class ws_client {
@@ -76,10 +86,16 @@ public:
     // Any thread. Messages wait for an open connection (across a
     // reconnect); close() sends after them, then ends run() once the close
     // handshake is done. stop() ends run() at once, dropping the socket.
-    void send_text(std::string_view text) { push({cmd::text, std::string(text)}); }
-    void send_binary(std::span<const std::byte> data);
+    // send_* return false, queueing nothing, when max_queued bytes already
+    // wait: the caller decides (wait_for_room, drop, give up); the client
+    // never decides to lose a message itself.
+    bool send_text(std::string_view text) { return push({cmd::text, std::string(text)}); }
+    bool send_binary(std::span<const std::byte> data);
     void close(proto::close_code code = proto::close_code::normal, std::string reason = {});
     void stop();
+    // Any thread but run()'s (the loop makes the room): blocks until a
+    // message of `bytes` would be taken, or run() has returned.
+    void wait_for_room(std::size_t bytes);
 
 private:
     enum class cmd : std::uint8_t { text, binary, close };
@@ -90,7 +106,9 @@ private:
     };
     using clock = client_session::clock;
 
-    void push(command c);
+    bool push(command c);
+    bool has_room(std::size_t bytes) const;  // mu_ held
+    client_outcome run_attempts();
     client_outcome connect_once(const ws_url& url);
     int open_socket(const ws_url& url, std::string& why);
     void drain_commands(client_session& s);
@@ -101,9 +119,14 @@ private:
     core::backoff backoff_;
     int wake_fd_ = -1;  // eventfd: a command was pushed, or stop()
     std::mutex mu_;
-    std::deque<command> queue_;  // guarded by mu_
-    bool close_queued_ = false;  // guarded by mu_: no reconnect after it
+    std::condition_variable room_;  // queue_ shrank, or run() returned
+    std::deque<command> queue_;     // guarded by mu_
+    std::size_t queued_bytes_ = 0;  // guarded by mu_: the messages' bytes in queue_
+    bool close_queued_ = false;     // guarded by mu_: no reconnect after it
+    bool ended_ = false;            // guarded by mu_: run() returned
     std::atomic<bool> stopping_{false};
+    std::shared_ptr<const tls_context> tls_;  // wss:// only
+    SSL_SESSION* tls_session_ = nullptr;      // the last connection's, to resume (RFC 8446 §2.2)
 };
 
 }  // namespace wsring::net

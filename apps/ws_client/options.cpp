@@ -87,6 +87,24 @@ std::vector<option> table() {
          nullptr, flag(&client_cli::resume)},
         {"positions", nullptr, "--resume: print each message's position line too", nullptr,
          flag(&client_cli::positions)},
+        {"ca", "FILE", "wss://: trust the PEM certificates in FILE instead of the system's CA store", nullptr,
+         [](std::string_view v, client_cli& c) {
+             if (v.empty()) return std::string("needs a file");
+             c.ca_file = v;
+             return std::string{};
+         }},
+        {"insecure", nullptr, "wss://: check no certificate and no host name (a self-signed test server)",
+         nullptr, flag(&client_cli::insecure)},
+        {"max-queued", "SIZE",
+         "messages waiting for the connection (or for a slow server) past this: stop reading stdin until "
+         "they drain",
+         [](const client_cli& c) { return std::to_string(c.client.max_queued); },
+         [](std::string_view v, client_cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_size(v, 1, std::uint64_t{1} << 40, n);
+             if (err.empty()) c.client.max_queued = static_cast<std::size_t>(n);
+             return err;
+         }},
         {"ping-interval", "S", "send a ping this often (0: never)", show_time(&ws_client_options::ping_interval),
          time_setter(&ws_client_options::ping_interval, milliseconds(0))},
         {"idle-timeout", "S", "nothing received for this long: connection lost (0: never)",
@@ -113,10 +131,11 @@ std::vector<option> table() {
 // The checks across options, after all were read.
 std::string check(client_cli& out) {
     if (out.help) return {};
-    if (out.client.url.empty()) return "needs a URL (ws://HOST:PORT/PATH)";
+    if (out.client.url.empty()) return "needs a URL (ws[s]://HOST[:PORT]/PATH)";
     net::ws_url u;
     if (auto err = net::parse_ws_url(out.client.url, u); !err.empty()) return out.client.url + ": " + err;
-    if (u.tls) return "wss:// is not supported yet (use ws://)";
+    if (!u.tls && (!out.ca_file.empty() || out.insecure)) return "--ca and --insecure are for wss:// URLs";
+    if (!out.ca_file.empty() && out.insecure) return "--ca and --insecure contradict each other: pick one";
     if (out.positions && !out.resume) return "--positions needs --resume";
     if (out.client.backoff.cap < out.client.backoff.base) return "--backoff-cap is below --backoff-base";
     if (out.resume) out.client.subprotocols.emplace_back("wsring.v1");
@@ -148,15 +167,17 @@ bool parse_cli(int argc, char** argv, client_cli& out, std::string& error) {
 std::string help_text() {
     client_cli defaults;
     std::ostringstream o;
-    o << "usage: ws-client [options] ws://HOST[:PORT]/PATH\n"
+    o << "usage: ws-client [options] ws[s]://HOST[:PORT]/PATH\n"
          "A WebSocket (RFC 6455) client: each stdin line is sent as a text message;\n"
          "each message received is written to stdout (text + newline; binary raw or --hex).\n"
          "stdin EOF closes with 1000. Seconds take up to 3 decimals; sizes K, M or G.\n"
+         "wss:// checks the server's certificate and name against the system's CAs (or --ca).\n"
          "\nexit status (the last connection's end):\n"
          "  0  closed with 1000 (stdin EOF, or the server's 1000)\n"
-         "  1  internal error before connecting\n"
+         "  1  setup failed before connecting (e.g. an unreadable --ca file)\n"
          "  2  usage error (bad option or URL)\n"
-         "  3  could not connect, or the handshake was refused (e.g. 503)\n"
+         "  3  could not connect: refused, a TLS failure (a certificate not trusted),\n"
+         "     or the handshake was refused (e.g. 503)\n"
          "  4  the server closed with a code other than 1000 (code and reason on stderr)\n"
          "  5  connection lost without a close frame (1006), idle timeout included\n"
          "\noptions:\n";

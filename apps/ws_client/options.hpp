@@ -11,7 +11,7 @@ namespace wsring::apps {
 // Exit codes: how the connection ended (written once, printed by --help).
 enum exit_code : int {
     exit_normal = 0,      // closed with 1000 (stdin EOF, or the server's 1000)
-    exit_internal = 1,    // setup failed (not a connection outcome)
+    exit_internal = 1,    // setup failed (not a connection outcome): e.g. an unreadable --ca file
     exit_usage = 2,       // bad command line
     exit_no_connect = 3,  // could not connect, or the handshake was refused
     exit_peer_code = 4,   // the server closed with a code other than 1000
@@ -23,6 +23,8 @@ struct client_cli {
     bool hex = false;        // binary messages as hex lines
     bool resume = false;     // wsring.v1 positions and ?since= on reconnect
     bool positions = false;  // print each message's position line too
+    std::string ca_file;     // wss://: trust these PEM certificates instead of the system's
+    bool insecure = false;   // wss://: check no certificate (and no name)
     bool help = false;
 };
 

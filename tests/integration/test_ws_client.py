@@ -5,16 +5,21 @@
 # HTTP publishes while the client is away (no gap, no duplicate) and
 # !unrecovered after a restart; and the backoff against a server that
 # answers every attempt with 503 (gaps grow, stay under the cap, jitter,
-# Retry-After honoured as a floor). Every wait has a deadline; the suite
-# runs in about 15 s. Not over TLS: ws-client has no wss:// yet.
+# Retry-After honoured as a floor); wss:// (--ca, a CA that did not sign →
+# exit 3, TLS session resumption on reconnect); the --max-queued bound
+# (stdin stops being read, nothing is lost). Under WSRING_TLS=1 every test
+# runs over wss:// (our server and the Python ones get the test certificate;
+# ws-client gets --ca). Every wait has a deadline.
 import asyncio
 import json
 import os
-import queue
 import re
+import shutil
 import socket
+import ssl
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -22,7 +27,7 @@ import http.client
 
 import websockets  # Debian's python3-websockets (10.x)
 
-from wsring_harness import HOST, Server, per_backend, skip_over_tls
+from wsring_harness import HOST, REPO, Server, client_ssl_context, per_backend, test_certs, tls_enabled
 
 T = 10.0  # seconds any one expected event may take
 API_KEY = "test-key-0123"
@@ -38,12 +43,36 @@ def client_command():
     return [exe]
 
 
+def ca_file(certs=None):
+    return os.path.join(certs or test_certs(), "ca.pem")
+
+
+def server_ssl(certs=None):
+    """A server context with the test certificate (names 127.0.0.1 and localhost)."""
+    d = certs or test_certs()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server-key.pem"))
+    return ctx
+
+
+def make_certs():
+    """A fresh CA and certificate of their own (scripts/make-test-certs.sh)."""
+    d = tempfile.mkdtemp(prefix="ws-client-certs-")
+    subprocess.run([os.path.join(REPO, "scripts", "make-test-certs.sh"), d], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return d
+
+
 class Client:
     """One ws-client process; its stdout and stderr lines collected by threads
-    so a test waits on them with deadlines."""
+    so a test waits on them with deadlines. A wss:// URL gets --ca (the test
+    CA) unless the test chose its trust itself."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen(client_command() + [str(a) for a in args], stdin=subprocess.PIPE,
+        args = [str(a) for a in args]
+        if any(a.startswith("wss://") for a in args) and not {"--ca", "--insecure"} & set(args):
+            args = ["--ca", ca_file()] + args
+        self.proc = subprocess.Popen(client_command() + args, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out, self.err = [], []
         self.cond = threading.Condition()
@@ -102,17 +131,21 @@ class Client:
 
 class AsyncServer:
     """A Python `websockets` server (or plain asyncio TCP server) on its own
-    loop thread, on a free port."""
+    loop thread, on a free port; over TLS under WSRING_TLS=1 (or `tls`).
+    `compression`: websockets' own (permessage-deflate by default); None: off."""
 
-    def __init__(self, handler, raw=False):
+    def __init__(self, handler, raw=False, tls=None, **ws_options):
         self.loop = asyncio.new_event_loop()
+        self.tls = tls_enabled() if tls is None else tls
         started = threading.Event()
+        ctx = server_ssl() if self.tls else None
 
         async def main():
             if raw:
-                self.server = await asyncio.start_server(handler, HOST, 0)
+                self.server = await asyncio.start_server(handler, HOST, 0, ssl=ctx)
             else:
-                self.server = await websockets.serve(handler, HOST, 0, ping_interval=None)
+                self.server = await websockets.serve(handler, HOST, 0, ping_interval=None, ssl=ctx,
+                                                     **ws_options)
             self.port = self.server.sockets[0].getsockname()[1]
             started.set()
 
@@ -127,7 +160,7 @@ class AsyncServer:
         self.loop.run_forever()
 
     def url(self, path="/"):
-        return "ws://%s:%d%s" % (HOST, self.port, path)
+        return "%s://%s:%d%s" % ("wss" if self.tls else "ws", HOST, self.port, path)
 
     def close(self):
         async def stop():
@@ -206,7 +239,10 @@ class Proxy:
 
 
 def http_publish(port, topic, body):
-    conn = http.client.HTTPConnection(HOST, port, timeout=T)
+    if tls_enabled():  # the API shares the WebSocket port, so it is https too
+        conn = http.client.HTTPSConnection(HOST, port, timeout=T, context=client_ssl_context())
+    else:
+        conn = http.client.HTTPConnection(HOST, port, timeout=T)
     try:
         conn.request("POST", "/publish/" + topic, body=body,
                      headers={"Authorization": "apikey " + API_KEY, "Content-Type": "text/plain; charset=utf-8"})
@@ -226,7 +262,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-@skip_over_tls("ws-client has no wss:// yet (plain ws:// only)")
 class WsClientBase:
     backend = "epoll"
 
@@ -245,7 +280,7 @@ class WsClientBase:
     def test_echo_against_ws_server_exits_0(self):
         """stdin lines come back in order; stdin EOF closes with 1000 → exit 0."""
         srv = self.start()
-        c = self.client("ws://%s:%d/" % (HOST, srv.port))
+        c = self.client(srv.url())
         lines = [b"hello", b"", "żółw €".encode(), b"x" * 70000]
         for line in lines:
             c.send(line)
@@ -283,7 +318,7 @@ class WsClientBase:
     def test_peer_close_code_exits_4(self):
         """ws-server refuses a message over --max-message with 1009."""
         srv = self.start("--max-message", "16")
-        c = self.client("ws://%s:%d/" % (HOST, srv.port))
+        c = self.client(srv.url())
         c.send(b"x" * 100)
         self.assertEqual(c.wait_exit(), 4, c.err)
         self.assertTrue(any(b"closed 1009" in l for l in c.err), c.err)
@@ -310,7 +345,7 @@ class WsClientBase:
         srv = self.start()
         port = srv.port
         c = self.client("--reconnect", "--backoff-base", "0.05", "--backoff-cap", "0.3",
-                        "ws://%s:%d/" % (HOST, port))
+                        srv.url())
         c.wait_err(rb"^ws-client: connected")
         c.send(b"one")
         c.wait_out(1)
@@ -332,7 +367,7 @@ class WsClientBase:
         proxy = Proxy(srv.port)
         self.addCleanup(proxy.close)
         c = self.client("--resume", "--reconnect", "--backoff-base", "0.05", "--backoff-cap", "0.2",
-                        "ws://%s:%d/news" % (HOST, proxy.port))
+                        "%s://%s:%d/news" % ("wss" if srv.tls else "ws", HOST, proxy.port))
         c.wait_err(rb"^ws-client: connected wsring\.v1")
         for i in (1, 2):
             http_publish(srv.port, "news", b"m%d" % i)
@@ -360,7 +395,7 @@ class WsClientBase:
 
     def test_positions_prints_the_position_line(self):
         srv = self.start("--api-key", API_KEY, mode="pubsub")
-        c = self.client("--resume", "--positions", "ws://%s:%d/t" % (HOST, srv.port))
+        c = self.client("--resume", "--positions", srv.url("/t"))
         c.wait_err(rb"^ws-client: connected wsring\.v1")
         epoch, off = http_publish(srv.port, "t", b"hi")
         self.assertEqual(c.wait_out(2), [b"%s:%d" % (epoch.encode(), off), b"hi"])
@@ -411,5 +446,111 @@ class WsClientBase:
         for g in (b - a for a, b in zip(times, times[1:])):
             self.assertGreaterEqual(g, 0.95, times)  # never sooner than the server asked
 
+    # ---------------------------------------------------------------- wss://
+
+    def test_wss_echo_with_ca(self):
+        """wss:// with --ca the test CA: certificate and name (127.0.0.1) checked, echo works."""
+        srv = self.start(tls=True)
+        c = self.client("--ca", ca_file(), srv.url())
+        lines = [b"over tls", b"y" * 100000]
+        for line in lines:
+            c.send(line)
+        self.assertEqual(c.wait_out(len(lines)), lines)
+        c.close_stdin()
+        self.assertEqual(c.wait_exit(), 0, c.err)
+
+    def test_wss_untrusted_certificate_exits_3(self):
+        """A CA that did not sign the server's certificate, or the system's store
+        (which does not hold the test CA): exit 3, the check's reason on stderr,
+        and with --reconnect --max-attempts only the normal backoff's attempts."""
+        srv = self.start(tls=True)
+        other = make_certs()
+        self.addCleanup(shutil.rmtree, other, True)
+        for trust in (["--ca", ca_file(other)], ["--ca", "/etc/ssl/certs/ca-certificates.crt"]):
+            if not os.path.exists(trust[1]):
+                continue
+            c = self.client(*trust, "--reconnect", "--backoff-base", "0.01", "--max-attempts", 2, srv.url())
+            self.assertEqual(c.wait_exit(), 3, c.err)
+            failures = [l for l in c.err if b"not connected: certificate verify failed" in l]
+            self.assertEqual(len(failures), 2, c.err)
+            self.assertIn(b"--ca FILE", failures[0])
+        self.assertEqual(self.client("--ca", "/nonexistent/ca.pem", srv.url()).wait_exit(), 1)
+        self.assertEqual(self.client("--insecure", "--ca", ca_file(), srv.url()).wait_exit(), 2)
+        self.assertEqual(self.client("--insecure", "ws://127.0.0.1:9/").wait_exit(), 2)
+
+    def test_wss_insecure_skips_the_check(self):
+        srv = self.start(tls=True)
+        c = self.client("--insecure", "wss://localhost:%d/" % srv.port)
+        c.send(b"unchecked")
+        self.assertEqual(c.wait_out(1), [b"unchecked"])
+        c.close_stdin()
+        self.assertEqual(c.wait_exit(), 0, c.err)
+
+    def test_wss_against_plain_server_exits_3(self):
+        srv = self.start(tls=False)
+        c = self.client("wss://%s:%d/" % (HOST, srv.port))
+        self.assertEqual(c.wait_exit(), 3, c.err)
+        self.assertTrue(any(b"does not speak TLS" in l for l in c.err), c.err)
+
+    def test_wss_reconnect_resumes_the_tls_session(self):
+        """After a loss the next connection offers the last session's ticket:
+        the server counts 2 handshakes, 1 of them resumed."""
+        srv = self.start("--ping-interval", 0, "--idle-timeout", 0, tls=True)
+        proxy = Proxy(srv.port)
+        self.addCleanup(proxy.close)
+        c = self.client("--reconnect", "--backoff-base", "0.05", "--backoff-cap", "0.2",
+                        "wss://%s:%d/" % (HOST, proxy.port))
+        c.send(b"first")
+        c.wait_out(1)
+        proxy.cut()
+        c.wait_err(rb"reconnecting in")
+        proxy.resume()
+        c.wait_err(rb"^ws-client: connected", count=2)
+        c.send(b"second")
+        self.assertEqual(c.wait_out(2), [b"first", b"second"])
+        c.close_stdin()
+        self.assertEqual(c.wait_exit(), 0, c.err)
+        srv.stop()
+        tls = srv.tls_counters()
+        self.assertEqual((tls["handshakes"], tls["resumed"]), (2, 1), tls)
+
+    # ---------------------------------------------------------------- --max-queued
+
+    def test_max_queued_stops_reading_stdin_and_loses_nothing(self):
+        """With no server, stdin is read only until --max-queued bytes wait (the
+        pipe then fills and its writer blocks); once a server comes, every line
+        is sent, in order, none lost."""
+        port = free_port()
+        scheme = "wss" if tls_enabled() else "ws"
+        c = self.client("--reconnect", "--backoff-base", "0.05", "--backoff-cap", "0.2",
+                        "--max-queued", "4K", "%s://%s:%d/" % (scheme, HOST, port))
+        line = b"%05d" + b"q" * 95  # 100 bytes + newline
+        fd = c.proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        written, i = 0, 0
+        deadline = time.monotonic() + T
+        while time.monotonic() < deadline:
+            try:
+                written += os.write(fd, line % i + b"\n")  # a pipe takes ≤ PIPE_BUF whole
+                i += 1
+            except BlockingIOError:
+                time.sleep(0.2)  # the client's stdin thread may still take some
+                try:
+                    written += os.write(fd, line % i + b"\n")
+                    i += 1
+                except BlockingIOError:
+                    break
+        # The pipe (64 KiB), the reader's 4 KiB buffer and the 4 KiB queue; not more.
+        self.assertLess(written, 64 * 1024 + 4096 + 4096 + 2048, "stdin read past --max-queued")
+        os.set_blocking(fd, True)
+        self.start("--port", port)
+        total = i + 300
+        writer = threading.Thread(target=lambda: [c.send(line % k) for k in range(i, total)], daemon=True)
+        writer.start()
+        got = c.wait_out(total, timeout=30)
+        self.assertEqual(got, [line % k for k in range(total)])
+        writer.join(T)
+        c.close_stdin()
+        self.assertEqual(c.wait_exit(), 0, c.err)
 
 per_backend(globals(), WsClientBase)

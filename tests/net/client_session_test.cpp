@@ -193,5 +193,24 @@ TEST(ClientSession, EofBeforeCloseIsLost) {
     EXPECT_EQ(f.s.outcome().code, proto::close_code::abnormal);
 }
 
+// The bytes under the session failed (client_link: a certificate refused, a
+// TLS alert): that reason is the outcome's; after both closes it is still
+// the clean end (§7.1.1).
+TEST(ClientSession, TransportFailureReasonIsReported) {
+    fixture f;
+    f.s.eof(t0, "certificate verify failed");
+    ASSERT_TRUE(f.s.finished());
+    EXPECT_FALSE(f.s.outcome().opened);
+    EXPECT_EQ(f.s.outcome().reason, "certificate verify failed");
+
+    fixture g;
+    g.open();
+    g.s.feed(bytes(close_1000), t0);
+    g.s.eof(t0, "TLS record: protocol");
+    ASSERT_TRUE(g.s.finished());
+    EXPECT_EQ(g.s.outcome().code, proto::close_code::normal);
+    EXPECT_EQ(g.s.outcome().reason, "");
+}
+
 }  // namespace
 }  // namespace wsring::net
