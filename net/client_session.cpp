@@ -49,13 +49,14 @@ client_session::client_session(client_session_options opts, handlers h, clock::t
     : opts_(std::move(opts)),
       h_(std::move(h)),
       key_(proto::make_client_key()),
-      checker_(key_, opts_.subprotocols),
+      deflate_(opts_.deflate, opts_.deflate_level, tally_),
+      checker_(key_, opts_.subprotocols, max_head, deflate_.config()),
       ws_(proto::role::client, proto::decoder_limits{.max_message = opts_.max_message}),
       deadline_(now + opts_.handshake_timeout),
       last_read_(now) {
     const std::string req = proto::make_client_request(
         {.host = opts_.host, .path = opts_.path, .subprotocols = opts_.subprotocols,
-         .extra_headers = opts_.headers},
+         .extra_headers = opts_.headers, .extensions = deflate_.offer()},
         key_);
     auto b = bytes_of(req);
     out_.assign(b.begin(), b.end());
@@ -82,6 +83,12 @@ void client_session::read_response(std::span<const std::byte>& in, clock::time_p
         return finish("handshake refused: " + checker_.error());
     }
     head_ = {};
+    // RFC 7692 §5: the server may decline (plain messages then) or agree;
+    // an agreement we cannot honour fails the connection (RFC 6455 §4.1).
+    std::string why;
+    agreed_ = deflate_.open(checker_.deflate(), why);
+    if (!why.empty()) return finish("handshake refused: " + why);
+    if (agreed_) ws_.allow_rsv1(true);  // RFC 7692 §6: RSV1 is the extension's now
     phase_ = phase::open;
     outcome_.opened = true;
     if (opts_.ping_interval.count() > 0) next_ping_ = now + opts_.ping_interval;
@@ -99,7 +106,7 @@ void client_session::read_frames(clock::time_point now) {
             case proto::event_kind::text:
             case proto::event_kind::binary:
                 // §7.1.2: after our close, data may still arrive; it is still delivered.
-                if (h_.on_message) h_.on_message(ev.payload, ev.kind == proto::event_kind::text);
+                deliver(ev);
                 break;
             case proto::event_kind::close:
                 outcome_.reason = std::string(ev.text());
@@ -114,6 +121,31 @@ void client_session::read_frames(clock::time_point now) {
     }
     // `in` is what the decoder left (it may hand back an empty span with no data pointer).
     rx_.erase(rx_.begin(), rx_.end() - static_cast<std::ptrdiff_t>(in.size()));
+}
+
+// A whole message to the application. A compressed one (RSV1, RFC 7692
+// §6.2) is inflated first, its inflated size bounded by max_message while
+// inflating (§8: a few KB that would inflate to gigabytes stop there, 1009),
+// and a text one is checked as UTF-8 only then (RFC 6455 §8.1).
+void client_session::deliver(const proto::event& ev) {
+    const bool text = ev.kind == proto::event_kind::text;
+    std::span<const std::byte> message = ev.payload;
+    if (ev.rsv1) {
+        std::span<std::byte> plain;
+        if (auto e = deflate_.inflate(*agreed_, ev.payload, text, opts_.max_message, plain); e != proto::error::none)
+            return fail(e);
+        message = plain;
+    }
+    if (h_.on_message) h_.on_message(message, text);
+}
+
+// A rule broken above the decoder: §7.1.7 *Fail the WebSocket Connection*
+// with its code (proto::connection::fail), our close saying why.
+void client_session::fail(proto::error e) {
+    const proto::close_code code = proto::to_close_code(e);
+    ws_.fail(code);
+    append(proto::max_answer_size, [&](std::span<std::byte> o) { return ws_.write_close(o, code, proto::describe(e)); });
+    finish("protocol error: " + std::string(proto::describe(e)));
 }
 
 // Their close arrived (and ours went out, now or before): §7.1.1, the
@@ -179,7 +211,10 @@ client_session::clock::time_point client_session::next_deadline() const {
 bool client_session::send(std::span<const std::byte> data, bool text) {
     if (phase_ != phase::open) return false;
     const auto op = text ? proto::opcode::text : proto::opcode::binary;
-    append(ws_.frame_size(data.size()), [&](std::span<std::byte> o) { return ws_.write_message(o, op, data); });
+    // RFC 7692 §6.1: the whole message compressed, RSV1 on its (only) frame.
+    const auto wire = agreed_ ? deflate_.compress(*agreed_, data) : data;
+    append(ws_.frame_size(wire.size()),
+           [&](std::span<std::byte> o) { return ws_.write_message(o, op, wire, {.rsv1 = agreed_ != nullptr}); });
     return true;
 }
 

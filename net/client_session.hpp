@@ -2,21 +2,25 @@
 // deadlines from times the caller passes. It owns the opening handshake
 // (RFC 6455 §4.1, via proto/client_handshake), the frames (via
 // proto::connection: masking §5.3, ping answers §5.5.2, the close handshake
-// §7.1.2), the timers (handshake, ping interval, idle, close) and §7.1.1's
-// rule that a client lets the server end TCP first, waiting a bounded time.
-// Sockets, DNS, TLS and reconnecting are net/ws_client.cpp's. Tests feed it
-// byte literals (tests/net/client_session_test.cpp). Read next: ws_client.hpp.
+// §7.1.2), permessage-deflate when offered and agreed (RFC 7692, via
+// net/client_deflate), the timers (handshake, ping interval, idle, close) and
+// §7.1.1's rule that a client lets the server end TCP first, waiting a
+// bounded time. Sockets, DNS, TLS and reconnecting are net/ws_client.cpp's
+// and net/client_link.cpp's. Tests feed it byte literals
+// (tests/net/client_session_test.cpp). Read next: ws_client.hpp.
 #pragma once
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "net/client_deflate.hpp"
 #include "proto/client_handshake.hpp"
 #include "proto/connection.hpp"
 
@@ -31,7 +35,9 @@ struct client_session_options {
     std::chrono::milliseconds ping_interval{0};           // 0: never ping
     std::chrono::milliseconds idle_timeout{0};            // 0: never; else nothing read for this long → lost
     std::chrono::milliseconds close_timeout{3'000};       // our close → their close → their TCP FIN
-    std::size_t max_message = 16u << 20;
+    std::size_t max_message = 16u << 20;  // inflated size, for a compressed message (RFC 7692 §8)
+    bool deflate = false;                 // offer permessage-deflate (RFC 7692)
+    int deflate_level = 6;                // zlib 1..9 for what we compress
 };
 
 // How the connection ended, once finished().
@@ -73,6 +79,10 @@ public:
     // Nothing more to do but close the socket (after output() drained).
     bool finished() const { return phase_ == phase::done; }
     const client_outcome& outcome() const { return outcome_; }
+    // Once open: the permessage-deflate parameters agreed, or null (none offered or declined).
+    const proto::deflate_params* deflate_agreed() const { return agreed_ ? &agreed_->params : nullptr; }
+    // Compressed messages both ways, before and after DEFLATE.
+    const deflate_tally& deflate_counts() const { return tally_; }
 
 private:
     enum class phase : std::uint8_t {
@@ -85,6 +95,8 @@ private:
 
     void read_response(std::span<const std::byte>& in, clock::time_point now);
     void read_frames(clock::time_point now);
+    void deliver(const proto::event& ev);
+    void fail(proto::error e);
     void after_protocol_step(clock::time_point now);
     void finish(std::string why);
     void append(std::size_t max, const std::function<std::size_t(std::span<std::byte>)>& write);
@@ -92,6 +104,9 @@ private:
     client_session_options opts_;
     handlers h_;
     std::string key_;
+    deflate_tally tally_;
+    client_deflate deflate_;                       // the offer and the compressors
+    std::unique_ptr<client_deflate_conn> agreed_;  // null: messages go uncompressed
     proto::response_checker checker_;
     proto::connection ws_;
     phase phase_ = phase::handshake;

@@ -236,7 +236,8 @@ client_outcome ws_client::connect_once(const ws_url& url) {
                               .ping_interval = opts_.ping_interval,
                               .idle_timeout = opts_.idle_timeout,
                               .close_timeout = opts_.close_timeout,
-                              .max_message = opts_.max_message};
+                              .max_message = opts_.max_message,
+                              .deflate = opts_.deflate};
     client_session s(std::move(so),
                      {.on_open = [&](const std::string& p) {
                           backoff_.opened(clock::now());

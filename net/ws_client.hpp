@@ -47,7 +47,8 @@ struct ws_client_options {
     std::chrono::milliseconds ping_interval{0};  // 0: no pings
     std::chrono::milliseconds idle_timeout{0};   // 0: none
     std::chrono::milliseconds close_timeout{3'000};
-    std::size_t max_message = 16u << 20;
+    std::size_t max_message = 16u << 20;  // a compressed message's inflated size too
+    bool deflate = false;                 // offer permessage-deflate (RFC 7692)
     bool reconnect = false;
     core::backoff_policy backoff{.base = std::chrono::milliseconds(500),
                                  .cap = std::chrono::milliseconds(30'000),

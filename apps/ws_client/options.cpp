@@ -87,6 +87,9 @@ std::vector<option> table() {
          nullptr, flag(&client_cli::resume)},
         {"positions", nullptr, "--resume: print each message's position line too", nullptr,
          flag(&client_cli::positions)},
+        {"deflate", nullptr,
+         "offer permessage-deflate (RFC 7692): messages compressed both ways if the server agrees", nullptr,
+         [](std::string_view v, client_cli& c) { return cmdline::parse_bool(v, c.client.deflate); }},
         {"ca", "FILE", "wss://: trust the PEM certificates in FILE instead of the system's CA store", nullptr,
          [](std::string_view v, client_cli& c) {
              if (v.empty()) return std::string("needs a file");
@@ -116,7 +119,7 @@ std::vector<option> table() {
          time_setter(&ws_client_options::handshake_timeout, milliseconds(1))},
         {"close-timeout", "S", "our close to theirs, and theirs to the server's TCP close (RFC 6455 §7.1.1)",
          show_time(&ws_client_options::close_timeout), time_setter(&ws_client_options::close_timeout, milliseconds(1))},
-        {"max-message", "SIZE", "largest message accepted (1009 past it)",
+        {"max-message", "SIZE", "largest message accepted, inflated size with --deflate (1009 past it)",
          [](const client_cli& c) { return std::to_string(c.client.max_message); },
          [](std::string_view v, client_cli& c) {
              std::uint64_t n = 0;

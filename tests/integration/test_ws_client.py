@@ -7,7 +7,9 @@
 # answers every attempt with 503 (gaps grow, stay under the cap, jitter,
 # Retry-After honoured as a floor); wss:// (--ca, a CA that did not sign →
 # exit 3, TLS session resumption on reconnect); the --max-queued bound
-# (stdin stops being read, nothing is lost). Under WSRING_TLS=1 every test
+# (stdin stops being read, nothing is lost); --deflate against ws-server
+# --deflate (its stop line counts the compressed messages) and Python's
+# websockets, and a deflate bomb → 1009. Under WSRING_TLS=1 every test
 # runs over wss:// (our server and the Python ones get the test certificate;
 # ws-client gets --ca). Every wait has a deadline.
 import asyncio
@@ -552,5 +554,62 @@ class WsClientBase:
         writer.join(T)
         c.close_stdin()
         self.assertEqual(c.wait_exit(), 0, c.err)
+    # ---------------------------------------------------------------- --deflate
+
+    def test_deflate_against_ws_server(self):
+        """Both directions compressed: the server's stop line counts what it
+        inflated (ours) and deflated (its echoes)."""
+        srv = self.start("--deflate")
+        c = self.client("--deflate", srv.url())
+        lines = [b"compress me " * 500, b"short", "żółw €".encode() * 300]
+        for line in lines:
+            c.send(line)
+        self.assertEqual(c.wait_out(len(lines)), lines)
+        c.close_stdin()
+        self.assertEqual(c.wait_exit(), 0, c.err)
+        srv.stop()
+        m = re.search(r"deflate: inflated (\d+), deflated (\d+)", srv.stdout_text())
+        self.assertIsNotNone(m, srv.stdout_text())
+        self.assertEqual(int(m.group(1)), len(lines), srv.stdout_text())
+        # (it leaves a message as short as "short" uncompressed: RFC 7692 lets it)
+        self.assertEqual(int(m.group(2)), len(lines) - 1, srv.stdout_text())
+
+    def test_deflate_against_python_websockets(self):
+        """websockets negotiates permessage-deflate by default: it reports what
+        it agreed, and our compressed messages come back through its inflater."""
+        async def handler(ws, _path):
+            await ws.send(",".join(e.name for e in ws.extensions) or "none")
+            async for m in ws:
+                await ws.send(m)
+        py = AsyncServer(handler)
+        self.addCleanup(py.close)
+        c = self.client("--deflate", py.url())
+        self.assertEqual(c.wait_out(1), [b"permessage-deflate"])
+        lines = [b"x%d " % i * 400 for i in range(5)]
+        for line in lines:
+            c.send(line)
+        self.assertEqual(c.wait_out(6)[1:], lines)
+        c.close_stdin()
+        self.assertEqual(c.wait_exit(), 0, c.err)
+        c2 = self.client(py.url())  # no --deflate: nothing agreed
+        self.assertEqual(c2.wait_out(1), [b"none"])
+        c2.close_stdin()
+        self.assertEqual(c2.wait_exit(), 0, c2.err)
+
+    def test_deflate_bomb_fails_with_1009(self):
+        """A message that inflates past --max-message (1 MB of one byte is ~1 KB
+        compressed) fails the connection with 1009 (RFC 7692 §8)."""
+        async def handler(ws, _path):
+            await ws.send("z" * 1_000_000)
+            try:
+                await ws.recv()
+            except websockets.ConnectionClosed:
+                pass
+        py = AsyncServer(handler)
+        self.addCleanup(py.close)
+        c = self.client("--deflate", "--max-message", "64K", py.url())
+        self.assertEqual(c.wait_exit(), 4, c.err)
+        self.assertTrue(any(b"closed 1009" in l for l in c.err), c.err)
+        self.assertEqual(c.out, [])
 
 per_backend(globals(), WsClientBase)

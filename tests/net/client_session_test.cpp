@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "proto/deflater.hpp"
+#include "proto/encoder.hpp"
 #include "proto/handshake.hpp"
+#include "proto/inflater.hpp"
 
 namespace wsring::net {
 namespace {
@@ -41,17 +44,20 @@ struct fixture {
         return out;
     }
     // The 101 for the request the session wrote (§4.2.2: Accept from its key).
-    std::string answer_101() {
-        const std::string req = drain();
-        const auto at = req.find("Sec-WebSocket-Key: ") + 19;
-        const std::string key = req.substr(at, req.find("\r\n", at) - at);
+    // `extensions`: a Sec-WebSocket-Extensions value to answer with, or none.
+    std::string answer_101(std::string_view extensions = {}) {
+        request = drain();
+        const auto at = request.find("Sec-WebSocket-Key: ") + 19;
+        const std::string key = request.substr(at, request.find("\r\n", at) - at);
+        std::string ext = extensions.empty() ? "" : "Sec-WebSocket-Extensions: " + std::string(extensions) + "\r\n";
         return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Accept: " + proto::accept_key(key) + "\r\n\r\n";
+               "Sec-WebSocket-Accept: " + proto::accept_key(key) + "\r\n" + ext + "\r\n";
     }
-    void open() {
-        s.feed(bytes(answer_101()), t0);
+    void open(std::string_view extensions = {}) {
+        s.feed(bytes(answer_101(extensions)), t0);
         ASSERT_TRUE(s.is_open());
     }
+    std::string request;
 };
 
 const std::string hello_frame = "\x81\x05Hello";  // RFC 6455 §5.7: unmasked text "Hello"
@@ -210,6 +216,108 @@ TEST(ClientSession, TransportFailureReasonIsReported) {
     ASSERT_TRUE(g.s.finished());
     EXPECT_EQ(g.s.outcome().code, proto::close_code::normal);
     EXPECT_EQ(g.s.outcome().reason, "");
+}
+
+// ---- permessage-deflate (RFC 7692) ------------------------------------------
+
+const client_session_options deflate_opts{.host = "h:1", .max_message = 1000, .deflate = true};
+
+// A server frame with RSV1 carrying `payload` (already compressed), unmasked.
+std::string compressed_frame(std::span<const std::byte> payload) {
+    std::string f(proto::frame_size(payload.size(), false), '\0');
+    auto out = std::as_writable_bytes(std::span(f.data(), f.size()));
+    f.resize(proto::encode_frame(out, proto::opcode::text, payload, {.rsv1 = true}));
+    return f;
+}
+
+// The close code of the close frame at the start of a masked client frame run.
+unsigned masked_close_code(const std::string& wire) {
+    if (wire.size() < 8 || static_cast<unsigned char>(wire[0]) != 0x88) return 0;
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(wire[i] ^ wire[2 + (i - 6) % 4]); };
+    return b(6) << 8 | b(7);
+}
+
+TEST(ClientSessionDeflate, OfferIsInTheRequest_7692_5) {
+    fixture f(deflate_opts);
+    f.open("permessage-deflate");
+    EXPECT_NE(f.request.find("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"),
+              std::string::npos) << f.request;
+    ASSERT_NE(f.s.deflate_agreed(), nullptr);
+}
+
+TEST(ClientSessionDeflate, DeclinedMeansPlainFrames_7692_5) {
+    fixture f(deflate_opts);
+    f.open();
+    EXPECT_EQ(f.s.deflate_agreed(), nullptr);
+    f.s.send(bytes("abc"), true);
+    EXPECT_EQ(static_cast<unsigned char>(f.drain()[0]), 0x81);  // no RSV1
+}
+
+// RFC 7692 §7.2.3.1: "Hello" compressed is c1 07 f2 48 cd c9 c9 07 00.
+TEST(ClientSessionDeflate, CompressedHelloIsInflated_7692_7_2_3_1) {
+    fixture f(deflate_opts);
+    f.open("permessage-deflate");
+    f.s.feed(bytes(std::string("\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00", 9)), t0);
+    EXPECT_EQ(f.messages, std::vector<std::string>{"Hello"});
+    EXPECT_EQ(f.s.deflate_counts().received_payload, 5u);
+}
+
+TEST(ClientSessionDeflate, OurMessagesAreCompressedWithRsv1_7692_6_1) {
+    fixture f(deflate_opts);
+    f.open("permessage-deflate");
+    const std::string msg(600, 'a');
+    f.s.send(bytes(msg), true);
+    std::string wire = f.drain();
+    ASSERT_GE(wire.size(), 6u);
+    EXPECT_EQ(static_cast<unsigned char>(wire[0]), 0xc1);  // FIN, RSV1, text
+    const std::size_t len = static_cast<unsigned char>(wire[1]) & 0x7f;
+    ASSERT_LT(len, 126u);
+    ASSERT_EQ(wire.size(), 6 + len);
+    for (std::size_t i = 0; i < len; ++i) wire[6 + i] ^= wire[2 + i % 4];  // §5.3 unmask
+    proto::inflater inf;
+    std::vector<std::byte> plain;
+    ASSERT_EQ(inf.decompress(bytes(std::string_view(wire).substr(6)), 1000, plain), proto::inflater::status::ok);
+    EXPECT_EQ(text(plain), msg);
+}
+
+TEST(ClientSessionDeflate, Rsv1WithoutAgreementFailsWith1002_5_2) {
+    fixture f;
+    f.open();
+    f.s.feed(bytes(std::string("\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00", 9)), t0);
+    ASSERT_TRUE(f.s.finished());
+    EXPECT_TRUE(f.messages.empty());
+    EXPECT_EQ(f.s.outcome().code, proto::close_code::protocol_error);
+    EXPECT_EQ(masked_close_code(f.drain()), 1002u);
+}
+
+// RFC 7692 §8: a message that inflates past max_message stops there → 1009.
+TEST(ClientSessionDeflate, InflatedSizeBoundedByMaxMessage_7692_8) {
+    fixture f(deflate_opts);
+    f.open("permessage-deflate");
+    proto::deflater d;
+    std::vector<std::byte> bomb;
+    d.compress(bytes(std::string(1 << 20, 'z')), bomb);  // 1 MiB → about 1 KB
+    ASSERT_LT(bomb.size(), 1100u);
+    f.s.feed(bytes(compressed_frame(bomb)), t0);
+    ASSERT_TRUE(f.s.finished());
+    EXPECT_TRUE(f.messages.empty());
+    EXPECT_EQ(f.s.outcome().code, proto::close_code::message_too_big);
+    EXPECT_EQ(masked_close_code(f.drain()), 1009u);
+}
+
+TEST(ClientSessionDeflate, CorruptCompressedDataFails) {
+    fixture f(deflate_opts);
+    f.open("permessage-deflate");
+    f.s.feed(bytes(std::string("\xc1\x03\xff\xff\xff", 5)), t0);
+    ASSERT_TRUE(f.s.finished());
+    EXPECT_EQ(f.s.outcome().code, proto::to_close_code(proto::error::deflate_corrupt));
+}
+
+TEST(ClientSessionDeflate, UnusableWindowIsRefused_7692_7_1_2_2) {
+    fixture f(deflate_opts);
+    f.s.feed(bytes(f.answer_101("permessage-deflate; client_max_window_bits=8")), t0);
+    ASSERT_TRUE(f.s.finished());
+    EXPECT_FALSE(f.s.outcome().opened);
 }
 
 }  // namespace
