@@ -7,6 +7,7 @@
 #include "proto/wsring_v1.hpp"
 
 #include "proto/decimal.hpp"
+#include "proto/query.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -35,54 +36,6 @@ bool parse_offset(std::string_view digits, std::uint64_t& out) {
     return digits.size() <= max_offset_digits && parse_decimal(digits, out);
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Decodes the pct-encoded triplet at s[i] (RFC 3986 §2.1: '%' HEXDIG HEXDIG,
-// either case); false when it is cut short or not hex.
-bool decode_triplet(std::string_view s, std::size_t i, char& out) {
-    if (i + 2 >= s.size()) return false;
-    const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out = static_cast<char>(hi * 16 + lo);
-    return true;
-}
-
-// Appends the percent-decoded `s` to `out`; false on a bad escape. '+' stays
-// '+': the query is read as RFC 3986 says, not as a form
-// (application/x-www-form-urlencoded), and no epoch holds a space anyway.
-bool percent_decode(std::string_view s, std::string& out) {
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '%') {
-            if (!decode_triplet(s, i, c)) return false;
-            i += 2;
-        }
-        out += c;
-    }
-    return true;
-}
-
-// Whether the parameter name `s`, percent-decoded, is `want` (RFC 3986
-// §6.2.2.2: "%73ince" and "since" are the same name). A name with a bad
-// escape is someone else's parameter, not ours to judge.
-bool name_is(std::string_view s, std::string_view want) {
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < s.size(); ++i, ++j) {
-        char c = s[i];
-        if (c == '%') {
-            if (!decode_triplet(s, i, c)) return false;
-            i += 2;
-        }
-        if (j >= want.size() || c != want[j]) return false;
-    }
-    return j == want.size();
-}
-
 // "<tag><epoch>:<offset>" exactly.
 bool parse_notice(std::string_view text, std::string_view tag, position& out) {
     return text.substr(0, tag.size()) == tag && parse_position(text.substr(tag.size()), out);
@@ -108,24 +61,11 @@ bool parse_position(std::string_view text, position& out) {
 }
 
 since_status find_since(std::string_view query, std::string& storage, position& out) {
-    // RFC 3986 §3.4 leaves the query's shape open; we read the common
-    // "name=value&name=value" and take a name without '=' as an empty value.
-    std::string_view value;
-    bool found = false;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto param = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        const auto eq = param.find('=');
-        if (!name_is(param.substr(0, eq), "since")) continue;
-        // Twice is ambiguous (a proxy and we might pick different ones): refuse.
-        if (found) return since_status::malformed;
-        found = true;
-        value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    switch (find_query_param(query, "since", storage)) {
+    case query_status::absent: return since_status::absent;
+    case query_status::malformed: return since_status::malformed;
+    case query_status::ok: break;
     }
-    if (!found) return since_status::absent;
-    storage.clear();
-    if (!percent_decode(value, storage)) return since_status::malformed;
     return parse_position(storage, out) ? since_status::ok : since_status::malformed;
 }
 
