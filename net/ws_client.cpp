@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "net/client_link.hpp"
 
@@ -182,23 +183,25 @@ bool ws_client::wait_wakeup(clock::time_point until) {
 // it is open: a line typed during a reconnect waits for the next connection.
 // A close goes even past the high-water mark: it only adds a small frame.
 void ws_client::drain_commands(client_session& s) {
-    std::unique_lock lock(mu_);
-    const std::size_t before = queued_bytes_;
-    while (!queue_.empty() && s.is_open()) {
-        command& c = queue_.front();
-        if (c.kind == cmd::close) {
-            const command last = std::move(c);
+    std::optional<command> last;  // a close: sent once the lock is released
+    {
+        std::lock_guard lock(mu_);
+        const std::size_t before = queued_bytes_;
+        while (!queue_.empty() && s.is_open()) {
+            command& c = queue_.front();
+            if (c.kind == cmd::close) {
+                last = std::move(c);
+                queue_.pop_front();
+                break;
+            }
+            if (s.output().size() >= session_output_high) break;
+            s.send(std::as_bytes(std::span(c.data.data(), c.data.size())), c.kind == cmd::text);
+            queued_bytes_ -= c.data.size();
             queue_.pop_front();
-            lock.unlock();
-            s.close(last.code, last.data, clock::now());
-            break;
         }
-        if (s.output().size() >= session_output_high) break;
-        s.send(std::as_bytes(std::span(c.data.data(), c.data.size())), c.kind == cmd::text);
-        queued_bytes_ -= c.data.size();
-        queue_.pop_front();
+        if (queued_bytes_ != before) room_.notify_all();
     }
-    if (queued_bytes_ != before) room_.notify_all();
+    if (last) s.close(last->code, last->data, clock::now());
 }
 
 int ws_client::open_socket(const ws_url& url, std::string& why) {

@@ -181,7 +181,8 @@ std::string help_text() {
          "  2  usage error (bad option or URL)\n"
          "  3  could not connect: refused, a TLS failure (a certificate not trusted),\n"
          "     or the handshake was refused (e.g. 503)\n"
-         "  4  the server closed with a code other than 1000 (code and reason on stderr)\n"
+         "  4  closed with a code other than 1000: the server's, or ours when the server\n"
+         "     broke a rule (1002, 1009 past --max-message...); code and reason on stderr\n"
          "  5  connection lost without a close frame (1006), idle timeout included\n"
          "\noptions:\n";
     for (const auto& opt : table()) {

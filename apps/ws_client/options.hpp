@@ -14,7 +14,7 @@ enum exit_code : int {
     exit_internal = 1,    // setup failed (not a connection outcome): e.g. an unreadable --ca file
     exit_usage = 2,       // bad command line
     exit_no_connect = 3,  // could not connect, or the handshake was refused
-    exit_peer_code = 4,   // the server closed with a code other than 1000
+    exit_peer_code = 4,   // closed with a code other than 1000: the server's, or ours for a broken rule
     exit_lost = 5,        // connection lost without a close frame (1006), timeouts included
 };
 
