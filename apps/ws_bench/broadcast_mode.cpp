@@ -96,7 +96,7 @@ public:
         tally.resize(publishers_);
         for (std::size_t i = 0; i < receivers_; ++i) {
             client_conn& c = w_.conns()[i];
-            if (!c.dec) continue;  // never opened: its faults say why
+            if (!c.ws) continue;  // never opened: its faults say why
             w_.stats().per_conn.push_back(c.completed);
             if (c.failed) continue;  // a receiver that failed lost the rest by its own fault
             for (unsigned p = 0; p < publishers_; ++p) {

@@ -1,8 +1,10 @@
 // One load-generating connection as a worker sees it: its socket, where it is
 // in its life (connect → upgrade → open → closing → closed), its send block
-// and the tail of a frame cut by a read, its decoder, and the counters each
-// mode keeps per connection. A plain record: the worker (worker.cpp) moves it
-// through its states and the mode drivers (*_mode.cpp) fill and read it.
+// and the tail of a frame cut by a read, its WebSocket protocol state
+// (proto::connection: the decoder, pings, the close handshake), and the
+// counters each mode keeps per connection. A plain record: the worker
+// (worker.cpp) moves it through its states and the mode drivers (*_mode.cpp)
+// fill and read it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "net/client_deflate.hpp"
 #include "apps/ws_bench/send_buffer.hpp"
 #include "apps/ws_bench/v1_cursor.hpp"
+#include "net/client_deflate.hpp"
 #include "net/tls_stream.hpp"
 #include "proto/client_handshake.hpp"
-#include "proto/decoder.hpp"
+#include "proto/connection.hpp"
 
 namespace wsring::bench {
 
@@ -24,7 +26,7 @@ enum class conn_state : std::uint8_t {
     connecting,  // non-blocking connect() in progress
     upgrading,   // HTTP request sent, waiting for 101 (RFC 6455 §4.1)
     open,        // frames flow
-    closing,     // our close frame is queued/sent; waiting for theirs and EOF (§7.1.2)
+    closing,     // a close frame went out (ours, or our answer to theirs); EOF awaited (§7.1.2)
     closed,      // socket closed; `clean` says how it ended
 };
 
@@ -47,7 +49,6 @@ struct client_conn {
     conn_kind kind = conn_kind::echo;
     bool dirty = false;           // on the worker's flush list this turn
     bool want_write = false;      // a write hit EAGAIN: wait for EPOLLOUT
-    bool close_received = false;  // the peer's close frame arrived
     bool clean = false;           // closed after a full close handshake
     bool failed = false;          // a fault ended it: not counted for fairness
     std::uint32_t publisher = 0;  // publishers: global publisher id
@@ -56,9 +57,11 @@ struct client_conn {
 
     send_buffer out;
     std::vector<std::byte> tail;               // bytes of a frame cut by a read
-    std::optional<proto::decoder> dec;         // built when the connection opens
+    // RFC 6455 framing and the close handshake; built when the connection
+    // opens, so it also says whether it ever did.
+    std::optional<proto::connection> ws;
     std::unique_ptr<upgrade_state> upgrade;    // only while upgrading
-    std::unique_ptr<net::client_deflate_conn> deflate;     // permessage-deflate agreed (RFC 7692), else null
+    std::unique_ptr<net::client_deflate_conn> deflate;  // permessage-deflate agreed (RFC 7692), else null
     // wss:// only (null for ws://): the TLS between the socket and `out` /
     // the decoder. Kept after the socket closes (a read may still be inside
     // it) until the slot reconnects.
@@ -79,6 +82,13 @@ struct client_conn {
     std::vector<std::uint32_t> next_seq;
     std::vector<std::uint64_t> received;
     std::vector<std::uint64_t> reordered;
+
+    // The peer's close frame arrived (RFC 6455 §5.5.1): nothing more will be
+    // read but its EOF. The worker answers at once, so this is close_received
+    // only until the answer is written, closed from then on.
+    bool close_received() const {
+        return ws && (ws->state() == proto::ws_state::close_received || ws->state() == proto::ws_state::closed);
+    }
 };
 
 }  // namespace wsring::bench

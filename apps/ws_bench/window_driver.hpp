@@ -40,7 +40,7 @@ public:
 
     void finish() override {
         for (auto& c : w_.conns())
-            if (c.dec) w_.stats().per_conn.push_back(c.completed);  // every connection that opened
+            if (c.ws) w_.stats().per_conn.push_back(c.completed);  // every connection that opened
     }
 
 protected:

@@ -1,14 +1,18 @@
 // The worker's epoll loop and a connection's life below the message level.
 // Loop phases, once per turn (like a server's reactor, seen from the client):
 //   1. wait:   epoll_wait (edge-triggered), then read the clock once;
-//   2. events: connect completions, reads (whole frames go to the decoder,
+//   2. events: connect completions, reads (whole frames go to the connection,
 //              the mode driver sees each message), EPOLLOUT after a full send;
 //   3. tick:   the driver's paced senders (broadcast --rate, windows);
 //   4. flush:  every connection touched this turn is filled by its driver
 //              and written in one send() — INFLIGHT frames per syscall;
 //   5. chores: connect-mode reopens, timeouts, live counters (10 Hz).
-// RFC 6455 §4.1 (client handshake), §5.3 (masking), §5.5.2 (pong), §7.1.2 (close);
-// RFC 7692 §6 (--deflate: RSV1 messages, compressed by net/client_deflate).
+// RFC 6455 §4.1 (client handshake), §5.3 (a fast masking key per data
+// frame), §7.1.1 (the server ends TCP; we wait for its EOF); RFC 7692 §6
+// (--deflate: RSV1 messages, compressed by net/client_deflate). The frame
+// rules that tie reading to writing — pongs, the close echo, nothing after
+// our close, failing with a rule's code — are proto::connection's (client_conn::ws):
+// the worker queues what it writes and moves the socket.
 // wss:// puts a net::tls_stream between the socket and all of that: the
 // *_tls functions below read, decrypt, encrypt and send; the rest is shared.
 #include "apps/ws_bench/worker.hpp"
@@ -228,7 +232,7 @@ void worker::check_timeouts() {
                  : c.tls && !c.tls->handshake_done() ? "TLS handshake not done in time"
                                                                : "no 101 response in time");
         else if (c.state == conn_state::closing && now_ns_ - c.state_ns > 2000 * ms) {
-            if (c.close_received) finish_close(c, true);  // §7.1.1: we MAY close after both close frames
+            if (c.close_received()) finish_close(c, true);  // §7.1.1: we MAY close after both close frames
             else fail(c, fault::timeout, "no close frame within 2 s of ours (RFC 6455 §7.1.2)");
         }
     }
@@ -257,11 +261,11 @@ void worker::publish_live(bool force) {
 void worker::open(client_conn& c) {
     c.out.clear();
     c.tail.clear();
-    c.dec.reset();
+    c.ws.reset();
     c.upgrade.reset();
     c.deflate.reset();
     c.v1.reset();
-    c.want_write = c.close_received = c.clean = false;
+    c.want_write = c.clean = false;
     c.started_ns = c.state_ns = now_ns_;
     const url& to = target_of(opts_, c);
     c.fd = socket(to.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -364,10 +368,11 @@ void worker::become_open(client_conn& c) {
     c.state = conn_state::open;
     c.state_ns = now_ns_;
     c.upgrade.reset();
-    // A --raw echo returns our own masked frames, so parse them as a server
-    // would. RSV1 is permessage-deflate's once agreed (RFC 7692 §6), else a fault.
+    // A --raw echo returns our own masked frames: the connection reads them
+    // as a server would (reads_own_echo), and our close coming back completes
+    // the handshake. RSV1 is permessage-deflate's once agreed (RFC 7692 §6), else a fault.
     proto::decoder_limits limits{.max_message = max_message_, .allow_rsv1 = c.deflate != nullptr};
-    c.dec.emplace(opts_.raw ? proto::role::server : proto::role::client, limits);
+    c.ws.emplace(proto::role::client, limits, opts_.raw);
     ++stats_.opened;
     driver_->on_open(c);
     mark_dirty(c);
@@ -381,7 +386,7 @@ void worker::become_open(client_conn& c) {
 // raises none, so when the peer hung up (`hup`) read on until EOF.
 void worker::on_readable(client_conn& c, bool hup) {
     for (;;) {
-        if (c.close_received) return discard_until_eof(c);
+        if (c.close_received()) return discard_until_eof(c);
         std::size_t have = c.tail.size();
         if (have) std::memcpy(rbuf_.data(), c.tail.data(), have);
         ssize_t n = read(c.fd, rbuf_.data() + have, rbuf_.size() - have);
@@ -457,7 +462,7 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) return;
-            if (c.close_received) return finish_close(c, true);  // both close frames were exchanged
+            if (c.close_received()) return finish_close(c, true);  // both close frames were exchanged
             return fail(c, fault::connection_reset, std::strerror(errno));
         }
         bool was_done = t.handshake_done();
@@ -466,7 +471,7 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
         c.tail.clear();
         t.feed_ciphertext({cbuf_.data(), static_cast<std::size_t>(n)});
         t.read_plaintext(std::span(rbuf_).subspan(half), [&](std::span<std::byte> p) {
-            if (!has_socket(c.state) || c.close_received) return true;  // the rest does not matter
+            if (!has_socket(c.state) || c.close_received()) return true;  // the rest does not matter
             std::size_t left = 0;
             std::span<std::byte> data(rbuf_.data() + half - have, have + p.size());
             if (take_bytes(c, data, data.size() > half, left) && left)
@@ -476,7 +481,7 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
         });
         if (!has_socket(c.state)) return;
         if (t.error() != net::tls_error::none) {
-            if (c.close_received) return finish_close(c, true);  // both close frames were exchanged
+            if (c.close_received()) return finish_close(c, true);  // both close frames were exchanged
             return fail_tls(c);
         }
         if (!was_done && t.handshake_done()) on_tls_handshake(c);
@@ -484,7 +489,7 @@ void worker::on_readable_tls(client_conn& c, bool hup) {
         // its TCP is open (Python's asyncio waits for it before closing);
         // after its FIN (`hup`, ws-server) ours would only earn an RST.
         if (t.peer_closed() && !t.close_sent() && !hup) t.want_close();
-        if (have && !c.close_received) c.tail.assign(rbuf_.begin() + static_cast<std::ptrdiff_t>(half - have), rbuf_.begin() + static_cast<std::ptrdiff_t>(half));
+        if (have && !c.close_received()) c.tail.assign(rbuf_.begin() + static_cast<std::ptrdiff_t>(half - have), rbuf_.begin() + static_cast<std::ptrdiff_t>(half));
         mark_dirty(c);  // handshake replies, the request that waited for them, refills
         if (!hup && static_cast<std::size_t>(n) < cbuf_.size()) return;
     }
@@ -560,11 +565,13 @@ bool worker::feed_upgrade(client_conn& c, std::span<std::byte>& data) {
     return true;
 }
 
-// Hands whole frames to the decoder, event by event. False once the
-// connection closed or failed (the rest of the bytes do not matter then).
+// Hands whole frames to the connection's decoder, event by event; what the
+// protocol owes in reply (a pong, the echo of a close) the connection
+// writes. False once the connection closed or failed (the rest of the
+// bytes do not matter then).
 bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
     while (!frames.empty() && has_socket(c.state)) {
-        proto::event ev = c.dec->next(frames);
+        proto::event ev = c.ws->next(frames);  // unmasks in place, in `frames`
         switch (ev.kind) {
             case proto::event_kind::need_more: return true;
             case proto::event_kind::text:
@@ -575,12 +582,12 @@ bool worker::deliver(client_conn& c, std::span<std::byte> frames) {
                 driver_->on_message(c, text, ev.payload);
                 break;
             }
-            case proto::event_kind::ping:  // RFC 6455 §5.5.2: answer with the same payload
-                queue_control(c, proto::opcode::pong, ev.payload);
+            case proto::event_kind::ping:  // RFC 6455 §5.5.3: a pong with the same payload
+                queue_answer(c, ev);
                 break;
             case proto::event_kind::pong: break;
             case proto::event_kind::close:
-                on_close_frame(c, ev.code);
+                on_close_frame(c, ev);
                 if (c.state == conn_state::closing && !c.tls) discard_until_eof(c);  // TLS reads on for close_notify
                 return false;
             case proto::event_kind::protocol_error:
@@ -615,46 +622,47 @@ bool worker::inflate(client_conn& c, bool text, std::span<std::byte>& payload) {
 // --raw without --verify: the echo server returns our own masked frames, and
 // a plain TCP echo needs no parsing beyond the lengths, so the baseline's
 // client work stays below any WebSocket run's — only the header and the
-// sequence stamp are read and unmasked, never the whole payload.
+// sequence stamp are read and unmasked, never the whole payload, and the
+// connection's decoder is skipped. It sees the close: ours, come back.
 bool worker::deliver_raw(client_conn& c, std::span<std::byte> frames) {
     while (!frames.empty() && has_socket(c.state)) {
         proto::frame_header h;
         auto r = proto::decode_header(frames, h);
         if (r.size == 0 || h.length > frames.size() - r.size) return deliver(c, frames);  // a frame past the buffer
+        if (h.op() == proto::opcode::close) return deliver(c, frames);  // the close handshake is the connection's
         auto payload = frames.subspan(r.size, static_cast<std::size_t>(h.length));
         frames = frames.subspan(r.size + payload.size());
         std::size_t stamp_end = payload_.stamp_offset() + echo_header_bytes;
         if (h.masked) proto::apply_mask(payload.first(std::min(payload.size(), stamp_end)), h.key);
-        if (h.op() == proto::opcode::close) {
-            on_close_frame(c, proto::close_code::normal);
-            return false;
-        }
         driver_->on_message(c, h.op() == proto::opcode::text, payload);
     }
     return has_socket(c.state);
 }
 
-void worker::on_close_frame(client_conn& c, proto::close_code code) {
-    c.close_received = true;
-    auto v = static_cast<unsigned>(code);
+// The peer's close frame (`ev`, just moved through c.ws): counted by code,
+// and answered unless it answers ours.
+void worker::on_close_frame(client_conn& c, const proto::event& ev) {
+    auto v = static_cast<unsigned>(ev.code);
     ++stats_.close_codes[v >= 1000 && v < 1015 ? v - 1000 : 15];
-    if (c.state == conn_state::closing) {
-        // Our close came back. RFC 6455 §7.1.1: the server closes TCP first, so
-        // wait for EOF — except --raw, where the echo server never will.
+    if (c.ws->state() == proto::ws_state::closed) {
+        // It answers ours: the handshake is complete. RFC 6455 §7.1.1: the
+        // server closes TCP first, so wait for EOF — except --raw, where the
+        // echo server never will.
         if (opts_.raw) finish_close(c, true);
         return;
     }
     // The server closed while we were still using the connection: answer
-    // (RFC 6455 §5.5.1: echo the code) and count it.
+    // (RFC 6455 §5.5.1: the connection echoes the code; an empty close gets
+    // an empty close) and count it.
     count_fault(fault::closed_by_server, "close code " + std::to_string(v));
     c.failed = true;
-    queue_close(c, code == proto::close_code::no_status ? proto::close_code::normal : code);
+    queue_answer(c, ev);
     c.state = conn_state::closing;
     c.state_ns = now_ns_;
 }
 
 void worker::on_eof(client_conn& c) {
-    if (c.state == conn_state::closing) return finish_close(c, c.close_received);
+    if (c.state == conn_state::closing) return finish_close(c, c.close_received());
     if (c.tls && !c.tls->handshake_done()) return fail(c, fault::tls_failed, "EOF during the TLS handshake");
     const char* when = c.state == conn_state::upgrading ? "EOF before the 101 response"
                        : driver_->reads_stream()        ? "EOF: the server closed the keep-alive HTTP connection"
@@ -666,11 +674,14 @@ void worker::on_eof(client_conn& c) {
 
 bool worker::queue_frame(client_conn& c, std::span<const std::byte> payload) {
     auto room = c.out.claim(frame_bytes_ + control_reserve);
-    if (room.empty()) return false;
-    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);  // RFC 6455 §5.3: a new key per frame
+    if (room.empty() || !c.ws->can_send()) return false;  // full, or our close went out (§5.5.1)
+    // RFC 6455 §5.3: a new key per frame. From the worker's own fast
+    // generator, not the CSPRNG behind fresh_mask_key(): a load generator
+    // must not spend its time on keys; control frames take the default.
+    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);
     auto op = opts_.text ? proto::opcode::text : proto::opcode::binary;
     if (!c.deflate) {
-        c.out.commit(proto::encode_frame(room, op, payload, {.mask = key}));
+        c.out.commit(c.ws->write_message(room, op, payload, {.mask = key}));
         return true;
     }
     // RFC 7692 §6.1: the whole message compressed, RSV1 on its first (here
@@ -682,25 +693,30 @@ bool worker::queue_frame(client_conn& c, std::span<const std::byte> payload) {
                      wire.size());
         std::abort();
     }
-    c.out.commit(proto::encode_frame(room, op, wire, {.rsv1 = true, .mask = key}));
+    c.out.commit(c.ws->write_message(room, op, wire, {.rsv1 = true, .mask = key}));
     return true;
 }
 
-void worker::queue_control(client_conn& c, proto::opcode op, std::span<const std::byte> payload) {
-    auto room = c.out.claim(proto::max_header_size + proto::max_control_payload);
+// What the protocol owes for `ev` (connection::answer: a pong, the echo of
+// a close), into the room control_reserve keeps behind the data frames.
+void worker::queue_answer(client_conn& c, const proto::event& ev) {
+    auto room = c.out.claim(proto::max_answer_size);
     if (room.empty()) return;  // cannot happen: control_reserve keeps room
-    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);
-    c.out.commit(proto::encode_frame(room, op, payload.first(std::min(payload.size(), proto::max_control_payload)),
-                                     {.mask = key}));
-    mark_dirty(c);
+    if (std::size_t n = c.ws->answer(ev, room)) {
+        c.out.commit(n);
+        mark_dirty(c);
+    }
 }
 
-void worker::queue_close(client_conn& c, proto::close_code code) {
-    auto room = c.out.claim(proto::max_header_size + proto::max_control_payload);
-    if (room.empty()) return;
-    auto key = static_cast<proto::mask_key>(rng_.next() >> 32);
-    c.out.commit(proto::encode_close(room, code, "", key));
-    mark_dirty(c);
+// Our close frame (RFC 6455 §7.1.2), once: the connection writes nothing
+// if ours already went out.
+void worker::queue_close(client_conn& c, proto::close_code code, std::string_view reason) {
+    auto room = c.out.claim(proto::max_answer_size);
+    if (room.empty()) return;  // cannot happen: control_reserve keeps room
+    if (std::size_t n = c.ws->write_close(room, code, reason)) {
+        c.out.commit(n);
+        mark_dirty(c);
+    }
 }
 
 void worker::mark_dirty(client_conn& c) {
@@ -823,9 +839,13 @@ void worker::fail(client_conn& c, fault f, std::string_view detail, proto::error
     if (is_pending(c.state)) ++stats_.open_failed;
     if (f == fault::protocol_error && c.state == conn_state::open) {
         // RFC 6455 §7.1.7: Fail the WebSocket Connection — send a close with
-        // the code the broken rule earns (best effort), then drop TCP.
+        // the code the broken rule earns and its name (best effort), then
+        // drop TCP. A decoder error moved c.ws to failed already; one found
+        // above it (a message that does not inflate) moves it here.
+        const proto::close_code code = proto::to_close_code(e);
+        c.ws->fail(code);
         c.out.clear();
-        queue_close(c, proto::to_close_code(e));
+        queue_close(c, code, proto::describe(e));
         auto p = c.out.pending();
         if (c.tls) {
             iovec plain{const_cast<std::byte*>(p.data()), p.size()};

@@ -1,10 +1,11 @@
 // One load-generator thread: its own epoll loop over its share of the
 // connections. The worker owns everything below the message level — non-
 // blocking connect, the HTTP upgrade (RFC 6455 §4.1), reading into one large
-// buffer and handing only whole frames to the decoder, masking and batching
-// writes, answering pings (§5.5.2), the close handshake (§7.1.2) and naming
-// every fault — and leaves what to send and what a message means to its
-// mode_driver. Read next: mode_driver.hpp, echo_mode.cpp.
+// buffer and handing only whole frames to each connection's proto::connection
+// (which decides the pongs, close answers and failing closes: §5.5.1,
+// §5.5.3, §7.1.7), batching writes, the TCP end of the close (§7.1.1) and
+// naming every fault — and leaves what to send and what a message means to
+// its mode_driver. Read next: mode_driver.hpp, echo_mode.cpp.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -13,12 +14,12 @@
 #include <vector>
 
 #include "apps/ws_bench/client_conn.hpp"
-#include "net/client_deflate.hpp"
 #include "apps/ws_bench/mode_driver.hpp"
 #include "apps/ws_bench/options.hpp"
 #include "apps/ws_bench/payload.hpp"
 #include "apps/ws_bench/run_stats.hpp"
 #include "apps/ws_bench/shared_state.hpp"
+#include "net/client_deflate.hpp"
 #include "net/write_queue.hpp"
 
 namespace wsring::bench {
@@ -85,14 +86,14 @@ private:
     bool check_position(client_conn& c, bool text, std::span<std::byte>& payload);
     bool inflate(client_conn& c, bool text, std::span<std::byte>& payload);
     bool deliver_raw(client_conn& c, std::span<std::byte> frames);
-    void on_close_frame(client_conn& c, proto::close_code code);
+    void on_close_frame(client_conn& c, const proto::event& ev);
     void flush(client_conn& c);
     void flush_tls(client_conn& c);
     void become_open(client_conn& c);
     void finish_close(client_conn& c, bool clean);
     void on_eof(client_conn& c);
-    void queue_control(client_conn& c, proto::opcode op, std::span<const std::byte> payload);
-    void queue_close(client_conn& c, proto::close_code code);
+    void queue_answer(client_conn& c, const proto::event& ev);
+    void queue_close(client_conn& c, proto::close_code code, std::string_view reason = {});
     void leave_pending(client_conn& c);
     void count_fault(fault f, std::string_view detail, proto::error e = proto::error::none);
     void change_phase(run_phase p);
@@ -135,7 +136,7 @@ private:
     core::latency_histogram interval_;  // since the last publish_live
     std::uint64_t delivered_all_ = 0;  // broadcast deliveries, whole run
     worker_stats stats_;
-    net::client_deflate deflate_;          // after stats_: it counts into stats_.deflate
+    net::client_deflate deflate_;      // after stats_: it counts into stats_.deflate
 };
 
 std::uint64_t monotonic_ns();

@@ -8,6 +8,11 @@
 #   short        echoes one byte less than it received
 #   reject       answers the upgrade with 403 instead of 101
 #   none         no fault: a correct server, the control case
+# and three that break no rule but test the client's answers, printing what
+# came back ("broken-server: ..."):
+#   ping         sends a ping before every later echo: "pong ok" and/or "pong wrong"
+#   close        closes with 1001 "bye" (§5.5.1): "close answered CODE|empty"
+#   close-empty  closes with an empty close frame: the same line
 # With --broadcast it sends every message to every connection instead, and
 # breaks the --after'th message of the run:
 #   drop         nobody receives it (loss)
@@ -134,13 +139,23 @@ async def serve_broadcast(reader, writer, hub):
         writer.close()
 
 
+def close_body(payload):
+    return str(struct.unpack("!H", payload[:2])[0]) if len(payload) >= 2 else "empty"
+
+
 async def serve(reader, writer, fault, after):
     try:
         if not await handshake(reader, writer, fault):
             return
         echoed = 0
+        pinged = None  # the payload of our last ping (--fault ping)
+        closing = False  # our close went out (--fault close, close-empty)
+        said = set()  # the pong verdicts printed
         while True:
             opcode, payload = await read_frame(reader)
+            if opcode == 0x8 and closing:  # the answer to ours
+                print("broken-server: close answered %s" % close_body(payload), flush=True)
+                return
             if opcode == 0x8:  # close: answer and hang up (§5.5.1)
                 writer.write(frame(0x8, payload[:2]))
                 await writer.drain()
@@ -148,7 +163,23 @@ async def serve(reader, writer, fault, after):
             if opcode == 0x9:
                 writer.write(frame(0xA, payload))
                 continue
-            if echoed >= after and fault != "none":
+            if opcode == 0xA:  # one line per connection and verdict: nobody reads the pipe mid-run
+                verdict = "ok" if payload == pinged else "wrong"
+                if verdict not in said:
+                    said.add(verdict)
+                    print("broken-server: pong %s" % verdict, flush=True)
+                continue
+            if closing:
+                continue  # §7.1.2: data may arrive before the client's close
+            if echoed >= after and fault == "ping":
+                pinged = b"ping %d" % echoed
+                writer.write(frame(0x9, pinged))
+            if echoed >= after and fault in ("close", "close-empty"):
+                writer.write(frame(0x8, struct.pack("!H", 1001) + b"bye" if fault == "close" else b""))
+                await writer.drain()
+                closing = True
+                continue
+            if echoed >= after and fault not in ("none", "ping"):
                 out = broken_echo(fault, opcode, payload)
                 if out is None:
                     return
@@ -167,7 +198,8 @@ async def serve(reader, writer, fault, after):
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fault", required=True,
-                    choices=["corrupt", "close-early", "masked", "short", "reject", "none", "drop", "reorder"])
+                    choices=["corrupt", "close-early", "masked", "short", "reject", "none", "drop", "reorder",
+                             "ping", "close", "close-empty"])
     ap.add_argument("--after", type=int, default=5, help="messages handled correctly first")
     ap.add_argument("--broadcast", action="store_true", help="broadcast instead of echo")
     args = ap.parse_args()

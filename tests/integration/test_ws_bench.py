@@ -337,6 +337,45 @@ class WsBenchReportsBrokenServers(WsBenchBase):
         self.assertFalse(doc["setup_complete"])
 
 
+class WsBenchAnswersTheServer(WsBenchBase):
+    """What the protocol owes a server (proto::connection::answer), as the
+    server saw it: the broken server prints each answer it got."""
+
+    def answers_of(self, fault):
+        server = broken_server(fault)
+        try:
+            rc, doc, out = ws_bench("--url", server.url(), "-c", 2, "-s", 64, "-k", 1, "-d", 1, "--warmup", 0,
+                                    "--connect-timeout", 5)
+            server.proc.terminate()
+            said = server.proc.communicate(timeout=10)[0]
+            return rc, doc, out, said
+        finally:
+            server.stop()
+
+    def test_pings_are_answered_with_their_payload(self):
+        # RFC 6455 §5.5.3: the pong carries the ping's payload; a ping is no fault.
+        rc, doc, out, said = self.answers_of("ping")
+        self.assertClean(rc, doc, out)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("pong ok", said)
+        self.assertNotIn("pong wrong", said)
+
+    def test_server_close_is_counted_and_its_code_echoed(self):
+        # RFC 6455 §5.5.1: the answer echoes the code.
+        rc, doc, out, said = self.answers_of("close")
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(doc["errors"]["by_kind"]["closed_by_server"], 2, out)
+        self.assertEqual(doc["errors"]["close_codes_received"].get("1001"), 2, out)
+        self.assertEqual(said.count("close answered 1001"), 2, said)
+
+    def test_empty_server_close_is_answered_with_an_empty_close(self):
+        # §5.5.1 "typically echoing the status code it received": none, here.
+        rc, doc, out, said = self.answers_of("close-empty")
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(doc["errors"]["by_kind"]["closed_by_server"], 2, out)
+        self.assertEqual(said.count("close answered empty"), 2, said)
+
+
 class WsBenchCommandLine(WsBenchBase):
     def test_help(self):
         p = subprocess.run([binary("ws-bench"), "--help"], capture_output=True, text=True, timeout=10)
