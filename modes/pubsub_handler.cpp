@@ -150,6 +150,9 @@ void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
 // their topic's batch for this turn; a large one goes alone, after it.
 void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
                                 std::span<const std::byte> payload) {
+    // The token's roles may subscribe here but not publish (net/access_policy):
+    // RFC 6455 §7.4.1's 1008, "a message that violates its policy".
+    if (c.flags & net::sf_read_only) return s.close(c, proto::close_code::policy_violation, "publish not allowed");
     ++stats_.published;
     const std::size_t n = proto::frame_size(payload.size(), false);
     if (batches_.size() <= c.topic) batches_.resize(c.topic + 1);

@@ -10,7 +10,9 @@
 // Immutable once built: a SIGHUP builds a new one and swaps it in.
 // Read next: net/acl.hpp, proto/jwt.hpp; net/session.cpp calls admit().
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +45,7 @@ enum class access_refusal : std::uint8_t {
     forbidden,       // 403: the token's roles may not subscribe to this topic
     token_twice,     // 400: both the header and the query carried a token (RFC 6750 §2)
 };
+inline constexpr std::size_t access_refusal_count = static_cast<std::size_t>(access_refusal::token_twice) + 1;
 std::string_view describe(access_refusal r);
 
 struct admission {
@@ -73,6 +76,19 @@ private:
 
     access_config cfg_;
     proto::jwt_verifier verifier_;  // refers to cfg_.keys
+};
+
+// The policy in force, replaced whole by a reload (SIGHUP) while reactors
+// read it: a reactor takes a reference per upgrade, so a swap never waits
+// for them and an upgrade under way finishes with the policy it started with.
+class access_switch {
+public:
+    explicit access_switch(std::shared_ptr<const access_policy> p = {}) : p_(std::move(p)) {}
+    std::shared_ptr<const access_policy> current() const { return p_.load(std::memory_order_acquire); }
+    void replace(std::shared_ptr<const access_policy> p) { p_.store(std::move(p), std::memory_order_release); }
+
+private:
+    std::atomic<std::shared_ptr<const access_policy>> p_;
 };
 
 // The topic an upgrade's path names: the path without its leading '/' (the

@@ -35,12 +35,14 @@ enum class conn_state : std::uint8_t {
 
 // Session flags (session.cpp owns them).
 enum session_flag : std::uint8_t {
+    sf_read_only = 1 << 0,      // access: the token's roles may not publish on this topic (1008)
     sf_pinged = 1 << 1,         // a keep-alive ping is out, no byte received since
     sf_counted = 1 << 2,        // counted against --max-connections
     sf_read_paused = 1 << 3,    // backpressure: output above the high-water mark
     sf_linger = 1 << 4,         // draining ends with FIN + linger, not a plain close
     sf_peer_eof = 1 << 5,       // the peer shut its side: nothing more will come
     sf_deferred = 1 << 6,       // an HTTP answer the handler gives later (reading waits)
+    sf_expires = 1 << 7,        // access: the token expires (when: session's expiry table)
 };
 
 // Backend flags (the reactor owns them; the session only peeks at io_dirty).

@@ -236,6 +236,9 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
         deflate_.release(c);
         return reject(c, r.response);
     }
+    // Who may connect (Origin, token, roles: issue 15) — refused before
+    // anything is counted or subscribed.
+    if (!admit(c, req)) return;
     // Admission: one shared counter across reactors, touched once per
     // connection (not on the data path).
     if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
@@ -261,6 +264,38 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
     handler_.on_open(*this, c);
     arm_idle(c);
     if (!rest.empty()) on_frames(c, rest);
+}
+
+// The access policy's verdict on an upgrade (net/access_policy.hpp): false
+// after queuing its refusal (401, 403, 400). Admitted, what survives the
+// handshake is two facts: whether it may publish, and when its token expires.
+bool session::admit(connection& c, const proto::http_request& req) {
+    if (!opts_.access) return true;
+    const std::shared_ptr<const access_policy> policy = opts_.access->current();
+    if (!policy || !policy->active()) return true;
+    const std::int64_t now_s = wall_now();
+    admission a = policy->admit(req, now_s);
+    if (a.refused != access_refusal::none) {
+        ++stats_.refused[static_cast<std::size_t>(a.refused)];
+        deflate_.release(c);
+        reject(c, a.response);
+        return false;
+    }
+    if (!a.may_publish) c.flags |= sf_read_only;
+    if (a.expires) {
+        // RFC 7519 §4.1.4: not to be accepted on or after exp (+ leeway): the
+        // connection it opened ends then too, with 1008, within a tick.
+        const std::int64_t left_s = *a.expires + policy->config().jwt.leeway_s - now_s;
+        expiry_[&c] = t_.timers().now() + ticks(milliseconds(std::max<std::int64_t>(left_s, 0) * 1000));
+        c.flags |= sf_expires;
+    }
+    return true;
+}
+
+std::int64_t session::wall_now() const {
+    if (opts_.wall_clock) return opts_.wall_clock();
+    using namespace std::chrono;
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
 void session::reject(connection& c, std::string_view response) {
@@ -444,6 +479,10 @@ void session::fail(connection& c, close_code code, std::string_view reason) {
 //   silence ≥ idle timeout         → close 1001: the pong did not come in time
 //   no idle timeout, pinged, and silence ≥ 2 × ping interval → close 1001
 void session::on_idle_timer(connection& c) {
+    if ((c.flags & sf_expires) && t_.timers().now() >= expiry_.at(&c)) {
+        ++stats_.expired;
+        return close(c, close_code::policy_violation, "token expired");
+    }
     core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
     if (idle_ticks_ && silent >= idle_ticks_)
         return close(c, close_code::going_away, "idle timeout");
@@ -461,9 +500,17 @@ void session::arm_idle(connection& c) {
     core::tick_t next = idle_ticks_ ? idle_ticks_ : never;
     if (ping_ticks_ && !(c.flags & sf_pinged)) next = std::min(next, ping_ticks_);
     if (ping_ticks_ && !idle_ticks_ && (c.flags & sf_pinged)) next = 2 * ping_ticks_;
-    if (next == never) return t_.timers().cancel(c);
-    core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
-    t_.timers().schedule_in(c, next > silent ? next - silent : 1);
+    core::tick_t in = never;
+    if (next != never) {
+        core::tick_t silent = static_cast<std::uint32_t>(now32() - c.last_rx);
+        in = next > silent ? next - silent : 1;
+    }
+    if (c.flags & sf_expires) {  // the token's end comes first if it is sooner
+        const core::tick_t at = expiry_.at(&c), now = t_.timers().now();
+        in = std::min(in, at > now ? at - now : 1);
+    }
+    if (in == never) return t_.timers().cancel(c);
+    t_.timers().schedule_in(c, in);
 }
 
 // ---- the end -------------------------------------------------------------------
@@ -493,6 +540,8 @@ void session::finish(connection& c) {
         handler_.on_close(*this, c, c.ws.code());  // RFC 6455 §7.1.5, 1006 included
     }
     deflate_.release(c);  // after on_close: the handler may still ask what it agreed
+    if (c.flags & sf_expires) expiry_.erase(&c);
+    c.flags &= ~(sf_expires | sf_read_only);
     c.state = conn_state::closed;
     t_.close(c);
 }

@@ -11,14 +11,18 @@
 // §7 (closing); RFC 9112 §6, §9.3 (request bodies, keep-alive).
 // Read next: net/session.cpp, then net/epoll_reactor.cpp.
 #pragma once
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/shared_buffer.hpp"
+#include "net/access_policy.hpp"
 #include "net/connection.hpp"
 #include "net/deflate_contexts.hpp"
 #include "net/message_handler.hpp"
@@ -43,6 +47,12 @@ struct session_options {
     std::size_t low_water = 256u << 10;         // ... resume below
     deflate_options deflate{};                  // permessage-deflate (RFC 7692), off by default
     const static_site* site = nullptr;          // --web: plain GET/HEAD answered from it (outlives us)
+    // Who may upgrade (tokens, roles, origins: net/access_policy.hpp); null
+    // or an inactive policy: everyone. Outlives us; its policy may be swapped.
+    const access_switch* access = nullptr;
+    // Wall-clock seconds since the epoch, for token times (exp, nbf); empty:
+    // std::chrono::system_clock. Tests inject their own.
+    std::function<std::int64_t()> wall_clock{};
 };
 
 // State shared by the sessions of every reactor (only atomics: no locks).
@@ -58,6 +68,9 @@ struct session_stats {
     std::uint64_t failed = 0;      // closed for a protocol error
     std::uint64_t inflated = 0;    // compressed messages received (RFC 7692)
     std::uint64_t deflated = 0;    // messages sent compressed, one by one (not shared frames)
+    std::uint64_t expired = 0;     // closed 1008 because the token expired
+    // Upgrades the access policy refused, by access_refusal (index 0 unused).
+    std::array<std::uint64_t, access_refusal_count> refused{};
 };
 
 class session {
@@ -112,6 +125,8 @@ private:
     void on_data_message(connection& c, const proto::event& ev);
     void on_close_frame(connection& c, const proto::event& ev);
     void fail(connection& c, proto::close_code code, std::string_view reason);
+    bool admit(connection& c, const proto::http_request& req);
+    std::int64_t wall_now() const;
     void on_idle_timer(connection& c);
     void arm_idle(connection& c);
     void enter_draining(connection& c, bool linger);
@@ -138,6 +153,9 @@ private:
     core::tick_t handshake_ticks_, idle_ticks_, ping_ticks_, close_ticks_;
     session_stats stats_;
     deflate_contexts deflate_;
+    // When each connection with sf_expires must be closed (wheel tick): a
+    // table beside the slab, so connections without a token pay nothing.
+    std::unordered_map<const connection*, core::tick_t> expiry_;
 };
 
 }  // namespace wsring::net

@@ -81,7 +81,9 @@ struct jwt_claims {
 };
 
 struct jwt_policy {
-    std::int64_t leeway_s = 5;  // clock skew allowed on exp and nbf
+    // Clock skew allowed on exp and nbf. A server keeps a connection open
+    // until exp + leeway (the same rule), so 0 makes exp exact.
+    std::int64_t leeway_s = 0;
     std::string issuer{};       // "" : not checked; else "iss" must equal it
     std::string audience{};     // "" : not checked; else "aud" must be or contain it
 };

@@ -6,28 +6,20 @@
 #include "net/access_policy.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <memory>
 #include <string>
 
 #include "proto/handshake.hpp"
+#include "test_tokens.hpp"
 
 namespace wsring::net {
 namespace {
 
 constexpr std::int64_t now = 1'800'000'000;
-const std::string secret = "test-secret-of-at-least-thirty-two-bytes";
+using test_tokens::secret;
 
-std::string token(std::string_view claims) {
-    std::string input = proto::base64url_encode(R"({"alg":"HS256"})") + "." + proto::base64url_encode(claims);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
-    return input + "." + proto::base64url_encode(std::string_view(reinterpret_cast<char*>(mac), len));
-}
+std::string token(std::string_view claims) { return test_tokens::hs256(claims); }
 
 // A parsed upgrade request for `target` with extra header lines.
 struct request {
