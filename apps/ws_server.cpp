@@ -100,6 +100,19 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    // Who may connect: tokens, roles, origins (read now; SIGHUP reads them again).
+    net::access_switch access;
+    {
+        std::string why;
+        auto policy = apps::load_access(cli.access, why);
+        if (!policy) {
+            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            return 1;
+        }
+        if (policy->active()) std::printf("ws-server: access: %s\n", apps::describe(*policy).c_str());
+        access.replace(std::move(policy));
+        cli.server.session.access = &access;
+    }
     // --web: the whole folder is read now, so no reactor ever reads a file.
     std::optional<net::static_site> site;
     if (!cli.web.empty()) {
@@ -177,6 +190,16 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(b.unsubscribes), static_cast<unsigned long long>(b.reconnects));
     }
     if (cli.server.tls) print_tls_stats(srv.stats().tls);
+    if (access.current()->active()) {
+        const auto& ss = srv.stats().session;
+        std::printf("ws-server: access: expired %llu, refused:", static_cast<unsigned long long>(ss.expired));
+        for (std::size_t i = 1; i < ss.refused.size(); ++i) {
+            const std::string_view name = net::describe(static_cast<net::access_refusal>(i));
+            std::printf(" %.*s=%llu", static_cast<int>(name.size()), name.data(),
+                        static_cast<unsigned long long>(ss.refused[i]));
+        }
+        std::printf("\n");
+    }
     if (z.enabled) {
         // Compressed messages in, compressed one by one out, and (broadcast,
         // pubsub) compressed once for every receiver able to share the frame.

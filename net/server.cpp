@@ -92,6 +92,8 @@ reactor_stats server::stats() const {
         sum.session.failed += s.session.failed;
         sum.session.inflated += s.session.inflated;
         sum.session.deflated += s.session.deflated;
+        sum.session.expired += s.session.expired;
+        for (std::size_t i = 0; i < sum.session.refused.size(); ++i) sum.session.refused[i] += s.session.refused[i];
         sum.tls += s.tls;
     }
     return sum;

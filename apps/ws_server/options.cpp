@@ -196,6 +196,65 @@ std::vector<option> table() {
              c.web = v;
              return v.empty() ? std::string("needs a folder") : std::string{};
          }},
+        {"jwt-secret", "SECRET",
+         "every upgrade needs a JWT (Authorization: Bearer, or ?token=) signed HS256 with SECRET "
+         "(visible in ps: prefer --jwt-secret-file)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.jwt_secret = v;
+             return v.empty() ? std::string("needs a secret") : std::string{};
+         }},
+        {"jwt-secret-file", "FILE", "as --jwt-secret, the secret read from FILE (one trailing newline dropped)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.jwt_secret_file = v;
+             return v.empty() ? std::string("needs a file") : std::string{};
+         }},
+        {"jwt-public-key", "FILE",
+         "every upgrade needs a JWT signed with this PEM public key (RSA: RS256, EC P-256: ES256)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.jwt_public_key = v;
+             return v.empty() ? std::string("needs a file") : std::string{};
+         }},
+        {"jwt-issuer", "ISS", "with a JWT key: the token's iss must be ISS", nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.issuer = v;
+             return v.empty() ? std::string("needs a value") : std::string{};
+         }},
+        {"jwt-audience", "AUD", "with a JWT key: the token's aud must be or contain AUD", nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.audience = v;
+             return v.empty() ? std::string("needs a value") : std::string{};
+         }},
+        {"jwt-leeway", "S",
+         "with a JWT key: whole seconds of clock skew allowed on exp and nbf; a connection is "
+         "closed 1008 at exp + this",
+         [](const cli& c) { return std::to_string(c.access.leeway_s); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 0, 3600, n);
+             if (err.empty()) c.access.leeway_s = static_cast<std::int64_t>(n);
+             return err;
+         }},
+        {"acl", "FILE",
+         "with a JWT key: JSON mapping each role to the topic patterns it may subscribe and "
+         "publish to (docs/auth.md); without it a valid token may do everything",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.acl = v;
+             return v.empty() ? std::string("needs a file") : std::string{};
+         }},
+        {"allowed-origin", "PATTERN",
+         "repeatable: an upgrade whose Origin matches none of these ('*' wildcard) gets 403 "
+         "(requests without Origin pass unless --require-origin)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.access.allowed_origins.emplace_back(v);
+             return v.empty() ? std::string("needs a pattern") : std::string{};
+         }},
+        {"require-origin", nullptr, "refuse upgrades without an Origin header (403)", nullptr,
+         flag_setter([](cli& c) -> bool& { return c.access.require_origin; })},
         {"handshake-timeout", "S", "seconds to send a complete HTTP request",
          show_time(&net::session_options::handshake_timeout),
          time_setter(&net::session_options::handshake_timeout, milliseconds(1))},
@@ -304,6 +363,10 @@ bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
     }
     if (out.mode == "echo" && !out.redis.empty()) {
         error = "--redis needs --mode pubsub or broadcast (echo has no topics to share)";
+        return false;
+    }
+    if (std::string why = check(out.access); !why.empty()) {
+        error = why;
         return false;
     }
     if (out.tls_cert.empty() != out.tls_key.empty()) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/ws_server/access.hpp"
 #include "cluster/shard_map.hpp"
 #include "modes/pubsub_handler.hpp"
 #include "net/server.hpp"
@@ -18,6 +19,7 @@ struct cli {
     std::string tls_cert, tls_key;  // PEM files: both or neither (wss://)
     std::vector<cluster::redis_address> redis;  // --redis, repeatable: multi-node through Redis
     std::string web;  // --web DIR: static files (the chat demo) on the same port
+    access_files access;  // --jwt-*, --acl, --allowed-origin, --require-origin
     bool help = false;
 };
 

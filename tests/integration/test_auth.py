@@ -1,0 +1,259 @@
+# Who may connect and publish (issue 15): ws-server with --jwt-secret-file,
+# --jwt-public-key, --acl, --allowed-origin, driven by tokens made here with
+# Python's jwt (Debian python3-jwt) and by hand where PyJWT refuses to make
+# the attack (HS256 keyed with the public key, alg "none" with no signature).
+# Every refusal is checked by its status before the upgrade; rights are
+# checked with Python websockets as the client; a token that expires while
+# connected is closed with 1008 within a second of exp.
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from wsring_harness import (OP_TEXT, RawClient, Server, ServerTestMixin, per_backend,
+                            server_command, upgrade_request, ws_connect)
+
+SECRET = "integration-secret-of-thirty-two-bytes!"
+ACL = {"roles": {"reader": {"subscribe": ["chat/*"], "publish": []},
+                 "writer": {"subscribe": ["chat/*"], "publish": ["chat/*"]}}}
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem(key):
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def claims(**extra):
+    c = {"sub": "ann", "roles": ["writer"], "exp": int(time.time()) + 600}
+    c.update(extra)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def hs256(**extra):
+    return jwt.encode(claims(**extra), SECRET, algorithm="HS256")
+
+
+def by_hand(header, body, key=None):
+    """A token PyJWT will not make: header and claims as given, HS256-signed with
+    `key` (bytes), or no signature at all."""
+    signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(body).encode())
+    sig = b64(hmac.new(key, signing.encode(), hashlib.sha256).digest()) if key else ""
+    return signing + "." + sig
+
+
+class AuthBase(ServerTestMixin):
+    tls = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="wsring-auth-")
+        paths = {}
+        for name, data in (("secret", SECRET + "\n"), ("acl.json", json.dumps(ACL)),
+                           ("ec.pem", pem(EC_KEY).decode())):
+            paths[name] = os.path.join(cls.dir, name)
+            with open(paths[name], "w") as f:
+                f.write(data)
+        cls.server_args = ("--mode", "pubsub", "--jwt-secret-file", paths["secret"], "--jwt-public-key", paths["ec.pem"],
+                           "--acl", paths["acl.json"], "--jwt-audience", "wsring",
+                           "--allowed-origin", "https://*.example.com")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def status(self, path="/chat/lobby", token=None, query=True, headers=None):
+        """The upgrade's HTTP status (and headers) for a token sent in the query or header."""
+        headers = dict(headers or {})
+        if token is not None and query:
+            path += "?token=" + token
+        elif token is not None:
+            headers["Authorization"] = "Bearer " + token
+        with RawClient(self.server.port) as c:
+            req, _ = upgrade_request(path, headers=headers)
+            c.send(req)
+            st, hdrs, _ = c.read_response(body=False)
+            return st, hdrs
+
+    def test_valid_tokens_from_query_and_header(self):
+        tok = hs256(aud="wsring")
+        self.assertEqual(self.status(token=tok)[0], 101)
+        self.assertEqual(self.status(token=tok, query=False)[0], 101)
+        es = jwt.encode(claims(aud=["other", "wsring"]), EC_KEY, algorithm="ES256")
+        self.assertEqual(self.status(token=es)[0], 101)
+
+    def test_no_token_is_401_with_challenge(self):
+        st, hdrs = self.status()
+        self.assertEqual(st, 401)
+        self.assertEqual(hdrs.get("www-authenticate"), 'Bearer realm="wsring"')
+
+    def test_every_bad_token_is_401(self):
+        now = int(time.time())
+        cases = {
+            "wrong signature": jwt.encode(claims(aud="wsring"), "another secret", algorithm="HS256"),
+            "alg none": by_hand({"alg": "none"}, claims(aud="wsring")),
+            "HS256 keyed with the public key": by_hand({"alg": "HS256"}, claims(aud="wsring"), pem(EC_KEY)),
+            "RS256 with no RSA key here": jwt.encode(claims(aud="wsring"), RSA_KEY, algorithm="RS256"),
+            "expired": hs256(aud="wsring", exp=now - 10),
+            "not yet valid": hs256(aud="wsring", nbf=now + 60),
+            "wrong audience": hs256(aud="elsewhere"),
+            "no audience": hs256(),
+            "malformed base64": "###." + b64(b"{}") + ".x",
+            "malformed JSON": b64(b"{not json") + "." + b64(b"{}") + ".c2ln",
+            "two parts": "a.b",
+        }
+        for name, tok in cases.items():
+            with self.subTest(case=name):
+                st, hdrs = self.status(token=tok)
+                self.assertEqual(st, 401)
+                self.assertIn('error="invalid_token"', hdrs.get("www-authenticate", ""))
+
+    def test_roles_decide_subscribe(self):
+        self.assertEqual(self.status("/chat/a", hs256(aud="wsring", roles=["reader"]))[0], 101)
+        self.assertEqual(self.status("/news/a", hs256(aud="wsring", roles=["writer"]))[0], 403)
+        self.assertEqual(self.status("/chat/a", hs256(aud="wsring", roles=None))[0], 403)
+        self.assertEqual(self.status("/chat/a", hs256(aud="wsring", roles=["stranger"]))[0], 403)
+
+    def test_token_twice_is_400(self):
+        tok = hs256(aud="wsring")
+        st, _ = self.status("/chat/a?token=" + tok, tok, query=False)
+        self.assertEqual(st, 400)
+
+    def test_origins(self):
+        tok = hs256(aud="wsring")
+        self.assertEqual(self.status(token=tok, headers={"Origin": "https://app.example.com"})[0], 101)
+        self.assertEqual(self.status(token=tok, headers={"Origin": "https://evil.example.org"})[0], 403)
+        self.assertEqual(self.status(token=tok)[0], 101, "no Origin: not a browser, allowed")
+        # Origin first: a refused origin costs no signature check and says so.
+        self.assertEqual(self.status(headers={"Origin": "https://evil.example.org"})[0], 403)
+
+    def test_reader_receives_writer_publishes_reader_may_not(self):
+        async def go():
+            url = self.server.url("/chat/room")
+            reader = await ws_connect(url + "?token=" + hs256(aud="wsring", roles=["reader"]))
+            writer = await ws_connect(url, extra_headers={"Authorization": "Bearer " + hs256(aud="wsring")})
+            await writer.send("hello readers")
+            self.assertEqual(await asyncio.wait_for(reader.recv(), 5), "hello readers")
+            self.assertEqual(await asyncio.wait_for(writer.recv(), 5), "hello readers")  # echo to self
+            await reader.send("may I?")
+            await asyncio.wait_for(reader.wait_closed(), 5)
+            self.assertEqual(reader.close_code, 1008)
+            self.assertEqual(reader.close_reason, "publish not allowed")
+            await writer.send("still open")
+            self.assertEqual(await asyncio.wait_for(writer.recv(), 5), "still open")
+            await writer.close()
+        self.arun(go())
+
+    def test_expiry_while_connected_closes_1008_on_time(self):
+        async def go():
+            exp = int(time.time()) + 2
+            ws = await ws_connect(self.server.url("/chat/x") + "?token=" + hs256(aud="wsring", exp=exp))
+            await asyncio.wait_for(ws.wait_closed(), 10)
+            closed_at = time.time()
+            self.assertEqual(ws.close_code, 1008)
+            self.assertEqual(ws.close_reason, "token expired")
+            self.assertGreaterEqual(closed_at, exp - 0.05)
+            self.assertLess(closed_at, exp + 1.0, "closed %.3f s after exp" % (closed_at - exp))
+        self.arun(go())
+
+
+per_backend(globals(), AuthBase)
+
+
+class Rs256Base(ServerTestMixin):
+    """An RSA public key alone: RS256 verifies, HS256 and ES256 do not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="wsring-auth-rsa-")
+        cls.key_file = os.path.join(cls.dir, "rsa.pem")
+        with open(cls.key_file, "wb") as f:
+            f.write(pem(RSA_KEY))
+        cls.server_args = ("--jwt-public-key", cls.key_file, "--require-origin",
+                           "--allowed-origin", "http://localhost:*")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def status(self, token, origin="http://localhost:8080"):
+        headers = {"Origin": origin} if origin else {}
+        with RawClient(self.server.port) as c:
+            req, _ = upgrade_request("/any/topic?token=" + token, headers=headers)
+            c.send(req)
+            return c.read_response(body=False)[0]
+
+    def test_rs256_only(self):
+        self.assertEqual(self.status(jwt.encode(claims(), RSA_KEY, algorithm="RS256")), 101,
+                         "no --acl: a valid token may subscribe anywhere")
+        self.assertEqual(self.status(jwt.encode(claims(), SECRET, algorithm="HS256")), 401)
+        self.assertEqual(self.status(jwt.encode(claims(), EC_KEY, algorithm="ES256")), 401)
+        self.assertEqual(self.status(by_hand({"alg": "HS256"}, claims(), pem(RSA_KEY))), 401,
+                         "the RSA public key used as an HMAC secret")
+
+    def test_require_origin(self):
+        tok = jwt.encode(claims(), RSA_KEY, algorithm="RS256")
+        self.assertEqual(self.status(tok, origin=None), 403)
+        self.assertEqual(self.status(tok, origin="http://localhost:3000"), 101)
+
+
+per_backend(globals(), Rs256Base)
+
+
+class AccessConfigErrors(unittest.TestCase):
+    """Bad access options stop the server at start with a line naming the problem."""
+
+    def run_server(self, *args):
+        return subprocess.run(server_command() + ["--port", "0", *args], capture_output=True,
+                              text=True, timeout=20)
+
+    def test_acl_without_a_key_is_a_usage_error(self):
+        r = self.run_server("--acl", "/nonexistent.json")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--acl needs", r.stderr)
+
+    def test_unreadable_or_broken_files_stop_the_start(self):
+        with tempfile.TemporaryDirectory() as d:
+            broken = os.path.join(d, "acl.json")
+            with open(broken, "w") as f:
+                f.write('{"roles": {"r": {"publsh": ["x"]}}}')
+            r = self.run_server("--jwt-secret", SECRET, "--acl", broken)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("publsh", r.stderr)
+            r = self.run_server("--jwt-public-key", os.path.join(d, "missing.pem"))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cannot read", r.stderr)
+            weak = os.path.join(d, "weak.pem")
+            with open(weak, "wb") as f:
+                f.write(pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)))
+            r = self.run_server("--jwt-public-key", weak)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("2048", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
