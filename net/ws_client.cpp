@@ -125,10 +125,14 @@ ws_client::~ws_client() {
     SSL_SESSION_free(tls_session_);
 }
 
+// What a waiting message of `bytes` costs against max_queued: its bytes and
+// its entry, so a flood of empty lines is bounded too.
+std::size_t ws_client::cost(std::size_t bytes) { return bytes + sizeof(command); }
+
 // A message fits under max_queued, or goes alone (one larger than the cap
 // would otherwise never be sent). Close commands always fit.
 bool ws_client::has_room(std::size_t bytes) const {
-    return queue_.empty() || queued_bytes_ + bytes <= opts_.max_queued;
+    return queue_.empty() || queued_bytes_ + cost(bytes) <= opts_.max_queued;
 }
 
 bool ws_client::push(command c) {
@@ -136,7 +140,7 @@ bool ws_client::push(command c) {
         std::lock_guard lock(mu_);
         if (c.kind == cmd::close) close_queued_ = true;
         else if (!has_room(c.data.size())) return false;
-        else queued_bytes_ += c.data.size();
+        else queued_bytes_ += cost(c.data.size());
         queue_.push_back(std::move(c));
     }
     const std::uint64_t one = 1;
@@ -196,7 +200,7 @@ void ws_client::drain_commands(client_session& s) {
             }
             if (s.output().size() >= session_output_high) break;
             s.send(std::as_bytes(std::span(c.data.data(), c.data.size())), c.kind == cmd::text);
-            queued_bytes_ -= c.data.size();
+            queued_bytes_ -= cost(c.data.size());
             queue_.pop_front();
         }
         if (queued_bytes_ != before) room_.notify_all();

@@ -56,7 +56,9 @@ struct ws_client_options {
     unsigned max_attempts = 0;  // failed attempts in a row before giving up; 0: never
     // Bytes of messages waiting for the connection (sent while connecting,
     // reconnecting, or faster than the socket takes them) before send_*
-    // refuses more; a message larger than this is still taken when nothing waits.
+    // refuses more; each message counts its size plus its queue entry
+    // (sizeof(command), about 48 bytes). A message larger than this is
+    // still taken when nothing waits.
     std::size_t max_queued = 16u << 20;
     // wss://: the client context (tls_context::load_client: --ca, --insecure);
     // null: the system's CA store, certificate and host name checked.
@@ -108,6 +110,7 @@ private:
     using clock = client_session::clock;
 
     bool push(command c);
+    static std::size_t cost(std::size_t bytes);
     bool has_room(std::size_t bytes) const;  // mu_ held
     client_outcome run_attempts();
     client_outcome connect_once(const ws_url& url);
@@ -122,7 +125,7 @@ private:
     std::mutex mu_;
     std::condition_variable room_;  // queue_ shrank, or run() returned
     std::deque<command> queue_;     // guarded by mu_
-    std::size_t queued_bytes_ = 0;  // guarded by mu_: the messages' bytes in queue_
+    std::size_t queued_bytes_ = 0;  // guarded by mu_: cost() of the messages in queue_
     bool close_queued_ = false;     // guarded by mu_: no reconnect after it
     bool ended_ = false;            // guarded by mu_: run() returned
     std::atomic<bool> stopping_{false};

@@ -1,8 +1,9 @@
 // tests/net/ws_client_test.cpp: net/ws_client's queue of messages waiting
-// for a connection, without connecting (run() is never called): the
-// max_queued bound in bytes, a lone message past it, close always taken,
-// and wait_for_room releasing once run() has returned. The loop itself is
-// tested end to end (tests/integration/test_ws_client.py).
+// for a connection, without connecting: the max_queued bound (bytes plus a
+// per-entry cost, so empty messages are bounded too), a lone message past
+// it, close always taken, and wait_for_room releasing once run() has
+// returned. The loop itself is tested end to end
+// (tests/integration/test_ws_client.py).
 #include "net/ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -13,10 +14,19 @@
 namespace wsring::net {
 namespace {
 
+// Each message costs its bytes plus a fixed entry cost; find that cost from
+// how many empty messages a cap takes.
 TEST(WsClient, SendRefusedPastMaxQueued) {
-    ws_client c({.url = "ws://127.0.0.1:9/", .max_queued = 10});
+    ws_client probe({.url = "ws://127.0.0.1:9/", .max_queued = 1000});
+    std::size_t empties = 0;
+    while (probe.send_text("")) ++empties;
+    ASSERT_GT(empties, 1u);   // bounded: empty lines are not free
+    ASSERT_LT(empties, 1000u);
+    const std::size_t entry = 1000 / empties;
+
+    ws_client c({.url = "ws://127.0.0.1:9/", .max_queued = 2 * (entry + 5)});
     EXPECT_TRUE(c.send_text("12345"));
-    EXPECT_TRUE(c.send_text("67890"));  // exactly at the cap
+    EXPECT_TRUE(c.send_text("67890"));  // both fit
     EXPECT_FALSE(c.send_text("x"));     // refused, nothing queued
     const std::byte b[1] = {};
     EXPECT_FALSE(c.send_binary(b));
