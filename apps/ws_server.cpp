@@ -113,6 +113,12 @@ int main(int argc, char** argv) {
         access.replace(std::move(policy));
         cli.server.session.access = &access;
     }
+    // Per-address limits: one table for every reactor.
+    std::unique_ptr<net::address_limits> per_address;
+    if (cli.per_address.max_connections_per_ip != 0 || cli.per_address.handshakes_per_s > 0) {
+        per_address = std::make_unique<net::address_limits>(cli.per_address);
+        cli.server.session.per_address = per_address.get();
+    }
     // --web: the whole folder is read now, so no reactor ever reads a file.
     std::optional<net::static_site> site;
     if (!cli.web.empty()) {
@@ -190,6 +196,14 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(b.unsubscribes), static_cast<unsigned long long>(b.reconnects));
     }
     if (cli.server.tls) print_tls_stats(srv.stats().tls);
+    if (per_address) {
+        const auto& ss = srv.stats().session;
+        std::printf("ws-server: limits: too fast (429) %llu, too many per address (503) %llu,"
+                    " addresses untracked %llu\n",
+                    static_cast<unsigned long long>(ss.too_fast),
+                    static_cast<unsigned long long>(ss.too_many_per_ip),
+                    static_cast<unsigned long long>(per_address->untracked()));
+    }
     if (access.current()->active()) {
         const auto& ss = srv.stats().session;
         std::printf("ws-server: access: expired %llu, refused:", static_cast<unsigned long long>(ss.expired));

@@ -12,6 +12,13 @@
 // and every connection accepted after a quiet spell was dropped.
 #include "net/reactor_base.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "net/address_limits.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -232,6 +239,21 @@ void reactor_base::read_soon(connection& c) {
     c.io |= io_read_queued;
     c.next_read = reads_;
     reads_ = &c;
+}
+
+bool reactor_base::peer_address(const connection& c, ip_address& out) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+    if (ss.ss_family == AF_INET6) {
+        std::memcpy(out.bytes.data(), &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, 16);
+        return true;
+    }
+    if (ss.ss_family != AF_INET) return false;
+    out = ip_address{};
+    out.bytes[10] = out.bytes[11] = 0xff;  // ::ffff:a.b.c.d
+    std::memcpy(out.bytes.data() + 12, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, 4);
+    return true;
 }
 
 }  // namespace wsring::net

@@ -45,6 +45,7 @@ protected:
     void close(connection& c) final;
     core::timer_wheel& timers() override { return wheel_; }
     segment_pool& pool() override { return pool_; }
+    bool peer_address(const connection& c, ip_address& out) override;
 
     // ---- the backend's byte-moving, called by the loop ------------------------
     // 1 + 3: sleep_ok() before a sleep, after_wait() (phase 2) right after it.

@@ -93,6 +93,9 @@ reactor_stats server::stats() const {
         sum.session.inflated += s.session.inflated;
         sum.session.deflated += s.session.deflated;
         sum.session.expired += s.session.expired;
+        sum.session.too_fast += s.session.too_fast;
+        sum.session.too_many_per_ip += s.session.too_many_per_ip;
+        sum.session.at_capacity += s.session.at_capacity;
         for (std::size_t i = 0; i < sum.session.refused.size(); ++i) sum.session.refused[i] += s.session.refused[i];
         sum.tls += s.tls;
     }

@@ -236,18 +236,29 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
         deflate_.release(c);
         return reject(c, r.response);
     }
-    // Who may connect (Origin, token, roles: issue 15) — refused before
-    // anything is counted or subscribed.
+    // An address over its handshake rate is refused first (429: cheap, and
+    // it spares the signature check below); then who may connect (Origin,
+    // token, roles: issue 15) — all before anything is counted or subscribed.
+    std::optional<ip_address> client;
+    if (!within_rate(c, req, client)) return;
     if (!admit(c, req)) return;
     // Admission: one shared counter across reactors, touched once per
     // connection (not on the data path).
     if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        ++stats_.at_capacity;
         deflate_.release(c);
         return reject(c, proto::http_response(503, "server at its connection limit\n",
                                               "Retry-After: 1\r\n"));
     }
     c.flags |= sf_counted;
+    if (!within_per_address(c, client)) {
+        c.flags &= ~sf_counted;
+        shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        deflate_.release(c);
+        return reject(c, proto::http_response(503, "too many connections from this address\n",
+                                              "Retry-After: 1\r\n"));
+    }
     if (deflate_contexts::agreed(c)) c.ws.allow_rsv1(true);  // RFC 7692 §6: RSV1 is ours now
     // Before `req` goes (the topic is its path, `since` is in its query).
     if (std::string refusal = handler_.on_upgrade(*this, c, {req, r.protocol}); !refusal.empty()) {
@@ -290,6 +301,44 @@ bool session::admit(connection& c, const proto::http_request& req) {
         c.flags |= sf_expires;
     }
     return true;
+}
+
+// --max-handshakes-per-ip-per-s: false after queuing a 429. Sets `client`
+// (the address limits count against; unset when the limits are off).
+bool session::within_rate(connection& c, const proto::http_request& req, std::optional<ip_address>& client) {
+    if (!opts_.per_address || !opts_.per_address->active()) return true;
+    ip_address peer;
+    if (!t_.peer_address(c, peer)) return true;
+    client = client_address(peer, req.header("X-Forwarded-For"), opts_.trusted_proxies);
+    if (opts_.per_address->attempt(*client, std::chrono::steady_clock::now()) == address_limits::verdict::ok)
+        return true;
+    ++stats_.too_fast;
+    deflate_.release(c);
+    // RFC 6585 §4: Too Many Requests, with when to try again.
+    reject(c, proto::http_response(429, "too many handshakes from this address\n", "Retry-After: 1\r\n"));
+    return false;
+}
+
+// --max-connections-per-ip: false when the address is at its limit (the
+// caller answers 503). On success the connection holds one of its slots
+// until finish().
+bool session::within_per_address(connection& c, const std::optional<ip_address>& client) {
+    if (!client) return true;  // limits off, or the address unknown
+    bool tracked = false;
+    if (opts_.per_address->open(*client, std::chrono::steady_clock::now(), tracked) ==
+        address_limits::verdict::too_many_connections) {
+        ++stats_.too_many_per_ip;
+        return false;
+    }
+    if (tracked) per_address_.emplace(&c, *client);  // released at finish()
+    return true;
+}
+
+void session::release_address(connection& c) {
+    auto it = per_address_.find(&c);
+    if (it == per_address_.end()) return;
+    opts_.per_address->release(it->second);
+    per_address_.erase(it);
 }
 
 std::int64_t session::wall_now() const {
@@ -541,6 +590,7 @@ void session::finish(connection& c) {
     }
     deflate_.release(c);  // after on_close: the handler may still ask what it agreed
     if (c.flags & sf_expires) expiry_.erase(&c);
+    if (!per_address_.empty()) release_address(c);
     c.flags &= ~(sf_expires | sf_read_only);
     c.state = conn_state::closed;
     t_.close(c);

@@ -17,12 +17,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/shared_buffer.hpp"
 #include "net/access_policy.hpp"
+#include "net/address_limits.hpp"
 #include "net/connection.hpp"
 #include "net/deflate_contexts.hpp"
 #include "net/message_handler.hpp"
@@ -53,6 +56,10 @@ struct session_options {
     // Wall-clock seconds since the epoch, for token times (exp, nbf); empty:
     // std::chrono::system_clock. Tests inject their own.
     std::function<std::int64_t()> wall_clock{};
+    // Per-address limits (shared by every reactor; outlives us), null: none;
+    // behind a proxy, the peers whose X-Forwarded-For is believed.
+    address_limits* per_address = nullptr;
+    std::vector<ip_network> trusted_proxies{};
 };
 
 // State shared by the sessions of every reactor (only atomics: no locks).
@@ -71,6 +78,9 @@ struct session_stats {
     std::uint64_t expired = 0;     // closed 1008 because the token expired
     // Upgrades the access policy refused, by access_refusal (index 0 unused).
     std::array<std::uint64_t, access_refusal_count> refused{};
+    std::uint64_t too_fast = 0;          // 429: an address over --max-handshakes-per-ip-per-s
+    std::uint64_t too_many_per_ip = 0;   // 503: an address at --max-connections-per-ip
+    std::uint64_t at_capacity = 0;       // 503: --max-connections reached
 };
 
 class session {
@@ -126,6 +136,9 @@ private:
     void on_close_frame(connection& c, const proto::event& ev);
     void fail(connection& c, proto::close_code code, std::string_view reason);
     bool admit(connection& c, const proto::http_request& req);
+    bool within_rate(connection& c, const proto::http_request& req, std::optional<ip_address>& client);
+    bool within_per_address(connection& c, const std::optional<ip_address>& client);
+    void release_address(connection& c);
     std::int64_t wall_now() const;
     void on_idle_timer(connection& c);
     void arm_idle(connection& c);
@@ -156,6 +169,9 @@ private:
     // When each connection with sf_expires must be closed (wheel tick): a
     // table beside the slab, so connections without a token pay nothing.
     std::unordered_map<const connection*, core::tick_t> expiry_;
+    // The client address each connection counted against per_address holds
+    // (released at finish); empty without per-address limits.
+    std::unordered_map<const connection*, ip_address> per_address_;
 };
 
 }  // namespace wsring::net

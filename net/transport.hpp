@@ -12,6 +12,7 @@
 namespace wsring::net {
 
 struct connection;
+struct ip_address;
 
 class transport {
 public:
@@ -31,6 +32,11 @@ public:
     // output block pool.
     virtual core::timer_wheel& timers() = 0;
     virtual segment_pool& pool() = 0;
+
+    // The address `c`'s socket is connected from (getpeername), for
+    // per-address limits; false when unknown. Asked once per handshake, and
+    // only when those limits are on.
+    virtual bool peer_address(const connection&, ip_address&) { return false; }
 
 protected:
     ~transport() = default;

@@ -123,6 +123,33 @@ std::vector<option> table() {
          [](std::string_view v, cli& c) {
              return cmdline::parse_uint(v, 1, cmdline::no_limit, c.server.session.max_connections);
          }},
+        {"max-connections-per-ip", "N",
+         "open WebSockets from one client address, all threads (beyond: 503; 0: no limit)",
+         [](const cli& c) { return std::to_string(c.per_address.max_connections_per_ip); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 0, std::numeric_limits<std::uint32_t>::max(), n);
+             if (err.empty()) c.per_address.max_connections_per_ip = static_cast<std::uint32_t>(n);
+             return err;
+         }},
+        {"max-handshakes-per-ip-per-s", "N",
+         "upgrade attempts per second from one client address, bursts up to N (beyond: 429; 0: no limit)",
+         [](const cli& c) { return std::to_string(static_cast<std::uint64_t>(c.per_address.handshakes_per_s)); },
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 0, 1'000'000, n);
+             if (err.empty()) c.per_address.handshakes_per_s = static_cast<double>(n);
+             return err;
+         }},
+        {"trusted-proxy", "ADDR[/BITS]",
+         "repeatable: a proxy (e.g. nginx) whose X-Forwarded-For names the client for the per-IP limits",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             auto n = net::ip_network::parse(v);
+             if (!n) return "'" + std::string(v) + "' is not an address or ADDR/BITS";
+             c.server.session.trusted_proxies.push_back(*n);
+             return std::string{};
+         }},
         {"max-header", "BYTES", "HTTP request header block (beyond: 431)",
          [](const cli& c) { return std::to_string(c.server.session.max_header); },
          size_setter([](cli& c, std::size_t n) { c.server.session.max_header = n; })},

@@ -20,6 +20,7 @@ struct cli {
     std::vector<cluster::redis_address> redis;  // --redis, repeatable: multi-node through Redis
     std::string web;  // --web DIR: static files (the chat demo) on the same port
     access_files access;  // --jwt-*, --acl, --allowed-origin, --require-origin
+    net::address_limits_options per_address;  // --max-connections-per-ip, --max-handshakes-per-ip-per-s
     bool help = false;
 };
 

@@ -224,6 +224,60 @@ class Rs256Base(ServerTestMixin):
 per_backend(globals(), Rs256Base)
 
 
+class PerAddressBase(ServerTestMixin):
+    """--max-connections-per-ip, --max-handshakes-per-ip-per-s and --trusted-proxy
+    against real sockets (the client is 127.0.0.1, which is also the trusted proxy)."""
+    server_args = ("--max-connections-per-ip", "2", "--max-handshakes-per-ip-per-s", "20",
+                   "--trusted-proxy", "127.0.0.1")
+
+    def upgrade(self, xff=None, keep=None):
+        c = RawClient(self.server.port)
+        req, _ = upgrade_request("/", headers={"X-Forwarded-For": xff} if xff else None)
+        c.send(req)
+        st, hdrs, _ = c.read_response(body=False)
+        if keep is not None and st == 101:
+            keep.append(c)
+        else:
+            c.close()
+        return st, hdrs
+
+    def test_connections_per_address(self):
+        held = []
+        try:
+            self.assertEqual(self.upgrade("198.51.100.1", held)[0], 101)
+            self.assertEqual(self.upgrade("198.51.100.1", held)[0], 101)
+            st, hdrs = self.upgrade("198.51.100.1", held)
+            self.assertEqual(st, 503)
+            self.assertEqual(hdrs.get("retry-after"), "1")
+            self.assertEqual(self.upgrade("198.51.100.2", held)[0], 101, "another client behind the proxy")
+            held.pop(0).close()
+            deadline = time.time() + 5
+            while self.upgrade("198.51.100.1", held)[0] != 101:  # the server sees the close soon
+                self.assertLess(time.time(), deadline, "the closed connection's slot never came back")
+                time.sleep(0.05)
+        finally:
+            for c in held:
+                c.close()
+
+    def test_handshake_rate(self):
+        statuses = [self.upgrade("198.51.100.7")[0] for _ in range(40)]
+        self.assertIn(429, statuses)
+        self.assertGreaterEqual(statuses.count(101), 20, "the burst is the rate")
+        time.sleep(1.1)
+        self.assertEqual(self.upgrade("198.51.100.7")[0], 101, "tokens come back with time")
+
+    def test_many_spoofed_addresses_keep_memory_bounded(self):
+        before = self.server.rss_bytes()
+        for i in range(3000):
+            st, _ = self.upgrade("10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255))
+            self.assertEqual(st, 101)
+        grown = self.server.rss_bytes() - before
+        self.assertLess(grown, 8 << 20, "RSS grew %d bytes for 3000 addresses" % grown)
+
+
+per_backend(globals(), PerAddressBase)
+
+
 class AccessConfigErrors(unittest.TestCase):
     """Bad access options stop the server at start with a line naming the problem."""
 

@@ -128,3 +128,93 @@ TEST(SessionAccess, WithoutAPolicyNothingChanges) {
 
 }  // namespace
 }  // namespace wsring::net::session_bench
+
+namespace wsring::net::session_bench {
+namespace {
+
+// ---- per-address limits ---------------------------------------------------------
+
+struct limits_bench {
+    address_limits limits;
+    explicit limits_bench(address_limits_options o) : limits(o) {}
+    session_options options(std::vector<std::string> trusted = {}) {
+        session_options o = test_options();
+        o.max_connections = 100;
+        o.per_address = &limits;
+        for (const auto& t : trusted) o.trusted_proxies.push_back(*ip_network::parse(t));
+        return o;
+    }
+};
+
+// A harness whose peer is `from`, upgraded with `headers` (e.g. X-Forwarded-For).
+int upgrade_from(harness& x, std::string_view from, std::string_view headers = {}, std::string_view path = "/") {
+    x.t.peer = ip_address::parse(from);
+    std::string req = upgrade_request(path);
+    req.insert(req.size() - 2, headers);
+    x.feed(req);
+    x.flush();
+    return x.http_status();
+}
+
+TEST(SessionLimits, ConnectionsPerAddressAre503AndFreedAtClose) {
+    limits_bench l({.max_connections_per_ip = 1});
+    session_shared shared;
+    harness first(l.options(), &shared);
+    EXPECT_EQ(upgrade_from(first, "192.0.2.1"), 101);
+    harness second(l.options(), &shared);
+    EXPECT_EQ(upgrade_from(second, "192.0.2.1"), 503);
+    EXPECT_NE(second.wire.find("Retry-After: 1"), std::string::npos);
+    EXPECT_EQ(second.s.stats().too_many_per_ip, 1u);
+    harness other(l.options(), &shared);
+    EXPECT_EQ(upgrade_from(other, "192.0.2.2"), 101) << "another address has its own count";
+    first.feed(client_close(1000));
+    first.flush();
+    ASSERT_EQ(first.c->state, conn_state::closed);
+    harness third(l.options(), &shared);
+    EXPECT_EQ(upgrade_from(third, "192.0.2.1"), 101) << "the close gave the slot back";
+}
+
+TEST(SessionLimits, HandshakeRateIs429) {
+    limits_bench l({.handshakes_per_s = 1});
+    harness first(l.options());
+    EXPECT_EQ(upgrade_from(first, "2001:db8::7"), 101);
+    harness second(l.options());
+    EXPECT_EQ(upgrade_from(second, "2001:db8::7"), 429);
+    EXPECT_NE(second.wire.find("Retry-After: 1"), std::string::npos);
+    EXPECT_EQ(second.s.stats().too_fast, 1u);
+    EXPECT_EQ(second.h.opens, 0);
+}
+
+TEST(SessionLimits, ForwardedForCountsOnlyBehindATrustedProxy) {
+    limits_bench l({.max_connections_per_ip = 1});
+    session_shared shared;
+    std::vector<std::unique_ptr<harness>> hs;
+    auto from = [&](std::string_view peer, std::string_view xff, std::vector<std::string> trusted) {
+        hs.push_back(std::make_unique<harness>(l.options(std::move(trusted)), &shared));
+        return upgrade_from(*hs.back(), peer, "X-Forwarded-For: " + std::string(xff) + "\r\n");
+    };
+    // Two clients behind one trusted nginx: counted apart.
+    EXPECT_EQ(from("127.0.0.1", "203.0.113.1", {"127.0.0.1"}), 101);
+    EXPECT_EQ(from("127.0.0.1", "203.0.113.2", {"127.0.0.1"}), 101);
+    EXPECT_EQ(from("127.0.0.1", "6.6.6.6, 203.0.113.2", {"127.0.0.1"}), 503) << "a spoofed left part changes nothing";
+    // An untrusted peer's header is ignored: the peer itself is counted.
+    EXPECT_EQ(from("198.51.100.1", "203.0.113.3", {"127.0.0.1"}), 101);
+    EXPECT_EQ(from("198.51.100.1", "203.0.113.4", {"127.0.0.1"}), 503);
+}
+
+TEST(SessionLimits, RefusedUpgradeHoldsNoSlot) {
+    limits_bench l({.max_connections_per_ip = 1});
+    session_shared shared;
+    access_bench a;
+    session_options o = a.options(l.options());
+    harness refused(o, &shared);
+    EXPECT_EQ(upgrade_from(refused, "192.0.2.9", {}, "/chat/x"), 401);
+    harness ok(o, &shared);
+    ok.t.peer = ip_address::parse("192.0.2.9");
+    ok.feed(with_token("/chat/x", R"({"roles":["reader"]})"));
+    ok.flush();
+    EXPECT_EQ(ok.http_status(), 101);
+}
+
+}  // namespace
+}  // namespace wsring::net::session_bench

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct fake_transport final : transport {
     void close(connection&) override { ++closes; }
     core::timer_wheel& timers() override { return wheel; }
     segment_pool& pool() override { return blocks; }
+    std::optional<ip_address> peer;  // what getpeername would say (unset: unknown)
+    bool peer_address(const connection&, ip_address& out) override {
+        if (peer) out = *peer;
+        return peer.has_value();
+    }
 };
 
 // Echo, counting the mode seam's calls and recording each close code.
