@@ -70,19 +70,6 @@ void connection::move(step s, close_code code) {
     state_ = to;
 }
 
-event connection::next(std::span<std::byte>& in) {
-    event ev = rx_.next(in);
-    if (ev.kind == event_kind::close) move(step::their_close, ev.code);
-    else if (ev.kind == event_kind::protocol_error) move(step::their_error, ev.code);
-    return ev;
-}
-
-// §5.1: a client masks every frame, a server none; `key` is a caller's own.
-std::optional<mask_key> connection::mask_for(std::optional<mask_key> key) const {
-    if (self_ == role::server) return std::nullopt;
-    return key ? key : fresh_mask_key();
-}
-
 std::size_t connection::answer(const event& ev, std::span<std::byte> out, std::optional<mask_key> key) {
     switch (ev.kind) {
     case event_kind::ping:
@@ -104,15 +91,6 @@ std::size_t connection::answer(const event& ev, std::span<std::byte> out, std::o
 }
 
 // ---- our frames -------------------------------------------------------------------
-
-std::size_t connection::write_message(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
-                                      frame_options opts) {
-    // §5.5.1: "The application MUST NOT send any more data frames after
-    // sending a Close frame."
-    if (!can_send()) return 0;
-    opts.mask = mask_for(opts.mask);
-    return encode_frame(out, op, payload, opts);
-}
 
 std::size_t connection::write_ping(std::span<std::byte> out, std::span<const std::byte> payload,
                                    std::optional<mask_key> key) {

@@ -57,7 +57,13 @@ public:
     // `in`), with the state moved by it: a close frame → close_received or
     // closed, a protocol error → failed. After closed or failed it replays
     // the terminal event and consumes nothing.
-    event next(std::span<std::byte>& in);
+    // Inline, like write_message: both run once per message on the hot path.
+    event next(std::span<std::byte>& in) {
+        event ev = rx_.next(in);
+        if (ev.kind == event_kind::close) move(step::their_close, ev.code);
+        else if (ev.kind == event_kind::protocol_error) move(step::their_error, ev.code);
+        return ev;
+    }
 
     // The frame the protocol requires in reply to `ev` (the event next() just
     // returned), written into `out` (≥ max_answer_size bytes); returns its
@@ -79,7 +85,13 @@ public:
     // size, or 0 and writes nothing once our close went out (§5.5.1: "MUST
     // NOT send any more data frames after sending a Close frame").
     std::size_t write_message(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
-                              frame_options opts = {});
+                              frame_options opts = {}) {
+        // §5.5.1: "The application MUST NOT send any more data frames after
+        // sending a Close frame."
+        if (!can_send()) return 0;
+        opts.mask = mask_for(opts.mask);
+        return encode_frame(out, op, payload, opts);
+    }
     // A ping (keep-alive, §5.5.2) into `out` (≥ max_answer_size); 0 after our close.
     std::size_t write_ping(std::span<std::byte> out, std::span<const std::byte> payload = {},
                            std::optional<mask_key> key = std::nullopt);
@@ -121,7 +133,11 @@ private:
     // The inputs that move the state (the table in connection.cpp).
     enum class step : std::uint8_t { our_close, their_close, their_error };
     void move(step s, close_code code);
-    std::optional<mask_key> mask_for(std::optional<mask_key> key) const;
+    // §5.1: a client masks every frame, a server none; `key` is a caller's own.
+    std::optional<mask_key> mask_for(std::optional<mask_key> key) const {
+        if (self_ == role::server) return std::nullopt;
+        return key ? key : fresh_mask_key();
+    }
 
     // [[no_unique_address]]: the fields below live in the decoder's tail
     // padding (Itanium C++ ABI), so a connection costs no more memory than
