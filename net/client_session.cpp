@@ -144,7 +144,8 @@ void client_session::deliver(const proto::event& ev) {
 void client_session::fail(proto::error e) {
     const proto::close_code code = proto::to_close_code(e);
     ws_.fail(code);
-    append(proto::max_answer_size, [&](std::span<std::byte> o) { return ws_.write_close(o, code, proto::describe(e)); });
+    append(proto::max_answer_size,
+           [&](std::span<std::byte> o) { return ws_.write_close(o, code, proto::describe(e)); });
     finish("protocol error: " + std::string(proto::describe(e)));
 }
 
