@@ -48,6 +48,31 @@ static void print_tls_stats(const net::tls_stats& t) {
     std::printf("\n");
 }
 
+// SIGHUP: the command line and --config FILE are read again, and what
+// rotates without a restart is replaced — the JWT keys, the ACL, the allowed
+// origins. Anything wrong (a file that no longer parses, a key that does not
+// load) refuses the whole reload and the running policy stays, with one line
+// saying why. Other options need a restart: a changed one is named.
+static void reload_access(int argc, char** argv, const apps::cli& running, net::access_switch& access) {
+    apps::cli fresh;
+    std::string why;
+    if (!apps::parse_cli(argc, argv, fresh, why)) {
+        std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
+        return;
+    }
+    auto policy = apps::load_access(fresh.access, why);
+    if (!policy) {
+        std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
+        return;
+    }
+    const std::string before = apps::describe(*access.current()), after = apps::describe(*policy);
+    access.replace(std::move(policy));
+    std::printf("ws-server: reload: access %s (was %s; files read again)\n", after.c_str(), before.c_str());
+    if (fresh.tls_cert != running.tls_cert || fresh.tls_key != running.tls_key)
+        std::printf("ws-server: reload: --tls-cert/--tls-key changed: applied at the next restart\n");
+    std::fflush(stdout);
+}
+
 int main(int argc, char** argv) {
     net::set_program_name("ws-server");  // the library's log lines say who speaks
     keep_message_buffers_warm();
@@ -77,6 +102,7 @@ int main(int argc, char** argv) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);  // reload (reload_access below), not stop
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread: all inherit it
 
     if (!cli.tls_cert.empty()) {
@@ -147,8 +173,11 @@ int main(int argc, char** argv) {
                 !z.enabled ? "" : z.takeover ? " deflate=takeover" : " deflate=shared");
     std::fflush(stdout);
 
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0) {
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&stop_signals, &sig) != 0) continue;
+        if (sig != SIGHUP) break;
+        reload_access(argc, argv, cli, access);
     }
     srv.stop();
     srv.wait();

@@ -6,9 +6,11 @@
 // takes no value or "=true"/"=false".
 #include "apps/ws_server/options.hpp"
 
+#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -357,15 +359,81 @@ std::vector<option> table() {
              if (err.empty()) c.server.session.deflate.threshold = static_cast<std::size_t>(n);
              return err;
          }},
+        {"config", "FILE",
+         "read options from FILE, one 'option = value' per line ('#' starts a comment line; a "
+         "flag alone or '= true'); options on the command line win; SIGHUP reads it again",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             c.config = v;
+             return v.empty() ? std::string("needs a file") : std::string{};
+         }},
         {"help", nullptr, "print this help and exit", nullptr,
          [](std::string_view v, cli& c) { return cmdline::parse_bool(v, c.help); }},
     };
+}
+
+// The option names argv sets (and --config's value): a file's line for one
+// of them is skipped, so the command line wins option by option.
+std::set<std::string, std::less<>> given_names(int argc, char** argv, std::string& config) {
+    std::set<std::string, std::less<>> names;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a.substr(0, 2) != "--") continue;
+        a.remove_prefix(2);
+        const auto eq = a.find('=');
+        names.emplace(a.substr(0, eq));
+        if (a.substr(0, eq) == "config")
+            config = eq != std::string_view::npos ? std::string(a.substr(eq + 1)) : i + 1 < argc ? argv[i + 1] : "";
+    }
+    return names;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+// --config FILE: each line "name = value", "name" (a flag) or a comment;
+// errors name the file and line. Values run to the end of the line (a
+// secret or a pattern may hold '#'), so comments are whole lines only.
+std::string apply_config(const std::vector<option>& opts, const std::string& path,
+                         const std::set<std::string, std::less<>>& given, cli& out) {
+    std::ifstream in(path);
+    if (!in) return "--config: cannot read " + path;
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+        const std::string where = path + ":" + std::to_string(n) + ": ";
+        std::string_view l = trim(line);
+        if (l.empty() || l.front() == '#') continue;
+        const auto eq = l.find('=');
+        std::string_view name = trim(l.substr(0, eq));
+        if (name.substr(0, 2) == "--") name.remove_prefix(2);
+        if (name == "config") return where + "a config file cannot name another (--config)";
+        if (name == "help") return where + "'help' is not a setting";
+        if (given.count(name)) continue;  // the command line wins
+        std::string arg(name);
+        if (eq != std::string_view::npos) arg += "=" + std::string(trim(l.substr(eq + 1)));
+        int i = 0;
+        if (std::string why = cmdline::apply_long_option(opts, 0, nullptr, i, arg, out); !why.empty())
+            return where + why;
+    }
+    return {};
 }
 
 }  // namespace
 
 bool parse_cli(int argc, char** argv, cli& out, std::string& error) {
     auto opts = table();
+    std::string config;
+    const auto given = given_names(argc, argv, config);
+    if (given.count("config")) {
+        if (config.empty()) {
+            error = "--config needs a value (FILE)";
+            return false;
+        }
+        if (error = apply_config(opts, config, given, out); !error.empty()) return false;
+    }
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
         if (arg == "-h") arg = "--help";

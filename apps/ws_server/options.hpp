@@ -21,6 +21,7 @@ struct cli {
     std::string web;  // --web DIR: static files (the chat demo) on the same port
     access_files access;  // --jwt-*, --acl, --allowed-origin, --require-origin
     net::address_limits_options per_address;  // --max-connections-per-ip, --max-handshakes-per-ip-per-s
+    std::string config;  // --config FILE (read again on SIGHUP)
     bool help = false;
 };
 
