@@ -49,11 +49,12 @@ static void print_tls_stats(const net::tls_stats& t) {
 }
 
 // SIGHUP: the command line and --config FILE are read again, and what
-// rotates without a restart is replaced — the JWT keys, the ACL, the allowed
-// origins. Anything wrong (a file that no longer parses, a key that does not
-// load) refuses the whole reload and the running policy stays, with one line
-// saying why. Other options need a restart: a changed one is named.
-static void reload_access(int argc, char** argv, const apps::cli& running, net::access_switch& access) {
+// rotates without a restart is replaced — the TLS certificate and key (new
+// handshakes present them), the JWT keys, the ACL, the allowed origins.
+// Anything wrong (a file that no longer parses, a key or certificate that
+// does not load) refuses the whole reload with one line saying why, and the
+// running configuration stays. Other options need a restart.
+static void reload(int argc, char** argv, const apps::cli& running, net::access_switch& access) {
     apps::cli fresh;
     std::string why;
     if (!apps::parse_cli(argc, argv, fresh, why)) {
@@ -65,11 +66,19 @@ static void reload_access(int argc, char** argv, const apps::cli& running, net::
         std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
         return;
     }
+    // Checked last, applied first: rotate() only installs an identity that loaded.
+    if (running.server.tls && !fresh.tls_cert.empty()) {
+        if (!running.server.tls->rotate(fresh.tls_cert, fresh.tls_key, why)) {
+            std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
+            return;
+        }
+        std::printf("ws-server: reload: tls certificate %s read again\n", fresh.tls_cert.c_str());
+    } else if (!fresh.tls_cert.empty() || running.server.tls) {
+        std::printf("ws-server: reload: turning TLS on or off needs a restart\n");
+    }
     const std::string before = apps::describe(*access.current()), after = apps::describe(*policy);
     access.replace(std::move(policy));
     std::printf("ws-server: reload: access %s (was %s; files read again)\n", after.c_str(), before.c_str());
-    if (fresh.tls_cert != running.tls_cert || fresh.tls_key != running.tls_key)
-        std::printf("ws-server: reload: --tls-cert/--tls-key changed: applied at the next restart\n");
     std::fflush(stdout);
 }
 
@@ -177,7 +186,7 @@ int main(int argc, char** argv) {
         int sig = 0;
         if (sigwait(&stop_signals, &sig) != 0) continue;
         if (sig != SIGHUP) break;
-        reload_access(argc, argv, cli, access);
+        reload(argc, argv, cli, access);
     }
     srv.stop();
     srv.wait();

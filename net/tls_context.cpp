@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -108,6 +109,30 @@ bool configure(SSL_CTX* ctx) {
 
 }  // namespace
 
+struct tls_context::rotation {
+    std::atomic<std::shared_ptr<const tls_context>> current;  // null: the context's own identity
+};
+
+namespace {
+
+// SSL_CTX_set_cert_cb: runs in each handshake before the certificate is
+// chosen. With a rotated identity, this connection presents it instead of
+// the context's own (SSL_use_cert_and_key takes references: the identity
+// may be replaced again while this connection lives).
+int present_rotated(SSL* ssl, void* arg) {
+    const auto* r = static_cast<const tls_context::rotation*>(arg);
+    const std::shared_ptr<const tls_context> id = r->current.load(std::memory_order_acquire);
+    if (!id) return 1;
+    SSL_CTX* src = id->native();
+    STACK_OF(X509)* chain = nullptr;
+    SSL_CTX_get0_chain_certs(src, &chain);
+    return SSL_use_cert_and_key(ssl, SSL_CTX_get0_certificate(src), SSL_CTX_get0_privatekey(src), chain, 1) == 1
+               ? 1
+               : 0;  // 0: the handshake fails (counted), rather than presenting a half-set identity
+}
+
+}  // namespace
+
 std::optional<tls_context> tls_context::load(const std::string& cert_chain_file,
                                              const std::string& key_file, std::string& why) {
     if (!readable(cert_chain_file, "certificate file", why) ||
@@ -141,7 +166,21 @@ std::optional<tls_context> tls_context::load(const std::string& cert_chain_file,
               cert_chain_file + ": " + openssl_reason();
         return std::nullopt;
     }
+    c.rotated_ = std::make_shared<rotation>();
+    SSL_CTX_set_cert_cb(c.ctx_, present_rotated, c.rotated_.get());
     return c;
+}
+
+bool tls_context::rotate(const std::string& cert_chain_file, const std::string& key_file,
+                         std::string& why) const {
+    if (!rotated_) {
+        why = "not a server context";
+        return false;
+    }
+    auto fresh = load(cert_chain_file, key_file, why);  // the same checks and messages as at start
+    if (!fresh) return false;
+    rotated_->current.store(std::make_shared<const tls_context>(std::move(*fresh)), std::memory_order_release);
+    return true;
 }
 
 std::optional<tls_context> tls_context::load_client(const std::string& ca_file, bool insecure,
@@ -183,6 +222,7 @@ tls_context& tls_context::operator=(tls_context&& o) noexcept {
         SSL_CTX_free(ctx_);
         ctx_ = o.ctx_;
         o.ctx_ = nullptr;
+        rotated_ = std::move(o.rotated_);
     }
     return *this;
 }

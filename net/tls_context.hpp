@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -42,7 +43,15 @@ public:
     static std::optional<tls_context> load_client(const std::string& ca_file, bool insecure,
                                                   std::string& why);
 
-    tls_context(tls_context&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+    // A server's certificate and key rotated in place (SIGHUP): read and
+    // checked like load(), then every handshake from now on presents them
+    // (OpenSSL's certificate callback installs them per connection);
+    // connections already open keep theirs, and session tickets stay valid
+    // (their keys belong to this context, which does not change). Callable
+    // from any thread; false with `why` (the old identity stays) on failure.
+    bool rotate(const std::string& cert_chain_file, const std::string& key_file, std::string& why) const;
+
+    tls_context(tls_context&& o) noexcept : ctx_(o.ctx_), rotated_(std::move(o.rotated_)) { o.ctx_ = nullptr; }
     tls_context& operator=(tls_context&& o) noexcept;
     tls_context(const tls_context&) = delete;
     tls_context& operator=(const tls_context&) = delete;
@@ -50,9 +59,14 @@ public:
 
     SSL_CTX* native() const { return ctx_; }
 
+    struct rotation;  // the identity rotate() installed, read by the handshake's callback
+
 private:
     explicit tls_context(SSL_CTX* ctx) : ctx_(ctx) {}
     SSL_CTX* ctx_;
+    // Server contexts only; its address is the callback's argument (shared_ptr:
+    // rotation is complete only in the .cpp).
+    std::shared_ptr<rotation> rotated_;
 };
 
 }  // namespace wsring::net

@@ -12,6 +12,8 @@ import hmac
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -21,8 +23,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from wsring_harness import (OP_TEXT, RawClient, Server, ServerTestMixin, per_backend,
-                            server_command, upgrade_request, ws_connect)
+from wsring_harness import (HOST, OP_TEXT, RawClient, Server, ServerTestMixin, per_backend,
+                            server_command, test_certs, upgrade_request, ws_connect)
 
 SECRET = "integration-secret-of-thirty-two-bytes!"
 ACL = {"roles": {"reader": {"subscribe": ["chat/*"], "publish": []},
@@ -374,6 +376,81 @@ class ConfigAndReloadBase(ServerTestMixin):
 
 
 per_backend(globals(), ConfigAndReloadBase)
+
+
+class TlsRotationBase(ServerTestMixin):
+    """SIGHUP with a rotated certificate: new handshakes present the new one,
+    an open wss:// connection goes on, a broken file is refused."""
+    tls = False  # the certificate files are this test's own copies
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="wsring-rotate-")
+        cls.old = test_certs()
+        cls.new = os.path.join(cls.dir, "new")
+        subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "make-test-certs.sh"),
+                        cls.new], check=True, stdout=subprocess.DEVNULL, timeout=60)
+        cls.cert = os.path.join(cls.dir, "cert.pem")
+        cls.key = os.path.join(cls.dir, "key.pem")
+        shutil.copy(os.path.join(cls.old, "server.pem"), cls.cert)
+        shutil.copy(os.path.join(cls.old, "server-key.pem"), cls.key)
+        cls.server_args = ("--tls-cert", cls.cert, "--tls-key", cls.key)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def context(self):
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(os.path.join(self.old, "ca.pem"))
+        ctx.load_verify_locations(os.path.join(self.new, "ca.pem"))
+        return ctx
+
+    def presented(self):
+        with socket.create_connection((HOST, self.server.port), timeout=5) as raw:
+            with self.context().wrap_socket(raw, server_hostname="localhost") as t:
+                return t.getpeercert(binary_form=True)
+
+    def der(self, folder):
+        with open(os.path.join(folder, "server.pem")) as f:
+            return ssl.PEM_cert_to_DER_cert(f.read())
+
+    def wait_for_line(self, text, timeout=5):
+        deadline = time.time() + timeout
+        while text not in self.server.stdout_text() + self.server.stderr_text():
+            self.assertLess(time.time(), deadline, "no %r in the output" % text)
+            time.sleep(0.05)
+
+    def test_rotation(self):
+        import signal
+
+        async def go():
+            self.assertEqual(self.presented(), self.der(self.old))
+            url = "wss://localhost:%d/" % self.server.port
+            held = await ws_connect(url, ssl=self.context())
+            await held.send("before")
+            self.assertEqual(await held.recv(), "before")
+            shutil.copy(os.path.join(self.new, "server.pem"), self.cert)
+            shutil.copy(os.path.join(self.new, "server-key.pem"), self.key)
+            self.server.send_signal(signal.SIGHUP)
+            self.wait_for_line("reload: tls certificate")
+            self.assertEqual(self.presented(), self.der(self.new), "new handshakes present the new certificate")
+            await held.send("after")  # the open connection keeps its session
+            self.assertEqual(await held.recv(), "after")
+            with open(self.cert, "w") as f:
+                f.write("not a certificate")
+            self.server.send_signal(signal.SIGHUP)
+            self.wait_for_line("reload refused")
+            self.assertEqual(self.presented(), self.der(self.new), "the running certificate stays")
+            await held.close()
+        self.arun(go())
+
+
+per_backend(globals(), TlsRotationBase)
 
 
 class AccessConfigErrors(unittest.TestCase):
