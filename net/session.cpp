@@ -24,6 +24,7 @@
 #include <string>
 
 #include "net/http_exchange.hpp"
+#include "net/refusal_log.hpp"
 #include "net/static_site.hpp"
 #include "proto/encoder.hpp"
 #include "proto/error.hpp"
@@ -247,6 +248,7 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
     if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
         ++stats_.at_capacity;
+        log_refusal(refusal_reason::at_capacity);
         deflate_.release(c);
         return reject(c, proto::http_response(503, "server at its connection limit\n",
                                               "Retry-After: 1\r\n"));
@@ -288,6 +290,7 @@ bool session::admit(connection& c, const proto::http_request& req) {
     admission a = policy->admit(req, now_s);
     if (a.refused != access_refusal::none) {
         ++stats_.refused[static_cast<std::size_t>(a.refused)];
+        log_refusal(static_cast<refusal_reason>(a.refused));
         deflate_.release(c);
         reject(c, a.response);
         return false;
@@ -313,6 +316,7 @@ bool session::within_rate(connection& c, const proto::http_request& req, std::op
     if (opts_.per_address->attempt(*client, std::chrono::steady_clock::now()) == address_limits::verdict::ok)
         return true;
     ++stats_.too_fast;
+    log_refusal(refusal_reason::too_fast, client->text());
     deflate_.release(c);
     // RFC 6585 §4: Too Many Requests, with when to try again.
     reject(c, proto::http_response(429, "too many handshakes from this address\n", "Retry-After: 1\r\n"));
@@ -328,6 +332,7 @@ bool session::within_per_address(connection& c, const std::optional<ip_address>&
     if (opts_.per_address->open(*client, std::chrono::steady_clock::now(), tracked) ==
         address_limits::verdict::too_many_connections) {
         ++stats_.too_many_per_ip;
+        log_refusal(refusal_reason::too_many_per_ip, client->text());
         return false;
     }
     if (tracked) per_address_.emplace(&c, *client);  // released at finish()
