@@ -508,14 +508,8 @@ void worker::on_tls_handshake(client_conn& c) {
 // One line a user can act on: what the certificate check said, else OpenSSL's reason.
 void worker::fail_tls(client_conn& c) {
     const net::tls_stream& t = *c.tls;
-    std::string why;
-    if (!t.verify_error().empty())
-        why = std::string(t.error_reason()) + ": " + std::string(t.verify_error()) + " (--ca FILE, or --insecure)";
-    else if (t.error() == net::tls_error::not_tls)
-        why = "the server does not speak TLS (a ws:// server?): " + std::string(t.error_reason());
-    else
-        why = std::string(t.handshake_done() ? "TLS record: " : "TLS handshake: ") + std::string(name(t.error())) +
-              ": " + std::string(t.error_reason());
+    std::string why = net::describe_failure(t);  // the line ws-client prints too
+    if (!t.verify_error().empty()) why += " (--ca FILE, or --insecure)";
     fail(c, fault::tls_failed, why);
 }
 
