@@ -334,10 +334,11 @@ write_queue& reactor_base::outbound_wire(connection& c, bool fill) {
 void reactor_base::outbound_step(connection& c) {
     if (c.state != conn_state::outbound) return;
     client_link& l = *outbound_of(c)->link;
-    if (l.done()) {
-        if (!send_in_flight(c)) outbound_close(c);
-        return;
-    }
+    // Finished with bytes the socket will not take (a timeout's close frame
+    // to a peer that stopped reading): they are not worth waiting for.
+    const bool stuck = l.session().finished() && (c.io & io_write_blocked);
+    if ((l.done() || stuck) && !send_in_flight(c)) return outbound_close(c);
+    if (l.done()) return;
     if (l.has_wire_work() && !(c.io & io_write_blocked)) flush_soon(c);
     const auto due = l.session().next_deadline();
     if (due == std::chrono::steady_clock::time_point::max()) return wheel_.cancel(c);

@@ -1,9 +1,11 @@
 // What every backend's loop has in common, written once: the loop itself
 // (six phases, docs/reactors.md), the timer phase, the cross-thread wake-up
 // (announce sleep, drain once per turn), the flush list, the shutdown walk,
-// the connection slab, the stats. A backend derives from it and supplies
-// only the byte-moving: how to wait, how to read, how to send, how to close
-// (epoll: net/epoll_reactor.cpp, io_uring: net/uring_reactor.cpp).
+// the connection slab, the stats, and outbound (client) connections
+// (dial: the same slots and byte paths, their protocol a client_link's).
+// A backend derives from it and supplies only the byte-moving: how to wait,
+// how to read, how to send, how to close (epoll: net/epoll_reactor.cpp,
+// io_uring: net/uring_reactor.cpp).
 // Read next: net/epoll_reactor.hpp, then net/uring_reactor.hpp.
 #pragma once
 #include <atomic>
