@@ -20,6 +20,7 @@
 #include "net/echo_handler.hpp"
 #include "net/reactor.hpp"
 #include "net/socket.hpp"
+#include "tests/net/echo_server.hpp"
 #include "tests/net/per_backend.hpp"
 #include "tests/net/test_pki.hpp"
 
@@ -29,32 +30,6 @@ namespace {
 using namespace test;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
-
-// An echo server reactor of the backend under test, on its own thread.
-class echo_server {
-public:
-    echo_server(backend_kind kind, const tls_context* tls = nullptr) {
-        std::string why;
-        const int fd = listen_tcp({.host = "127.0.0.1", .port = 0}, why);
-        EXPECT_GE(fd, 0) << why;
-        port_ = local_port(fd);
-        reactor_options ro;
-        ro.tls = tls;
-        r_ = make_reactor(kind, fd, ro, {}, shared_, std::make_unique<echo_handler>());
-        t_ = std::thread([this] { r_->run(); });
-    }
-    ~echo_server() {
-        r_->stop();
-        t_.join();
-    }
-    int port() const { return port_; }
-
-private:
-    session_shared shared_;
-    std::unique_ptr<reactor> r_;
-    std::thread t_;
-    int port_ = 0;
-};
 
 // A non-blocking socket whose connect to 127.0.0.1:port is under way (or
 // done); how the connect() returned goes to `connect_errno` (0: at once).
