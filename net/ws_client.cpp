@@ -265,7 +265,12 @@ client_outcome ws_client::connect_once(const ws_url& url) {
     ro.tick = milliseconds(10);  // the session's deadlines are the only timers here
     const std::unique_ptr<reactor> loop =
         make_reactor(opts_.backend, -1, ro, session_options{}, shared, std::make_unique<no_server>());
-    loop->set_wakeup_hook({.pending = {}, .drain = [&] { drain_commands(s); }});
+    // Phase 4: queued commands to the session; after stop(), nothing more:
+    // the loop's stop drops the connection this very turn.
+    loop->set_wakeup_hook({.pending = {}, .drain = [&] {
+                               if (stopping_) return loop->stop();
+                               drain_commands(s);
+                           }});
     {
         client_link link(s, tls_.get(), url.host, tls_session_);  // before the loop ends: its pool
         {
