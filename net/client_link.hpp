@@ -2,12 +2,13 @@
 // straight through for ws://, through a tls_stream for wss://
 //
 //   socket ─ciphertext→ tls_stream ─plaintext→ client_session::feed
-//   client_session::output ─plaintext→ tls_stream ─ciphertext→ socket
+//   client_session::output ─plaintext→ tls_stream ─ciphertext→ wire()
 //
 // so client_session stays sans-IO on plaintext and never learns TLS is
-// there (the shape of net/tls_layer.hpp on the server side). It owns the
-// socket from connect to close; the loop that polls it is net/ws_client.cpp.
-// Read next: ws_client.cpp, tls_stream.hpp.
+// there (the shape of net/tls_layer.hpp on the server side). It owns no
+// socket: a reactor moves its bytes (reactor_base::dial, the same backend
+// code as a server connection's), and net/ws_client.cpp makes the socket.
+// Read next: reactor_base.hpp (dial), tls_stream.hpp.
 #pragma once
 #include <openssl/ssl.h>
 
@@ -26,27 +27,34 @@ class client_link {
 public:
     using clock = client_session::clock;
 
-    // `fd`: a connected non-blocking socket, closed by the destructor.
     // `tls`: null for ws://; else the stream's context, with `server_name`
     // the URL's host (SNI and the certificate's name check) and `resume` a
     // session an earlier link to the same server gave (borrowed; may be null).
-    client_link(int fd, client_session& s, const tls_context* tls, std::string_view server_name,
-                SSL_SESSION* resume);
+    client_link(client_session& s, const tls_context* tls, std::string_view server_name, SSL_SESSION* resume);
     ~client_link();
     client_link(const client_link&) = delete;
     client_link& operator=(const client_link&) = delete;
 
-    int fd() const { return fd_; }
-    // The session's output → (records) → socket, until drained or the socket
-    // pushes back; true when it pushed back (poll for POLLOUT). A failed
-    // send ends the session (client_session::eof).
-    bool flush(clock::time_point now);
-    // Bytes not yet on the socket: the session's, or records.
-    bool pending() const { return !s_.output().empty() || (tls_ && tls_->pending_bytes() > 0); }
-    // The socket is readable (or hung up): one read, its plaintext to the
-    // session. EOF, a reset or a TLS failure end the session with a reason
-    // (the certificate check's, for a refused server).
-    void read(clock::time_point now);
+    // The reactor that moves the bytes lends its block pool (the wire
+    // queue's blocks go back to it); the ClientHello is pending from here.
+    void start(segment_pool& pool, clock::time_point now);
+
+    // Bytes read from the socket: their plaintext to the session. A TLS
+    // failure ends the session with a reason (the certificate check's, for
+    // a refused server).
+    void feed(std::span<const std::byte> in, clock::time_point now);
+    // The peer's EOF (err 0) or a socket error (-errno, a refused connect too).
+    void feed_eof(int err, clock::time_point now);
+    // The queue a backend sends from: the session's output moved in first
+    // (sealed into records for wss://), at most ~64 KiB ahead of the socket.
+    write_queue& wire();
+    // The same queue without moving anything (a send in flight reads it).
+    write_queue& wire_queue();
+    // wire() would have something to send.
+    bool has_wire_work() const;
+    // The session finished and every byte of it left: close the socket.
+    bool done() const { return s_.finished() && !has_wire_work(); }
+    client_session& session() { return s_; }
 
     // wss:// and the TLS handshake completed.
     bool secured() const { return tls_ && tls_->handshake_done(); }
@@ -55,16 +63,18 @@ public:
     SSL_SESSION* take_resumable();
 
 private:
-    bool flush_plain(clock::time_point now);
     void fail_tls(clock::time_point now);
 
-    static constexpr std::size_t read_size = 64u << 10;
+    static constexpr std::size_t ahead = 64u << 10;  // ws://: plaintext queued before the socket takes it
 
-    int fd_;
     client_session& s_;
-    segment_pool pool_;                  // the stream's ciphertext blocks; outlives tls_
+    const tls_context* ctx_;
+    std::string server_name_;
+    SSL_SESSION* resume_;
+    segment_pool* pool_ = nullptr;       // the reactor's, from start()
+    write_queue plain_;                  // ws://: the session's output on its way
     std::unique_ptr<tls_stream> tls_;    // null: ws://
-    std::unique_ptr<std::byte[]> buf_;   // read_size bytes read, then (TLS) a record's plaintext
+    std::unique_ptr<std::byte[]> buf_;   // wss://: a record's plaintext
 };
 
 }  // namespace wsring::net

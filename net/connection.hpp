@@ -22,7 +22,8 @@
 
 namespace wsring::net {
 
-// The lifecycle (RFC 6455 §4, §7). Every transition is in session.cpp.
+// The lifecycle (RFC 6455 §4, §7). Every transition is in session.cpp
+// (outbound's: net/reactor_base.cpp's dial path).
 enum class conn_state : std::uint8_t {
     free,       // a pool slot not in use
     handshake,  // reading the HTTP request (§4.2.1)
@@ -30,6 +31,9 @@ enum class conn_state : std::uint8_t {
     closing,    // we sent a close frame (ws.close_sent()); waiting for the peer's (§7.1.2)
     draining,   // nothing more to read: send what is queued, then end TCP
     lingering,  // FIN sent (shutdown SHUT_WR): discard input until EOF or timer
+    // A client connection (reactor_base::dial): its protocol is a
+    // client_session's, reached through a client_link; session.cpp never sees it.
+    outbound,
     closed,     // socket closed; the slot is recycled at the end of the loop turn
 };
 

@@ -42,7 +42,7 @@ epoll_reactor::epoll_reactor(int listen_fd, const reactor_options& ro, const ses
       events_(static_cast<std::size_t>(ro.max_events)) {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) die("epoll_create1");
-    epoll_add(listen_fd_, EPOLLIN, tag_listener);
+    if (listen_fd_ >= 0) epoll_add(listen_fd_, EPOLLIN, tag_listener);  // -1: a client's loop
     epoll_add(wakeup_.fd(), EPOLLIN, tag_wakeup);
 }
 
@@ -153,12 +153,13 @@ void epoll_reactor::flush(connection& c) {
     int err = 0;
     auto status = wire(c).flush(
         pool_, [fd = c.fd](const iovec* iov, int n) { return send_iov(fd, iov, n); }, err);
-    if (status == flush_status::failed) return session_.on_peer_closed(c, -err);  // EPIPE, ECONNRESET
+    if (status == flush_status::failed) return send_failed(c, -err);  // EPIPE, ECONNRESET
     if (status == flush_status::blocked) c.io |= io_write_blocked;  // EPOLLOUT edge resumes it
     sent(c);
 }
 
 void epoll_reactor::close_listener() {
+    if (listen_fd_ < 0) return;
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     ::close(listen_fd_);
     listen_fd_ = -1;

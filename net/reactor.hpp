@@ -19,6 +19,8 @@
 
 namespace wsring::net {
 
+class client_link;
+
 // Where a reactor reads the time: once per loop turn, right after the wait,
 // so every timer armed while handling the turn's events counts from when
 // those events happened (not from before a sleep of unknown length).
@@ -80,6 +82,15 @@ public:
     virtual void wake() = 0;
     // Before run() (server_options::setup_reactor is the place).
     virtual void set_wakeup_hook(wakeup_hook hook) = 0;
+    // An outbound (client) connection on this loop: `fd` a non-blocking
+    // socket, connected or with its connect() under way (EINPROGRESS), which
+    // the reactor owns from here; `link` its bytes and protocol (borrowed
+    // until on_end, started here with the reactor's pool). Its bytes move
+    // through the backend's code for server connections; client_session's
+    // deadlines go on the wheel; once it finished and drained, the socket is
+    // closed and on_end runs (loop thread). Loop thread, or before run().
+    // False (fd closed) if the backend refuses it.
+    virtual bool dial(int fd, client_link& link, std::function<void()> on_end) = 0;
     virtual session& sessions() = 0;
     virtual std::string_view backend_name() const = 0;
     // Counters; exact once run() has returned.

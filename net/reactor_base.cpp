@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "net/address_limits.hpp"
+#include "net/client_link.hpp"
 
 #include <unistd.h>
 
@@ -66,6 +67,9 @@ void reactor_base::wake() {
 // ---- the loop --------------------------------------------------------------------
 
 void reactor_base::run() {
+    running_ = true;
+    for (std::size_t i = outbound_.size(); i-- > 0;)  // dialed before run()
+        if (i < outbound_.size()) outbound_start(*outbound_[i].c);
     while (!(draining_ && conns_.live() == 0)) {
         wait_and_dispatch(wait_timeout());   // 1, 2 (after_wait), 3
         read_queued();                       // 3 (reads carried over)
@@ -74,11 +78,15 @@ void reactor_base::run() {
         recycle_closed();                    // 6
         if (drain_expired_) {
             // The shutdown deadline passed: whoever is left is closed now.
-            conns_.for_each_live([&](connection& c) { session_.abort(c); });
+            conns_.for_each_live([&](connection& c) {
+                if (c.state == conn_state::outbound) outbound_close(c);
+                else session_.abort(c);
+            });
             flush_all();
             recycle_closed();
         }
     }
+    running_ = false;
 }
 
 // Phase 2: advance the wheel to the current tick and fire what is due. The
@@ -99,7 +107,12 @@ void reactor_base::on_reactor_timer(core::timer_node& n) {
         drain_expired_ = true;
         return;
     }
-    session_.on_timer(static_cast<connection&>(n));
+    auto& c = static_cast<connection&>(n);
+    if (c.state == conn_state::outbound) {
+        outbound_of(c)->link->session().tick(now());
+        return outbound_step(c);
+    }
+    session_.on_timer(c);
 }
 
 // Phase 1's budget: no sleep with work carried over; else until the next
@@ -158,6 +171,7 @@ void reactor_base::pause_accepting() {
 void reactor_base::run_cross_thread() {
     if (woken_.load(std::memory_order_relaxed)) woken_.exchange(false, std::memory_order_acquire);
     if (hook_.drain) hook_.drain();
+    outbound_all();
     if (!draining_ && stop_requested_.load(std::memory_order_relaxed)) begin_drain();
 }
 
@@ -165,7 +179,12 @@ void reactor_base::begin_drain() {
     draining_ = true;
     close_listener();  // new connections now go to no one (or a sibling still serving)
     wheel_.cancel(accept_timer_);
-    conns_.for_each_live([&](connection& c) { session_.begin_shutdown(c); });
+    // A client connection has no goodbye of its own to send here: stop()
+    // means "drop it now" (ws_client::stop).
+    conns_.for_each_live([&](connection& c) {
+        if (c.state == conn_state::outbound) outbound_close(c);
+        else session_.begin_shutdown(c);
+    });
     wheel_.schedule_in(drain_timer_, to_ticks(ro_.shutdown_timeout, ro_.tick));
 }
 
@@ -229,6 +248,7 @@ void reactor_base::close(connection& c) {
 }
 
 void reactor_base::sent(connection& c) {
+    if (c.state == conn_state::outbound) return outbound_step(c);
     if (!c.tls) return session_.on_flushed(c);
     if (tls_.sent(c)) shutdown_socket(c);
 }
@@ -239,6 +259,107 @@ void reactor_base::read_soon(connection& c) {
     c.io |= io_read_queued;
     c.next_read = reads_;
     reads_ = &c;
+}
+
+// ---- outbound connections ------------------------------------------------------------
+// A dialed slot is a connection like an accepted one to the backend (the
+// same recv, send, close and recycle), but its state is conn_state::outbound
+// for its whole life: the few calls above that reach session.cpp test that
+// one byte and come here instead, where client_link and its client_session
+// take the bytes. Connect completion needs nothing special: a send on a
+// socket still connecting returns EAGAIN (epoll: the EPOLLOUT edge at
+// completion resumes the flush; io_uring: the send waits for writable), and a
+// refused connect is an error on the read side (deliver_eof).
+
+bool reactor_base::dial(int fd, client_link& link, std::function<void()> on_end) {
+    connection* c = conns_.acquire();
+    c->fd = fd;
+    c->state = conn_state::outbound;
+    outbound_.push_back({c, &link, std::move(on_end)});
+    // Before run(), the backend may not be able to watch yet (io_uring's
+    // ring lives inside run(), on the loop thread): run() starts it.
+    return !running_ || outbound_start(*c);
+}
+
+// The backend watches the socket; the request (or the ClientHello) leaves at
+// phase 5. A refused watch (ENOMEM) ends the session with a reason.
+bool reactor_base::outbound_start(connection& c) {
+    client_link& l = *outbound_of(c)->link;
+    l.start(pool_, now());
+    if (watch(c)) {
+        outbound_step(c);
+        return true;
+    }
+    l.session().eof(now(), "cannot watch the socket");
+    auto it = std::find_if(outbound_.begin(), outbound_.end(), [&](const outbound& o) { return o.c == &c; });
+    std::function<void()> on_end = std::move(it->on_end);
+    outbound_.erase(it);
+    ::close(c.fd);
+    c.fd = -1;
+    c.state = conn_state::closed;
+    conns_.release(&c);
+    if (on_end) on_end();
+    return false;
+}
+
+reactor_base::outbound* reactor_base::outbound_of(const connection& c) {
+    for (outbound& o : outbound_)
+        if (o.c == &c) return &o;
+    return nullptr;
+}
+
+void reactor_base::outbound_deliver(connection& c, std::span<std::byte> in) {
+    outbound_of(c)->link->feed(in, now());
+    outbound_step(c);
+}
+
+// The peer's EOF, a socket error or a failed send: the session hears it and
+// (unless it waits for nothing more, e.g. after its close frame) finishes;
+// whatever it still had queued has no one to go to then.
+void reactor_base::outbound_eof(connection& c, int err) {
+    client_link& l = *outbound_of(c)->link;
+    l.feed_eof(err, now());
+    if (l.session().finished()) return outbound_close(c);
+    outbound_step(c);
+}
+
+write_queue& reactor_base::outbound_wire(connection& c, bool fill) {
+    client_link& l = *outbound_of(c)->link;
+    return fill ? l.wire() : l.wire_queue();
+}
+
+// After anything that may have changed the session: its output to the
+// flush list, its next deadline on the wheel, and the end once it finished
+// and its last bytes left (the close after §7.1.1's wait is the session's).
+void reactor_base::outbound_step(connection& c) {
+    if (c.state != conn_state::outbound) return;
+    client_link& l = *outbound_of(c)->link;
+    // Finished with bytes the socket will not take (a timeout's close frame
+    // to a peer that stopped reading): they are not worth waiting for.
+    const bool stuck = l.session().finished() && (c.io & io_write_blocked);
+    if ((l.done() || stuck) && !send_in_flight(c)) return outbound_close(c);
+    if (l.done()) return;
+    if (l.has_wire_work() && !(c.io & io_write_blocked)) flush_soon(c);
+    const auto due = l.session().next_deadline();
+    if (due == std::chrono::steady_clock::time_point::max()) return wheel_.cancel(c);
+    // Rounded up, so the session's tick() never runs before its deadline.
+    const auto ticks = std::chrono::ceil<milliseconds>(due - start_) / ro_.tick + 1;
+    wheel_.schedule(c, static_cast<core::tick_t>(std::max<std::int64_t>(ticks, 0)));  // past: next tick
+}
+
+void reactor_base::outbound_close(connection& c) {
+    auto it = std::find_if(outbound_.begin(), outbound_.end(), [&](const outbound& o) { return o.c == &c; });
+    std::function<void()> on_end = std::move(it->on_end);
+    outbound_.erase(it);
+    wheel_.cancel(c);
+    c.state = conn_state::closed;
+    close_socket(c);  // no TLS of ours on the slot: the link's queue just goes
+    if (on_end) on_end();
+}
+
+void reactor_base::outbound_all() {
+    for (std::size_t i = outbound_.size(); i-- > 0;)
+        if (i < outbound_.size()) outbound_step(*outbound_[i].c);
 }
 
 bool reactor_base::peer_address(const connection& c, ip_address& out) {

@@ -1,14 +1,17 @@
 // What every backend's loop has in common, written once: the loop itself
 // (six phases, docs/reactors.md), the timer phase, the cross-thread wake-up
 // (announce sleep, drain once per turn), the flush list, the shutdown walk,
-// the connection slab, the stats. A backend derives from it and supplies
-// only the byte-moving: how to wait, how to read, how to send, how to close
-// (epoll: net/epoll_reactor.cpp, io_uring: net/uring_reactor.cpp).
+// the connection slab, the stats, and outbound (client) connections
+// (dial: the same slots and byte paths, their protocol a client_link's).
+// A backend derives from it and supplies only the byte-moving: how to wait,
+// how to read, how to send, how to close (epoll: net/epoll_reactor.cpp,
+// io_uring: net/uring_reactor.cpp).
 // Read next: net/epoll_reactor.hpp, then net/uring_reactor.hpp.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -33,6 +36,7 @@ public:
     void stop() override;
     void wake() override;
     void set_wakeup_hook(wakeup_hook hook) override { hook_ = std::move(hook); }
+    bool dial(int fd, client_link& link, std::function<void()> on_end) override;
     session& sessions() override { return session_; }
     reactor_stats stats() const override { return {accepted_, session_.stats(), tls_.stats()}; }
 
@@ -76,12 +80,19 @@ protected:
     // ---- the bytes of a connection, through TLS where it speaks it -----------
     // 3: bytes read from the socket, to the session (decrypted first for wss://).
     void deliver(connection& c, std::span<std::byte> in) {
-        if (c.tls) tls_.deliver(c, in);
+        if (c.state == conn_state::outbound) outbound_deliver(c, in);
+        else if (c.tls) tls_.deliver(c, in);
         else session_.on_data(c, in);
     }
     // 3: the peer's EOF (err 0) or a socket error (-errno).
     void deliver_eof(connection& c, int err) {
+        if (c.state == conn_state::outbound) return outbound_eof(c, err);
         if (c.tls) tls_.deliver_eof(c);
+        session_.on_peer_closed(c, err);
+    }
+    // 5: a send failed (EPIPE, ECONNRESET): the connection is gone.
+    void send_failed(connection& c, int err) {
+        if (c.state == conn_state::outbound) return outbound_eof(c, err);
         session_.on_peer_closed(c, err);
     }
     // 3, read_soon list: decrypted bytes a paused session left in the stream
@@ -91,8 +102,14 @@ protected:
     }
     // 5: the queue whose bytes go on the wire: c.out, or for wss:// the
     // records sealed from it (wire() seals first; wire_queue() only looks).
-    write_queue& wire(connection& c) { return c.tls ? tls_.seal(c) : c.out; }
-    write_queue& wire_queue(connection& c) { return c.tls ? c.tls->wire() : c.out; }
+    write_queue& wire(connection& c) {
+        if (c.state == conn_state::outbound) return outbound_wire(c, true);
+        return c.tls ? tls_.seal(c) : c.out;
+    }
+    write_queue& wire_queue(connection& c) {
+        if (c.state == conn_state::outbound) return outbound_wire(c, false);
+        return c.tls ? c.tls->wire() : c.out;
+    }
     // 5: after a send from the wire queue (or when it was empty).
     void sent(connection& c);
 
@@ -115,6 +132,21 @@ protected:
     std::uint8_t io_busy_ = io_read_queued;
 
 private:
+    // ---- outbound connections (dial): a client_link per slot, few -----------
+    struct outbound {
+        connection* c;
+        client_link* link;
+        std::function<void()> on_end;
+    };
+    outbound* outbound_of(const connection& c);
+    bool outbound_start(connection& c);  // dial's, or run()'s for one dialed before
+    void outbound_deliver(connection& c, std::span<std::byte> in);
+    void outbound_eof(connection& c, int err);
+    write_queue& outbound_wire(connection& c, bool fill);
+    void outbound_step(connection& c);   // after any input, timer or send
+    void outbound_close(connection& c);  // finished (or the reactor stops)
+    void outbound_all();                 // 4: commands the hook handed to sessions
+
     void run_timers();  // 2: read the clock, fire what is due
     void on_reactor_timer(core::timer_node& n);
     void run_cross_thread();  // 4
@@ -136,6 +168,8 @@ private:
     connection* dirty_ = nullptr;    // to flush this turn (through next_dirty)
     std::uint64_t accepted_ = 0;
     bool accept_error_logged_ = false;
+    std::vector<outbound> outbound_;  // the dialed connections (a client has one)
+    bool running_ = false;            // inside run(): the backend can watch a socket
 };
 
 }  // namespace wsring::net

@@ -318,7 +318,7 @@ void uring_reactor::on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uin
     if (msg) free_msgs_.push_back(static_cast<std::uint16_t>(msg - 1));
     if (c.state == conn_state::closed) return;  // cancelled by close(); the queue is gone
     if (cqe.res == -EINTR || cqe.res == -EAGAIN) return flush_soon(c);
-    if (cqe.res < 0) return session_.on_peer_closed(c, cqe.res);  // EPIPE, ECONNRESET
+    if (cqe.res < 0) return send_failed(c, cqe.res);  // EPIPE, ECONNRESET
     write_queue& q = wire_queue(c);
     q.consume(pool_, static_cast<std::size_t>(cqe.res));
     if (!q.empty()) flush_soon(c);  // a short send: the rest at this turn's flush
@@ -326,6 +326,7 @@ void uring_reactor::on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uin
 }
 
 void uring_reactor::close_listener() {
+    if (listen_fd_ < 0) return;  // a client's loop
     prep_close(listen_fd_, accept_armed_);  // the accept ends with -ECANCELED
     listen_fd_ = -1;
 }

@@ -1,13 +1,14 @@
-// The client's loop: one connection at a time, poll(2) on its socket and an
-// eventfd. Not net/reactor_base: that is built around a listener and a slab
-// of many server sessions; a client has one socket, and a plain poll loop
-// keeps connect/backoff/reconnect readable in one place.
+// The client's attempts: one connection at a time, each on a reactor of its
+// own (the server's loop and backends, epoll or io_uring: reactor::dial)
+// that runs on the calling thread until the connection ends.
 //
 // One attempt: resolve (getaddrinfo, blocking: one client, nothing else to
-// serve meanwhile) → non-blocking connect with a deadline per address →
-// client_session (through client_link: TLS for wss://) until finished →
-// close the socket. Between attempts: backoff_.next(), waited on the
-// eventfd so stop()/close() cut it short.
+// serve meanwhile) → non-blocking connect with a deadline per address (every
+// address in turn, so the connect stays here) → the socket, a client_session
+// and its client_link (TLS for wss://) to a fresh reactor → run() until the
+// session finished and its socket closed. Commands from other threads reach
+// the session in the reactor's phase 4 (its wakeup hook). Between attempts:
+// backoff_.next(), waited on an eventfd so stop()/close() cut it short.
 #include "net/ws_client.hpp"
 
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <optional>
 
 #include "net/client_link.hpp"
+#include "net/message_handler.hpp"
 
 namespace wsring::net {
 
@@ -71,6 +73,11 @@ int connect_one(const addrinfo* a, std::chrono::steady_clock::time_point until) 
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
+
+// The reactor's server side, which a client's loop never uses (it has no listener).
+class no_server final : public message_handler {
+    void on_message(session&, connection&, proto::opcode, std::span<const std::byte>) override {}
+};
 
 }  // namespace
 
@@ -142,6 +149,7 @@ bool ws_client::push(command c) {
         else if (!has_room(c.data.size())) return false;
         else queued_bytes_ += cost(c.data.size());
         queue_.push_back(std::move(c));
+        if (live_) live_->wake();  // phase 4 hands it to the session
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);  // full counter: already awake
@@ -162,6 +170,8 @@ void ws_client::close(proto::close_code code, std::string reason) { push({cmd::c
 void ws_client::stop() {
     stopping_ = true;
     push({cmd::close, {}, proto::close_code::going_away});
+    std::lock_guard lock(mu_);
+    if (live_) live_->stop();  // drops the connection (reactor_base::begin_drain)
 }
 
 void ws_client::clear_wakeup() {
@@ -226,10 +236,8 @@ int ws_client::open_socket(const ws_url& url, std::string& why) {
     return fd;
 }
 
-// One connection, from connect to the socket's close. The loop, each turn:
-// hand queued commands to the session → write what it has → finished and
-// flushed? done → poll (socket, eventfd; the session's next deadline) →
-// read → let the session's timers fire.
+// One connection, from connect to the socket's close, on a reactor of its
+// own: dial() hands it the socket; the session's end stops the loop.
 client_outcome ws_client::connect_once(const ws_url& url) {
     client_outcome failed;
     const int fd = open_socket(url, failed.reason);
@@ -252,17 +260,29 @@ client_outcome ws_client::connect_once(const ws_url& url) {
                       },
                       .on_message = on_message},
                      clock::now());
+    session_shared shared;
+    reactor_options ro;
+    ro.tick = milliseconds(10);  // the session's deadlines are the only timers here
+    const std::unique_ptr<reactor> loop =
+        make_reactor(opts_.backend, -1, ro, session_options{}, shared, std::make_unique<no_server>());
+    // Phase 4: queued commands to the session; after stop(), nothing more:
+    // the loop's stop drops the connection this very turn.
+    loop->set_wakeup_hook({.pending = {}, .drain = [&] {
+                               if (stopping_) return loop->stop();
+                               drain_commands(s);
+                           }});
     {
-        client_link link(fd, s, tls_.get(), url.host, tls_session_);
-        while (!stopping_) {
-            drain_commands(s);
-            const bool blocked = link.flush(clock::now());
-            if (s.finished() && (!link.pending() || !blocked)) break;
-            pollfd p[2] = {{fd, static_cast<short>(POLLIN | (blocked ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
-            if (::poll(p, 2, poll_ms(s.next_deadline())) < 0 && errno != EINTR) break;
-            if (p[1].revents & POLLIN) clear_wakeup();
-            if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) link.read(clock::now());
-            s.tick(clock::now());
+        client_link link(s, tls_.get(), url.host, tls_session_);  // before the loop ends: its pool
+        {
+            std::lock_guard lock(mu_);
+            live_ = loop.get();
+        }
+        if (stopping_) ::close(fd);
+        else if (!loop->dial(fd, link, [&] { loop->stop(); })) s.eof(clock::now(), "cannot watch the socket");
+        else loop->run();
+        {
+            std::lock_guard lock(mu_);
+            live_ = nullptr;
         }
         // The next attempt offers this one's session. One that never finished
         // its handshake (a relay that accepted and dropped us) leaves the
@@ -271,7 +291,7 @@ client_outcome ws_client::connect_once(const ws_url& url) {
             SSL_SESSION_free(tls_session_);
             tls_session_ = link.take_resumable();
         }
-    }  // the link closes the socket
+    }
     if (s.outcome().opened) backoff_.lost(clock::now());
     if (stopping_ && !s.finished()) {
         client_outcome stopped = s.outcome();

@@ -2,10 +2,12 @@
 // wss:// URL, run one connection at a time on the calling thread, and with
 // `reconnect` come back after any loss on core/backoff's schedule (full
 // jitter, reset after a stable connection, a 503's Retry-After as a floor).
-// The protocol is net/client_session's, the bytes (and TLS) net/client_link's;
-// this file owns DNS, connect, the loop and the bounded queue of messages
-// waiting for a connection. send_*/close/stop may be called from any thread
-// (an eventfd wakes the loop). Read next: client_session.hpp, client_link.hpp.
+// The protocol is net/client_session's, the bytes (and TLS) net/client_link's,
+// moved by a reactor (epoll or io_uring: the server's loop and backends, one
+// outbound connection on it, reactor::dial); this file owns DNS, connect,
+// reconnecting and the bounded queue of messages waiting for a connection.
+// send_*/close/stop may be called from any thread (reactor::wake wakes the
+// loop). Read next: client_session.hpp, client_link.hpp.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -22,6 +24,7 @@
 
 #include "core/backoff.hpp"
 #include "net/client_session.hpp"
+#include "net/reactor.hpp"
 #include "net/tls_context.hpp"
 
 namespace wsring::net {
@@ -63,6 +66,9 @@ struct ws_client_options {
     // wss://: the client context (tls_context::load_client: --ca, --insecure);
     // null: the system's CA store, certificate and host name checked.
     std::shared_ptr<const tls_context> tls{};
+    // The loop's backend; uring falls back to epoll where io_uring is
+    // unavailable (one log line, as for the server).
+    backend_kind backend = backend_kind::epoll;
 };
 
 class ws_client {
@@ -129,6 +135,7 @@ private:
     bool close_queued_ = false;     // guarded by mu_: no reconnect after it
     bool ended_ = false;            // guarded by mu_: run() returned
     std::atomic<bool> stopping_{false};
+    reactor* live_ = nullptr;  // guarded by mu_: the loop of the connection now, to wake
     std::shared_ptr<const tls_context> tls_;  // wss:// only
     SSL_SESSION* tls_session_ = nullptr;      // the last connection's, to resume (RFC 8446 §2.2)
 };

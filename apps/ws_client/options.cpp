@@ -127,6 +127,15 @@ std::vector<option> table() {
              if (err.empty()) c.client.max_message = static_cast<std::size_t>(n);
              return err;
          }},
+        {"backend", "epoll|uring", "the loop's I/O backend (uring falls back to epoll where unavailable)",
+         [](const client_cli& c) {
+             return std::string(c.client.backend == net::backend_kind::uring ? "uring" : "epoll");
+         },
+         [](std::string_view v, client_cli& c) {
+             if (v != "epoll" && v != "uring") return std::string("expected epoll or uring");
+             c.client.backend = v == "uring" ? net::backend_kind::uring : net::backend_kind::epoll;
+             return std::string{};
+         }},
         {"help", nullptr, "print this help and exit", nullptr, flag(&client_cli::help)},
     };
 }

@@ -11,7 +11,8 @@
 # --deflate (its stop line counts the compressed messages) and Python's
 # websockets, and a deflate bomb → 1009. Under WSRING_TLS=1 every test
 # runs over wss:// (our server and the Python ones get the test certificate;
-# ws-client gets --ca). Every wait has a deadline.
+# ws-client gets --ca). Each test class runs ws-client with --backend of its
+# server's backend (epoll, uring). Every wait has a deadline.
 import asyncio
 import json
 import os
@@ -273,7 +274,9 @@ class WsClientBase:
         return srv
 
     def client(self, *args):
-        c = Client(*args)
+        # The client's loop runs on the same backend as the server under test
+        # (ws-client --backend: a reactor with one outbound connection).
+        c = Client("--backend", self.backend, *args)
         self.addCleanup(c.kill)
         return c
 

@@ -2,14 +2,20 @@
 // for a connection, without connecting: the max_queued bound (bytes plus a
 // per-entry cost, so empty messages are bounded too), a lone message past
 // it, close always taken, and wait_for_room releasing once run() has
-// returned. The loop itself is tested end to end
-// (tests/integration/test_ws_client.py).
+// returned. Then run() on each backend against an echo server reactor:
+// messages queued before the connection, a close and a stop() from another
+// thread (the reactor's wake-up). End to end: tests/integration/test_ws_client.py.
 #include "net/ws_client.hpp"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "tests/net/echo_server.hpp"
+#include "tests/net/per_backend.hpp"
 
 namespace wsring::net {
 namespace {
@@ -48,6 +54,47 @@ TEST(WsClient, WaitForRoomReturnsOnceRunEnded) {
     EXPECT_FALSE(c.run().reason.empty());
     writer.join();
 }
+
+class WsClientLoop : public test::per_backend {};
+
+TEST_P(WsClientLoop, QueuedMessagesThenCloseFromAnotherThread) {
+    test::echo_server srv(GetParam());
+    ws_client c({.url = "ws://127.0.0.1:" + std::to_string(srv.port()) + "/", .backend = GetParam()});
+    std::vector<std::string> got;
+    std::atomic<int> n{0};
+    c.on_message = [&](std::span<const std::byte> d, bool) {
+        got.emplace_back(reinterpret_cast<const char*>(d.data()), d.size());
+        ++n;
+    };
+    EXPECT_TRUE(c.send_text("one"));  // waits for the connection
+    EXPECT_TRUE(c.send_text("two"));
+    std::thread closer([&] {
+        while (n.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        c.close(proto::close_code::normal, "done");
+    });
+    const client_outcome how = c.run();
+    closer.join();
+    EXPECT_TRUE(how.opened);
+    EXPECT_EQ(how.code, proto::close_code::normal);
+    EXPECT_EQ(got, (std::vector<std::string>{"one", "two"}));
+}
+
+TEST_P(WsClientLoop, StopFromAnotherThreadEndsRun) {
+    test::echo_server srv(GetParam());
+    ws_client c({.url = "ws://127.0.0.1:" + std::to_string(srv.port()) + "/", .backend = GetParam()});
+    std::atomic<bool> open{false};
+    c.on_open = [&](const std::string&) { open = true; };
+    std::thread stopper([&] {
+        while (!open.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        c.stop();
+    });
+    const client_outcome how = c.run();
+    stopper.join();
+    EXPECT_TRUE(how.opened);
+    EXPECT_EQ(how.reason, "stopped");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WsClientLoop, test::backend_kinds(), test::backend_label);
 
 }  // namespace
 }  // namespace wsring::net
