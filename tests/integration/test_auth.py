@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from wsring_harness import (HOST, OP_TEXT, RawClient, Server, ServerTestMixin, per_backend,
-                            server_command, test_certs, upgrade_request, ws_connect)
+                            server_command, server_sanitized, test_certs, upgrade_request,
+                            ws_connect)
 
 SECRET = "integration-secret-of-thirty-two-bytes!"
 ACL = {"roles": {"reader": {"subscribe": ["chat/*"], "publish": []},
@@ -287,7 +288,11 @@ class PerAddressBase(ServerTestMixin):
             st, _ = self.upgrade("10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255))
             self.assertEqual(st, 101)
         grown = self.server.rss_bytes() - before
-        self.assertLess(grown, 8 << 20, "RSS grew %d bytes for 3000 addresses" % grown)
+        # Under ASan freed memory waits in its quarantine (megabytes for 3000
+        # connections): the table's own bound is asserted by the unit test
+        # (tests/net/address_limits_test.cpp), RSS only for a plain build.
+        bound = (64 if server_sanitized() else 8) << 20
+        self.assertLess(grown, bound, "RSS grew %d bytes for 3000 addresses" % grown)
 
 
 per_backend(globals(), PerAddressBase)

@@ -128,6 +128,21 @@ def server_command():
     return [os.path.join(build, "ws-server")]
 
 
+_sanitized = None
+
+
+def server_sanitized():
+    """True when the ws-server under test is an ASan or TSan build (its runtime
+    is linked in statically): memory figures then include the sanitizer's own
+    shadow and quarantine, and RSS bounds do not apply."""
+    global _sanitized
+    if _sanitized is None:
+        with open(server_command()[0], "rb") as f:
+            data = f.read()
+        _sanitized = b"__asan_init" in data or b"__tsan_init" in data
+    return _sanitized
+
+
 def per_backend(module_globals, base, *mixins):
     """Define one TestCase subclass of `base` per backend in the caller's module.
     The generated classes carry `backend`; `base` itself must not be a TestCase."""
