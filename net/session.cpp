@@ -286,7 +286,7 @@ bool session::admit(connection& c, const proto::http_request& req) {
     if (!opts_.access) return true;
     const std::shared_ptr<const access_policy> policy = opts_.access->current();
     if (!policy || !policy->active()) return true;
-    const std::int64_t now_s = wall_now();
+    const std::int64_t now_ms = wall_now_ms(), now_s = now_ms / 1000;
     admission a = policy->admit(req, now_s);
     if (a.refused != access_refusal::none) {
         ++stats_.refused[static_cast<std::size_t>(a.refused)];
@@ -299,8 +299,10 @@ bool session::admit(connection& c, const proto::http_request& req) {
     if (a.expires) {
         // RFC 7519 §4.1.4: not to be accepted on or after exp (+ leeway): the
         // connection it opened ends then too, with 1008, within a tick.
-        const std::int64_t left_s = *a.expires + policy->config().jwt.leeway_s - now_s;
-        expiry_[&c] = t_.timers().now() + ticks(milliseconds(std::max<std::int64_t>(left_s, 0) * 1000));
+        // From the wall clock's milliseconds, not its whole seconds: a token
+        // admitted at N.9 s must not live until exp + 0.9 s.
+        const std::int64_t left_ms = (*a.expires + policy->config().jwt.leeway_s) * 1000 - now_ms;
+        expiry_[&c] = t_.timers().now() + ticks(milliseconds(std::max<std::int64_t>(left_ms, 0)));
         c.flags |= sf_expires;
     }
     return true;
@@ -346,10 +348,10 @@ void session::release_address(connection& c) {
     per_address_.erase(it);
 }
 
-std::int64_t session::wall_now() const {
-    if (opts_.wall_clock) return opts_.wall_clock();
+std::int64_t session::wall_now_ms() const {
+    if (opts_.wall_clock) return opts_.wall_clock() * 1000;  // tests: whole seconds
     using namespace std::chrono;
-    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    return duration_cast<std::chrono::milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 void session::reject(connection& c, std::string_view response) {

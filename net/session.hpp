@@ -139,7 +139,7 @@ private:
     bool within_rate(connection& c, const proto::http_request& req, std::optional<ip_address>& client);
     bool within_per_address(connection& c, const std::optional<ip_address>& client);
     void release_address(connection& c);
-    std::int64_t wall_now() const;
+    std::int64_t wall_now_ms() const;  // wall-clock milliseconds since the epoch
     void on_idle_timer(connection& c);
     void arm_idle(connection& c);
     void enter_draining(connection& c, bool linger);
