@@ -6,7 +6,7 @@
 #      then every suite again over TLS (wss://, WSRING_TLS=1).
 #   2. ASan+UBSan build: unit tests + integration tests again, and a TLS subset.
 #   3. TSan build: unit tests + the multi-threaded integration tests.
-#   4. clang 14 libFuzzer build: each fuzzer for FUZZ_SMOKE_SECONDS (default 30: thirteen
+#   4. clang 14 libFuzzer build: each fuzzer for FUZZ_SMOKE_SECONDS (default 30: twelve
 #      fuzzers; `make fuzz` runs them longer).
 # Prints one "N passed, N failed" line at the end; exits non-zero on any failure.
 set -uo pipefail
