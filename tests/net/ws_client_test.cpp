@@ -16,6 +16,7 @@
 
 #include "tests/net/echo_server.hpp"
 #include "tests/net/per_backend.hpp"
+#include "tests/net/wait_until.hpp"
 
 namespace wsring::net {
 namespace {
@@ -69,7 +70,9 @@ TEST_P(WsClientLoop, QueuedMessagesThenCloseFromAnotherThread) {
     EXPECT_TRUE(c.send_text("one"));  // waits for the connection
     EXPECT_TRUE(c.send_text("two"));
     std::thread closer([&] {
-        while (n.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        // Bounded: if the echoes never come, close anyway so run() ends and
+        // the assertions below fail instead of the test hanging.
+        EXPECT_TRUE(test::wait_until([&] { return n.load() >= 2; }));
         c.close(proto::close_code::normal, "done");
     });
     const client_outcome how = c.run();
@@ -85,7 +88,7 @@ TEST_P(WsClientLoop, StopFromAnotherThreadEndsRun) {
     std::atomic<bool> open{false};
     c.on_open = [&](const std::string&) { open = true; };
     std::thread stopper([&] {
-        while (!open.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        EXPECT_TRUE(test::wait_until([&] { return open.load(); }));
         c.stop();
     });
     const client_outcome how = c.run();
