@@ -9,6 +9,7 @@ packages=(
   libssl-dev openssl liburing-dev zlib1g-dev libdeflate-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   python3 python3-websockets
+  python3-jwt python3-cryptography  # issue 15: tokens made by the tests (test_auth.py)
   gnuplot-nox procps strace
   redis-server nginx libhiredis-dev  # issue 13: the Redis bridge (hiredis), its cluster tests and scripts/cluster.sh
   chromium libnss3-tools  # the browser test: headless Chromium, certutil for its trust store
