@@ -606,6 +606,7 @@ struct redis_broker::impl {
     }
 
     void publish_entry(std::uint64_t seq, modes::broadcast_message m) {
+        m.published_ns = modes::ring_clock_ns();  // delivery latency counts from here on this node
         // A full ring waits for the reactors: they must be awake to drain it.
         producer.publish_claimed(seq, std::move(m), [this] { hub.wake_all(); });
         unwoken = true;

@@ -9,6 +9,7 @@
 // docs/broadcast-ring.md.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -69,7 +70,17 @@ struct broadcast_message {
     // before. wsring.v1 subscribers get `v1` (the "!unrecovered" notice),
     // others a close 1012. Empty for every other entry.
     core::shared_buffer reset_epoch{};
+    // When it entered the ring on this node (ring_clock_ns; the batch's first
+    // message for a batch): wsring_publish_to_delivery_seconds starts here.
+    std::int64_t published_ns = 0;
 };
+
+// The clock of broadcast_message::published_ns: monotonic, any thread.
+inline std::int64_t ring_clock_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 class broadcast_hub {
 public:

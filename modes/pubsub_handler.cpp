@@ -116,7 +116,7 @@ void pubsub_handler::send_position(session& s, connection& c) {
     ++stats_.recovered;
     std::size_t bytes = 0;
     for (const frames_slice& slice : r.replay) {
-        s.send_encoded(c, slice.frames, slice.begin, slice.end);
+        s.send_encoded(c, slice.frames, slice.begin, slice.end, slice.messages);
         stats_.replayed += slice.messages;
         bytes += slice.end - slice.begin;
     }
@@ -176,6 +176,7 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
         return;
     }
     if (b.messages == 0) {
+        b.first_ns = ring_clock_ns();
         b.topic = topics_.name(c.topic);
         b.origin = origin;
         b.ticket = remote ? ticket_of(c) : 0;
@@ -225,6 +226,7 @@ void pubsub_handler::encode_deflated(session& s, proto::opcode op, std::span<con
 // lock: consumers only pause at our claimed slot meanwhile.
 std::uint64_t pubsub_handler::publish(broadcast_message m, std::string* epoch) {
     const bool v1 = hub_.log().keeps_history() || hub_.has_v1_receivers();
+    if (m.published_ns == 0) m.published_ns = ring_clock_ns();
     std::uint64_t seq = 0;
     m.first_offset = hub_.log().append(
         as_view(m.topic), m.messages, [&](std::string_view topic_epoch, std::uint64_t first) {
@@ -324,6 +326,7 @@ void pubsub_handler::flush_batch(std::uint32_t topic) {
     broadcast_message m{core::shared_buffer::copy_of(b.frames), std::move(b.topic),
                         {b.origin ? index_ : broadcast_origin::no_reactor, b.origin}, b.messages};
     if (b.compressed) m.deflated = core::shared_buffer::copy_of(b.deflated);
+    m.published_ns = b.first_ns;
     b.frames.clear();  // keeps its capacity for the next turn
     b.deflated.clear();
     b.messages = 0;
@@ -461,6 +464,7 @@ void pubsub_handler::wake_others() {
 // stalled producers see progress).
 std::size_t pubsub_handler::consume(std::size_t max) {
     std::size_t total = 0;
+    consume_ns_ = 0;  // deliver() reads the clock once, if it delivers anything
     while (total < max) {
         std::size_t n = hub_.entries().poll(index_, std::min<std::size_t>(256, max - total),
                                             [this](const broadcast_message& m) { deliver(m); });
@@ -486,6 +490,9 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     if (end <= lt.next) return;
     const auto skip = static_cast<std::uint32_t>(lt.next > m.first_offset ? lt.next - m.first_offset : 0);
     lt.next = end;
+    if (consume_ns_ == 0) consume_ns_ = ring_clock_ns();
+    if (m.published_ns != 0 && consume_ns_ >= m.published_ns)
+        delivery_.observe_n(static_cast<std::uint64_t>(consume_ns_ - m.published_ns), m.messages - skip);
     // A publisher that saw no wsring.v1 subscriber anywhere did not encode
     // their frames (history off): ours now, once for all our subscribers.
     core::shared_buffer own_v1;
@@ -520,7 +527,7 @@ void pubsub_handler::deliver(const broadcast_message& m) {
             continue;
         }
         if (agreed && !shares) recompress_for(*c, text->bytes(), frame_offset(text->bytes(), skip));
-        else session_->send_encoded(*c, frames, begin[e], frames.size());
+        else session_->send_encoded(*c, frames, begin[e], frames.size(), m.messages - skip);
         stats_.delivered += m.messages - skip;
     }
 }
@@ -539,7 +546,7 @@ void pubsub_handler::deliver_reset(const broadcast_message& m, std::uint32_t t) 
         if (c->state != conn_state::open || !c->ws.can_send()) continue;
         if (c->mode & mode_v1) {
             ++stats_.unrecovered;
-            session_->send_encoded(*c, m.v1);
+            session_->send_encoded(*c, m.v1, 1);
         } else {
             session_->close(*c, proto::close_code::service_restart, "topic history lost: reconnect");
         }

@@ -30,6 +30,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/bucket_histogram.hpp"
+#include "core/counter.hpp"
 #include "modes/broadcast_hub.hpp"
 #include "modes/topic_log.hpp"
 #include "net/message_handler.hpp"
@@ -62,21 +64,22 @@ struct fanout_options {
     std::string api_key{};                    // HTTP publish API: empty = off (modes/publish_api.hpp)
 };
 
-// Per reactor; exact once the reactor has stopped.
+// Per reactor, written by its loop; readable from any thread (core/counter.hpp),
+// exact once the reactor has stopped.
 struct fanout_stats {
-    std::uint64_t published = 0;    // messages this reactor's clients published
-    std::uint64_t entries = 0;      // ring entries they went out in
-    std::uint64_t delivered = 0;    // messages queued to receivers
-    std::uint64_t skipped = 0;      // messages left out (skip policy)
-    std::uint64_t slow_closed = 0;  // receivers closed 1008 (close policy)
-    std::uint64_t stalls = 0;       // publishes that found the ring full
-    std::uint64_t compressed = 0;   // messages compressed once for sharing receivers
-    std::uint64_t recompressed = 0; // messages compressed for one receiver (own contexts, other window)
-    std::uint64_t recovered = 0;    // wsring.v1 resubscriptions answered from history
-    std::uint64_t unrecovered = 0;  // ... answered "!unrecovered"
-    std::uint64_t replayed = 0;     // messages sent from history
-    std::uint64_t http_published = 0;  // messages published by POST /publish (also in `published`)
-    std::uint64_t refused = 0;      // multi-node: publishes the broker did not take
+    core::counter published = 0;    // messages this reactor's clients published
+    core::counter entries = 0;      // ring entries they went out in
+    core::counter delivered = 0;    // messages queued to receivers
+    core::counter skipped = 0;      // messages left out (skip policy)
+    core::counter slow_closed = 0;  // receivers closed 1008 (close policy)
+    core::counter stalls = 0;       // publishes that found the ring full
+    core::counter compressed = 0;   // messages compressed once for sharing receivers
+    core::counter recompressed = 0; // messages compressed for one receiver (own contexts, other window)
+    core::counter recovered = 0;    // wsring.v1 resubscriptions answered from history
+    core::counter unrecovered = 0;  // ... answered "!unrecovered"
+    core::counter replayed = 0;     // messages sent from history
+    core::counter http_published = 0;  // messages published by POST /publish (also in `published`)
+    core::counter refused = 0;      // multi-node: publishes the broker did not take
 };
 
 // The subscriber's framing, in connection::mode.
@@ -115,6 +118,9 @@ public:
     void drain();
 
     fanout_stats stats() const;
+    // Entry into the ring → queued to this reactor's subscribers, per
+    // message, in ns (wsring_publish_to_delivery_seconds). Any thread.
+    const core::bucket_histogram& delivery_latency() const { return delivery_; }
     const topic_table& topics() const { return topics_; }
 
 private:
@@ -130,6 +136,7 @@ private:
         std::uint32_t messages = 0;
         std::uint32_t compressed = 0;     // of them, compressed in `deflated`
         bool deflate = false;             // decided at the batch's first message
+        std::int64_t first_ns = 0;        // ring_clock_ns() at its first message
     };
     static constexpr std::size_t batch_max = 16u << 10;  // larger frames go alone
 
@@ -204,7 +211,9 @@ private:
     std::vector<broker_outcome> outcomes_;  // read_inbox's scratch
     std::vector<std::string> synced_;
     bool unwoken_ = false;  // published since others were last woken
+    std::int64_t consume_ns_ = 0;  // the clock, read once per consume() (0: not yet)
     fanout_stats stats_;
+    core::bucket_histogram delivery_;  // ring entry → queued here, per message
 };
 
 // Wires broadcast/pubsub into `so`: one hub for all reactors, one handler

@@ -147,7 +147,7 @@ struct topic_log::impl {
     ilist<entry, &entry::age> age;             // every entry, oldest first
     ilist<record, &record::idle_link> idle;    // sweep() forgets these
     std::optional<time_point> last_sweep;
-    topic_log_stats totals;                    // all but `topics`
+    topic_log_stats totals;
 
     ~impl() {
         for (entry* e = age.head; e != nullptr;) delete std::exchange(e, e->age.next);
@@ -176,6 +176,7 @@ struct topic_log::impl {
         r.cost = topic_overhead(name.size());
         if (r.epoch.size() > short_string_capacity()) r.cost += heap_cost(r.epoch.size() + 1);
         totals.bytes += r.cost;
+        totals.topics = records.size();
         update_idle(r);  // created idle: if the caller throws, sweep still finds it
         return r;
     }
@@ -186,6 +187,7 @@ struct topic_log::impl {
         totals.bytes -= r.cost;
         ++totals.forgotten;
         records.erase(records.find(r.name));
+        totals.topics = records.size();
     }
 
     // Remote: records go only when the broker stops following them.
@@ -464,12 +466,8 @@ void topic_log::sweep() {
     while (!m.idle.empty()) m.forget(*m.idle.head);
 }
 
-topic_log_stats topic_log::stats() const {
-    std::lock_guard lock(mutex_);
-    topic_log_stats s = impl_->totals;
-    s.topics = impl_->records.size();
-    return s;
-}
+// No lock: the counters are atomics (their writers hold the mutex).
+topic_log_stats topic_log::stats() const { return impl_->totals; }
 
 std::size_t topic_log::entry_overhead() {
     // The entry node, and the frames buffer's own header and malloc's.

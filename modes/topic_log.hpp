@@ -29,6 +29,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/counter.hpp"
 #include "core/shared_buffer.hpp"
 #include "proto/wsring_v1.hpp"
 
@@ -73,14 +74,16 @@ enum class remote_append : std::uint8_t {
     not_synced,   // nobody follows the topic here (or not yet): nothing done
 };
 
+// Gauges and totals, written under the log's mutex (one writer at a time),
+// read by stats() without it: GET /metrics never waits for a publisher.
 struct topic_log_stats {
-    std::size_t topics = 0;           // known now
-    std::size_t entries = 0;          // history entries now (one per ring entry)
-    std::size_t messages = 0;         // history messages now
-    std::size_t bytes = 0;            // history bytes now (frames + bookkeeping)
-    std::uint64_t evicted_bytes = 0;  // bytes of entries dropped by max_bytes (cumulative)
-    std::uint64_t expired = 0;        // messages dropped by ttl (cumulative)
-    std::uint64_t forgotten = 0;      // topics forgotten (cumulative)
+    core::counter topics = 0;           // known now
+    core::counter entries = 0;          // history entries now (one per ring entry)
+    core::counter messages = 0;         // history messages now
+    core::counter bytes = 0;            // history bytes now (frames + bookkeeping)
+    core::counter evicted_bytes = 0;  // bytes of entries dropped by max_bytes (cumulative)
+    core::counter expired = 0;        // messages dropped by ttl (cumulative)
+    core::counter forgotten = 0;      // topics forgotten (cumulative)
 };
 
 class topic_log {

@@ -52,18 +52,19 @@ struct wakeup_hook {
 // One counter per tls_error value (resources is the last one).
 inline constexpr std::size_t tls_error_count = static_cast<std::size_t>(tls_error::resources) + 1;
 
-// TLS, counted per reactor (all zero for ws://). Nothing is logged per
+// TLS, counted per reactor (all zero for ws://). Counters (core/counter.hpp):
+// the reactor writes, GET /metrics reads from any thread. Nothing is logged per
 // connection: a scan of the port is a counter, not a flood of lines.
 struct tls_stats {
-    std::uint64_t handshakes = 0;  // completed
-    std::uint64_t resumed = 0;     // ... of which from a session ticket
-    std::array<std::uint64_t, tls_error_count> failed{};  // by tls_error
+    core::counter handshakes = 0;  // completed
+    core::counter resumed = 0;     // ... of which from a session ticket
+    std::array<core::counter, tls_error_count> failed{};  // by tls_error
 
     tls_stats& operator+=(const tls_stats& o);
 };
 
 struct reactor_stats {
-    std::uint64_t accepted = 0;  // TCP connections accepted
+    core::counter accepted = 0;  // TCP connections accepted
     session_stats session;
     tls_stats tls;
 };
@@ -93,7 +94,8 @@ public:
     virtual bool dial(int fd, client_link& link, std::function<void()> on_end) = 0;
     virtual session& sessions() = 0;
     virtual std::string_view backend_name() const = 0;
-    // Counters; exact once run() has returned.
+    // Counters, from any thread: a snapshot of relaxed loads (never a lock,
+    // never a wait on the loop); exact once run() has returned.
     virtual reactor_stats stats() const = 0;
 };
 

@@ -166,7 +166,7 @@ private:
     core::timer_node accept_timer_;  // retry accept after EMFILE
     core::timer_node drain_timer_;   // the shutdown deadline
     connection* dirty_ = nullptr;    // to flush this turn (through next_dirty)
-    std::uint64_t accepted_ = 0;
+    core::counter accepted_;  // written by the loop, read by stats() from anywhere
     bool accept_error_logged_ = false;
     std::vector<outbound> outbound_;  // the dialed connections (a client has one)
     bool running_ = false;            // inside run(): the backend can watch a socket

@@ -66,6 +66,7 @@ void session::on_accept(connection& c) {
 }
 
 void session::on_data(connection& c, std::span<std::byte> in) {
+    stats_.bytes_received += in.size();
     c.last_rx = now32();  // any byte is a sign of life, a pong included
     if (c.flags & sf_pinged) {
         // The keep-alive round trip is done (once per ping, not per
@@ -153,19 +154,23 @@ void session::send_message(connection& c, opcode op, std::span<const std::byte> 
     std::span<const std::byte> compressed;
     if (deflate_.compress_for(c, payload, compressed)) {
         ++stats_.deflated;
+        ++stats_.messages_sent;
         return queue_frame(c, op, compressed, true);  // RFC 7692 §6.1: RSV1 marks it
     }
+    ++stats_.messages_sent;
     queue_frame(c, op, payload);
 }
 
-void session::send_encoded(connection& c, core::shared_buffer frames) {
+void session::send_encoded(connection& c, core::shared_buffer frames, std::uint64_t messages) {
     std::size_t n = frames.size();
-    send_encoded(c, std::move(frames), 0, n);
+    send_encoded(c, std::move(frames), 0, n, messages);
 }
 
 void session::send_encoded(connection& c, core::shared_buffer frames, std::size_t begin,
-                           std::size_t end) {
+                           std::size_t end, std::uint64_t messages) {
     if (c.state != conn_state::open || !c.ws.can_send() || begin == end) return;
+    stats_.messages_sent += messages;
+    stats_.bytes_sent += end - begin;
     c.out.append_shared(t_.pool(), std::move(frames), begin, end - begin);
     want_flush(c);
 }
@@ -612,6 +617,7 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
                           bool compressed) {
     if (!c.ws.can_send()) return;  // §5.5.1: nothing after our close frame
     std::size_t n = c.ws.frame_size(payload.size());
+    stats_.bytes_sent += n;
     const proto::frame_options fo{.rsv1 = compressed};
     if (n <= segment_pool::owned_capacity) {
         // Small: encoded straight into the tail block, next to the previous reply.
@@ -631,6 +637,7 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
 void session::queue_close(connection& c, close_code code, std::string_view reason) {
     std::byte frame[proto::max_answer_size];
     if (std::size_t n = c.ws.write_close(frame, code, reason)) {
+        stats_.bytes_sent += n;
         c.out.append_copy(t_.pool(), std::span(frame, n));
         want_flush(c);
     }
@@ -641,12 +648,14 @@ void session::queue_close(connection& c, close_code code, std::string_view reaso
 void session::queue_answer(connection& c, const proto::event& ev) {
     std::byte frame[proto::max_answer_size];
     if (std::size_t n = c.ws.answer(ev, frame)) {
+        stats_.bytes_sent += n;
         c.out.append_copy(t_.pool(), std::span(frame, n));
         want_flush(c);
     }
 }
 
 void session::queue_bytes(connection& c, std::string_view bytes) {
+    stats_.bytes_sent += bytes.size();
     c.out.append_copy(t_.pool(), std::as_bytes(std::span(bytes.data(), bytes.size())));
     want_flush(c);
 }

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/counter.hpp"
 #include "core/shared_buffer.hpp"
 #include "net/access_policy.hpp"
 #include "net/address_limits.hpp"
@@ -67,20 +68,25 @@ struct session_shared {
     std::atomic<std::uint64_t> open{0};  // WebSockets open now, for max_connections
 };
 
+// Written by the session's reactor only, read by anyone (GET /metrics from
+// another reactor): core::counter, relaxed, no locks on the data path.
 struct session_stats {
-    std::uint64_t accepted = 0;    // TCP connections handed to this session
-    std::uint64_t upgraded = 0;    // 101 sent
-    std::uint64_t rejected = 0;    // a non-101 HTTP answer
-    std::uint64_t messages = 0;    // text/binary messages received
-    std::uint64_t failed = 0;      // closed for a protocol error
-    std::uint64_t inflated = 0;    // compressed messages received (RFC 7692)
-    std::uint64_t deflated = 0;    // messages sent compressed, one by one (not shared frames)
-    std::uint64_t expired = 0;     // closed 1008 because the token expired
+    core::counter accepted = 0;    // TCP connections handed to this session
+    core::counter upgraded = 0;    // 101 sent
+    core::counter rejected = 0;    // a non-101 HTTP answer
+    core::counter messages = 0;    // text/binary messages received
+    core::counter bytes_received = 0;  // bytes read (handshakes and frames; after TLS)
+    core::counter messages_sent = 0;   // text/binary messages queued to peers
+    core::counter bytes_sent = 0;      // bytes queued to peers (answers and frames; before TLS)
+    core::counter failed = 0;      // closed for a protocol error
+    core::counter inflated = 0;    // compressed messages received (RFC 7692)
+    core::counter deflated = 0;    // messages sent compressed, one by one (not shared frames)
+    core::counter expired = 0;     // closed 1008 because the token expired
     // Upgrades the access policy refused, by access_refusal (index 0 unused).
-    std::array<std::uint64_t, access_refusal_count> refused{};
-    std::uint64_t too_fast = 0;          // 429: an address over --max-handshakes-per-ip-per-s
-    std::uint64_t too_many_per_ip = 0;   // 503: an address at --max-connections-per-ip
-    std::uint64_t at_capacity = 0;       // 503: --max-connections reached
+    std::array<core::counter, access_refusal_count> refused{};
+    core::counter too_fast = 0;          // 429: an address over --max-handshakes-per-ip-per-s
+    core::counter too_many_per_ip = 0;   // 503: an address at --max-connections-per-ip
+    core::counter at_capacity = 0;       // 503: --max-connections reached
 };
 
 class session {
@@ -108,8 +114,10 @@ public:
     void send_message(connection& c, proto::opcode op, std::span<const std::byte> payload);
     // Queues already-encoded server frames by reference (broadcast): all of
     // `frames`, or bytes [begin, end) of it (whole frames: a replay's slice).
-    void send_encoded(connection& c, core::shared_buffer frames);
-    void send_encoded(connection& c, core::shared_buffer frames, std::size_t begin, std::size_t end);
+    // `messages`: how many messages they hold (for the counters).
+    void send_encoded(connection& c, core::shared_buffer frames, std::uint64_t messages);
+    void send_encoded(connection& c, core::shared_buffer frames, std::size_t begin, std::size_t end,
+                      std::uint64_t messages);
     // The answer a handler deferred (http_answer::deferred) to the request
     // `c` is waiting on; then reading resumes, with what came meanwhile.
     void answer_deferred(connection& c, http_answer a);
