@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/ws_server/metrics.hpp"
 #include "apps/ws_server/options.hpp"
 #include "cluster/redis_broker.hpp"
 #include "net/log.hpp"
@@ -167,9 +168,16 @@ int main(int argc, char** argv) {
         std::printf("ws-server: web: %zu files, %zu bytes from %s (%zu skipped: links, hidden or odd names)\n",
                     site->files(), site->bytes(), cli.web.c_str(), site->skipped());
     }
+    // GET /metrics: on the WebSocket port, or only on --metrics-port.
+    net::metrics_registry metrics;
+    if (!cli.metrics_port) cli.server.session.metrics = &metrics;
     net::server srv(cli.server);
+    apps::add_collectors(metrics, {.server = &srv, .mode = cli.mode, .fanout = fanout.get(), .hub = hub.get(),
+                                   .broker = broker.get(), .per_address = per_address.get()});
+    std::unique_ptr<net::server> metrics_listener;
     try {
         srv.start();
+        metrics_listener = apps::start_metrics_listener(cli, metrics);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "ws-server: %s\n", e.what());
         return 1;
@@ -180,6 +188,9 @@ int main(int argc, char** argv) {
                 srv.threads(), static_cast<int>(srv.backend_name().size()),
                 srv.backend_name().data(), cli.server.tls ? " tls=on" : "",
                 !z.enabled ? "" : z.takeover ? " deflate=takeover" : " deflate=shared");
+    if (metrics_listener)
+        std::printf("ws-server: metrics on %s\n",
+                    net::format_address(cli.server.host, metrics_listener->port()).c_str());
     std::fflush(stdout);
 
     for (;;) {
@@ -187,6 +198,10 @@ int main(int argc, char** argv) {
         if (sigwait(&stop_signals, &sig) != 0) continue;
         if (sig != SIGHUP) break;
         reload(argc, argv, cli, access);
+    }
+    if (metrics_listener) {  // first: its scrapes read everything below
+        metrics_listener->stop();
+        metrics_listener->wait();
     }
     srv.stop();
     srv.wait();

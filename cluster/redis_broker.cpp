@@ -138,6 +138,8 @@ struct redis_broker::impl {
         std::atomic<std::uint64_t> published{0}, publish_failed{0}, received{0}, duplicates{0},
             repaired{0}, resets{0}, syncs{0}, subscribes{0}, unsubscribes{0}, reconnects{0};
     } count;
+    // Publish sent → Redis confirmed, per batch (written by our thread only).
+    core::bucket_histogram publish_latency;
 
     // ---- the thread's own ------------------------------------------------------
     std::vector<shard> links;
@@ -698,12 +700,16 @@ struct redis_broker::impl {
         std::vector<std::string_view> argv{"EVALSHA", publish_script().sha1, "2", keys.meta, keys.stream,
                                            keys.channel};
         for (const std::string& a : args) argv.push_back(a);
-        const auto on_reply = [this, s, shares, bytes](const redisReply* r) {
+        const auto sent = std::chrono::steady_clock::now();
+        const auto on_reply = [this, s, shares, bytes, sent](const redisReply* r) {
             pending_bytes.fetch_sub(bytes, std::memory_order_relaxed);
             std::string_view epoch;
             std::uint64_t first = 0;
             if (r && parse_publish_reply(*r, epoch, first)) {
                 ++count.published;
+                publish_latency.observe(static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent)
+                        .count()));
                 for (const share& sh : shares)
                     tell(sh.reactor, {sh.ticket, true, std::string(epoch), first + sh.skip, {}});
                 return;
@@ -790,6 +796,14 @@ void redis_broker::want(std::string_view topic) {
 void redis_broker::unwant(std::string_view topic) {
     impl_->enqueue({impl::request::kind::unwant, {}, std::string(topic)});
 }
+
+const core::bucket_histogram& redis_broker::publish_latency() const { return impl_->publish_latency; }
+
+std::size_t redis_broker::servers() const { return impl_->shards.size(); }
+
+std::string redis_broker::server_name(std::size_t i) const { return impl_->shards.server(i).name(); }
+
+bool redis_broker::server_up(std::size_t i) const { return impl_->shard_up[i].load(std::memory_order_relaxed); }
 
 broker_stats redis_broker::stats() const {
     const impl::counters& c = impl_->count;

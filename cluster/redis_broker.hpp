@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bucket_histogram.hpp"
 #include "core/backoff.hpp"
 #include "cluster/shard_map.hpp"
 #include "modes/broadcast_hub.hpp"
@@ -80,7 +81,13 @@ public:
     void want(std::string_view topic) override;
     void unwant(std::string_view topic) override;
 
-    broker_stats stats() const;
+    broker_stats stats() const;  // any thread
+    // Any thread, for GET /metrics: publish sent → Redis confirmed (ns, per
+    // batch), and each Redis server's state (both links up: it takes publishes).
+    const core::bucket_histogram& publish_latency() const;
+    std::size_t servers() const;
+    std::string server_name(std::size_t i) const;
+    bool server_up(std::size_t i) const;
 
 private:
     struct impl;  // the thread's world: links, topics, queues (redis_broker.cpp)

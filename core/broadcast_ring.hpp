@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "base/cache_line.hpp"
+#include "core/counter.hpp"
 
 namespace wsring::core {
 
@@ -153,7 +154,7 @@ public:
     bool try_publish(T& value);
 
     // How many times this producer found the ring full (stats and tests).
-    std::uint64_t stalls() const noexcept { return stalls_; }
+    std::uint64_t stalls() const noexcept { return stalls_.get(); }  // any thread
 
 private:
     friend class broadcast_ring;
@@ -166,7 +167,7 @@ private:
 
     broadcast_ring* ring_;
     std::uint64_t gate_ = 0;  // every attached cursor is >= gate_ (cursors only grow)
-    std::uint64_t stalls_ = 0;
+    counter stalls_;  // written by the producer's thread only (core/counter.hpp)
 };
 
 // ---- consumer side -----------------------------------------------------------

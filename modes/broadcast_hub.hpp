@@ -102,6 +102,7 @@ public:
     void wake(std::uint32_t i);
     ring& entries() { return ring_; }
     topic_log& log() { return log_; }
+    const topic_log& log() const { return log_; }
     std::size_t reactors() const { return reactors_.size(); }
 
 

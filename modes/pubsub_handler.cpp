@@ -579,6 +579,7 @@ std::size_t pubsub_handler::backpressure_cap(const connection& c) {
 void pubsub_handler::slow_consumer(connection& c, std::uint32_t messages) {
     if (opts_.slow == slow_consumer_policy::skip) {
         stats_.skipped += messages;
+        ++stats_.skip_events;
         return;
     }
     ++stats_.slow_closed;

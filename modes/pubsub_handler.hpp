@@ -71,6 +71,7 @@ struct fanout_stats {
     core::counter entries = 0;      // ring entries they went out in
     core::counter delivered = 0;    // messages queued to receivers
     core::counter skipped = 0;      // messages left out (skip policy)
+    core::counter skip_events = 0;  // ... times a receiver was left out of an entry
     core::counter slow_closed = 0;  // receivers closed 1008 (close policy)
     core::counter stalls = 0;       // publishes that found the ring full
     core::counter compressed = 0;   // messages compressed once for sharing receivers

@@ -85,18 +85,7 @@ reactor_stats server::stats() const {
     for (auto& r : reactors_) {
         reactor_stats s = r->stats();
         sum.accepted += s.accepted;
-        sum.session.accepted += s.session.accepted;
-        sum.session.upgraded += s.session.upgraded;
-        sum.session.rejected += s.session.rejected;
-        sum.session.messages += s.session.messages;
-        sum.session.failed += s.session.failed;
-        sum.session.inflated += s.session.inflated;
-        sum.session.deflated += s.session.deflated;
-        sum.session.expired += s.session.expired;
-        sum.session.too_fast += s.session.too_fast;
-        sum.session.too_many_per_ip += s.session.too_many_per_ip;
-        sum.session.at_capacity += s.session.at_capacity;
-        for (std::size_t i = 0; i < sum.session.refused.size(); ++i) sum.session.refused[i] += s.session.refused[i];
+        sum.session += s.session;
         sum.tls += s.tls;
     }
     return sum;

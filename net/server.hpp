@@ -53,8 +53,11 @@ public:
     std::uint16_t port() const { return port_; }
     unsigned threads() const { return static_cast<unsigned>(reactors_.size()); }
     std::string_view backend_name() const;
-    // Sum over reactors; exact after wait().
+    // Sum over reactors, from any thread (relaxed counters, no lock); exact after wait().
     reactor_stats stats() const;
+    // WebSockets open now, all reactors (any thread).
+    std::uint64_t open_connections() const { return shared_.open.load(std::memory_order_relaxed); }
+    const server_options& options() const { return opts_; }
 
 private:
     server_options opts_;

@@ -223,7 +223,7 @@ void session::on_request(connection& c, std::span<std::byte> in) {
         // fields, is a handshake attempt: accept_upgrade judges it (400, 426...).
         bool attempt = req.wants_websocket() || !req.header("Sec-WebSocket-Key").empty() ||
                        !req.header("Sec-WebSocket-Version").empty();
-        if (attempt) return upgrade(c, req, in);  // §4.2.1: what follows the request is frames
+        if (attempt && opts_.websocket) return upgrade(c, req, in);  // §4.2.1: what follows is frames
         on_http_head(c, req, in.empty());
         if ((c.flags & sf_deferred) && c.state == conn_state::handshake) return hold_while_deferred(c, in);
     }
@@ -239,6 +239,7 @@ void session::upgrade(connection& c, const proto::http_request& req, std::span<s
     std::string extensions = deflate_.negotiate(c, req);
     proto::handshake_result r = proto::accept_upgrade(req, policy_, extensions);
     if (!r.accepted()) {
+        ++stats_.bad_handshakes;
         deflate_.release(c);
         return reject(c, r.response);
     }
@@ -450,10 +451,14 @@ void session::send_http_answer(connection& c, http_answer& a) {
 void session::answer_http(connection& c, const proto::http_request& req) {
     // --web: the site answers every plain request but the health check
     // (200, 404, or 405 naming HEAD too), from memory (net/static_site.hpp).
-    if (opts_.site && req.path != "/healthz") return reject(c, opts_.site->answer(req.method, req.path));
+    const bool metrics = opts_.metrics && req.path == "/metrics";
+    if (opts_.site && req.path != "/healthz" && !metrics) return reject(c, opts_.site->answer(req.method, req.path));
     if (req.method != "GET")
         return reject(c, proto::http_response(405, "only GET is served here\n", "Allow: GET\r\n"));
     if (req.path == "/healthz") return reject(c, proto::http_response(200, "ok\n"));
+    if (metrics)  // rendered here, on this thread: counters read without a lock (net/metrics.hpp)
+        return reject(c, proto::http_answer_bytes(200, metrics_content_type, opts_.metrics->render(), false));
+    if (!opts_.websocket) return reject(c, proto::http_response(404, "not found: GET /metrics or /healthz\n"));
     // Any path upgrades in echo mode, so the resource exists but needs the
     // WebSocket protocol: 426 with Upgrade (RFC 9110 §15.5.22), not 404.
     reject(c, proto::http_response(426, "this is a WebSocket endpoint: send an upgrade request\n",
@@ -658,6 +663,26 @@ void session::queue_bytes(connection& c, std::string_view bytes) {
     stats_.bytes_sent += bytes.size();
     c.out.append_copy(t_.pool(), std::as_bytes(std::span(bytes.data(), bytes.size())));
     want_flush(c);
+}
+
+session_stats& session_stats::operator+=(const session_stats& o) {
+    accepted += o.accepted;
+    upgraded += o.upgraded;
+    rejected += o.rejected;
+    messages += o.messages;
+    bytes_received += o.bytes_received;
+    messages_sent += o.messages_sent;
+    bytes_sent += o.bytes_sent;
+    failed += o.failed;
+    inflated += o.inflated;
+    deflated += o.deflated;
+    expired += o.expired;
+    for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += o.refused[i];
+    too_fast += o.too_fast;
+    too_many_per_ip += o.too_many_per_ip;
+    at_capacity += o.at_capacity;
+    bad_handshakes += o.bad_handshakes;
+    return *this;
 }
 
 }  // namespace wsring::net

@@ -30,6 +30,7 @@
 #include "net/connection.hpp"
 #include "net/deflate_contexts.hpp"
 #include "net/message_handler.hpp"
+#include "net/metrics.hpp"
 #include "net/transport.hpp"
 #include "proto/handshake.hpp"
 
@@ -61,6 +62,11 @@ struct session_options {
     // behind a proxy, the peers whose X-Forwarded-For is believed.
     address_limits* per_address = nullptr;
     std::vector<ip_network> trusted_proxies{};
+    // GET /metrics answered from it (outlives us), null: not served here.
+    const metrics_registry* metrics = nullptr;
+    // false: a plain HTTP listener (--metrics-port): no upgrades, and
+    // anything but /metrics and /healthz is 404.
+    bool websocket = true;
 };
 
 // State shared by the sessions of every reactor (only atomics: no locks).
@@ -87,6 +93,9 @@ struct session_stats {
     core::counter too_fast = 0;          // 429: an address over --max-handshakes-per-ip-per-s
     core::counter too_many_per_ip = 0;   // 503: an address at --max-connections-per-ip
     core::counter at_capacity = 0;       // 503: --max-connections reached
+    core::counter bad_handshakes = 0;    // upgrade attempts RFC 6455 §4.2.1 refuses (400, 426)
+
+    session_stats& operator+=(const session_stats& o);  // sums reactors
 };
 
 class session {

@@ -217,6 +217,16 @@ std::vector<option> table() {
              if (a) c.redis.push_back(std::move(*a));
              return why;
          }},
+        {"metrics-port", "PORT",
+         "serve GET /metrics (Prometheus) on this port of --host only, plain HTTP, instead of the "
+         "WebSocket port (0: any free port, printed at start)",
+         nullptr,
+         [](std::string_view v, cli& c) {
+             std::uint64_t n = 0;
+             std::string err = cmdline::parse_uint(v, 0, 65535, n);
+             if (err.empty()) c.metrics_port = static_cast<std::uint16_t>(n);
+             return err;
+         }},
         {"web", "DIR",
          "serve the files of DIR to plain GET/HEAD, read once at startup; / and /chat/<room> "
          "answer index.html (the chat demo: --web web --mode pubsub)",

@@ -1,6 +1,8 @@
 // ws-server's command line: every option, its default, its parsing, and the
 // --help text generated from the same table so the two cannot disagree.
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct cli {
     access_files access;  // --jwt-*, --acl, --allowed-origin, --require-origin
     net::address_limits_options per_address;  // --max-connections-per-ip, --max-handshakes-per-ip-per-s
     std::string config;  // --config FILE (read again on SIGHUP)
+    // --metrics-port: GET /metrics there only (a plain HTTP listener on
+    // --host); unset: on the WebSocket port.
+    std::optional<std::uint16_t> metrics_port;
     bool help = false;
 };
 
