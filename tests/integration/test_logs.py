@@ -105,7 +105,10 @@ class JsonLogsBase:
                 c.echo(OP_TEXT, b"hello %d" % i)
         self.assertEqual(srv.stop(signal.SIGINT), 0, srv.stderr())
         lines = json_lines(srv.stdout())
-        self.assertEqual([o["event"] for o in lines], ["listening", "stopped"], srv.stdout())
+        self.assertEqual([o["event"] for o in lines],
+                         ["listening", "stopped"] + (["stats_tls"] if tls_enabled() else []), srv.stdout())
+        for o in lines:
+            self.assertEqual(o["level"], "info", o)
         self.check_fields(lines[1], "info", "stopped")
         self.assertEqual(lines[1]["msg"], "stopped, 1 connections served")
         self.assertEqual(srv.stderr(), "")
