@@ -1,5 +1,6 @@
 // ws-server: the server binary. Parses the command line, starts the reactors
-// (net/server.hpp), prints one line when listening and one when stopped, and
+// (net/server.hpp), logs one line when listening and one when stopped
+// (net/log.hpp: text or json, on stdout; warnings and errors on stderr), and
 // turns SIGINT/SIGTERM into a graceful drain. Signals are blocked in every
 // thread and taken synchronously here with sigwait(), so no handler runs in
 // a reactor; SIGPIPE is ignored (sends also use MSG_NOSIGNAL).
@@ -8,6 +9,7 @@
 #include <signal.h>
 
 #include <csignal>
+#include <cstdarg>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -38,15 +40,29 @@ static void keep_message_buffers_warm() {
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
+// The stop lines are built in pieces, then logged as one line each.
+[[gnu::format(printf, 2, 3)]] static void appendf(std::string& s, const char* fmt, ...) {
+    va_list args, again;
+    va_start(args, fmt);
+    va_copy(again, args);
+    if (const int n = std::vsnprintf(nullptr, 0, fmt, args); n > 0) {
+        const std::size_t at = s.size();
+        s.resize(at + static_cast<std::size_t>(n));
+        std::vsnprintf(s.data() + at, static_cast<std::size_t>(n) + 1, fmt, again);
+    }
+    va_end(again);
+    va_end(args);
+}
+
 // The stop line's TLS half: how many handshakes, and every way one failed.
 static void print_tls_stats(const net::tls_stats& t) {
-    std::printf("ws-server: tls: %llu handshakes (%llu resumed), failed:",
-                static_cast<unsigned long long>(t.handshakes), static_cast<unsigned long long>(t.resumed));
+    std::string line;
+    appendf(line, "tls: %llu handshakes (%llu resumed), failed:", static_cast<unsigned long long>(t.handshakes),
+            static_cast<unsigned long long>(t.resumed));
     for (std::size_t i = 1; i < t.failed.size(); ++i)
-        std::printf(" %.*s=%llu", static_cast<int>(net::name(static_cast<net::tls_error>(i)).size()),
-                    net::name(static_cast<net::tls_error>(i)).data(),
-                    static_cast<unsigned long long>(t.failed[i]));
-    std::printf("\n");
+        appendf(line, " %.*s=%llu", static_cast<int>(net::name(static_cast<net::tls_error>(i)).size()),
+                net::name(static_cast<net::tls_error>(i)).data(), static_cast<unsigned long long>(t.failed[i]));
+    net::report(net::log_level::info, "stats_tls", "%s", line.c_str());
 }
 
 // SIGHUP: the command line and --config FILE are read again, and what
@@ -59,28 +75,32 @@ static void reload(int argc, char** argv, const apps::cli& running, net::access_
     apps::cli fresh;
     std::string why;
     if (!apps::parse_cli(argc, argv, fresh, why)) {
-        std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
+        net::log(net::log_level::warn, "reload_refused", "reload refused: %s (the running configuration stays)",
+                 why.c_str());
         return;
     }
     auto policy = apps::load_access(fresh.access, why);
     if (!policy) {
-        std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
+        net::log(net::log_level::warn, "reload_refused", "reload refused: %s (the running configuration stays)",
+                 why.c_str());
         return;
     }
     // Checked last, applied first: rotate() only installs an identity that loaded.
     if (running.server.tls && !fresh.tls_cert.empty()) {
         if (!running.server.tls->rotate(fresh.tls_cert, fresh.tls_key, why)) {
-            std::fprintf(stderr, "ws-server: reload refused: %s (the running configuration stays)\n", why.c_str());
+            net::log(net::log_level::warn, "reload_refused", "reload refused: %s (the running configuration stays)",
+                     why.c_str());
             return;
         }
-        std::printf("ws-server: reload: tls certificate %s read again\n", fresh.tls_cert.c_str());
+        net::report(net::log_level::info, "reload", "reload: tls certificate %s read again",
+                    fresh.tls_cert.c_str());
     } else if (!fresh.tls_cert.empty() || running.server.tls) {
-        std::printf("ws-server: reload: turning TLS on or off needs a restart\n");
+        net::report(net::log_level::warn, "reload_needs_restart", "reload: turning TLS on or off needs a restart");
     }
     const std::string before = apps::describe(*access.current()), after = apps::describe(*policy);
     access.replace(std::move(policy));
-    std::printf("ws-server: reload: access %s (was %s; files read again)\n", after.c_str(), before.c_str());
-    std::fflush(stdout);
+    net::report(net::log_level::info, "reload", "reload: access %s (was %s; files read again)", after.c_str(),
+                before.c_str());
 }
 
 int main(int argc, char** argv) {
@@ -89,9 +109,12 @@ int main(int argc, char** argv) {
     apps::cli cli;
     std::string error;
     if (!apps::parse_cli(argc, argv, cli, error)) {
+        // Plain text: a command line that does not parse has no --log-format yet.
         std::fprintf(stderr, "ws-server: %s\n", error.c_str());
         return 2;
     }
+    net::set_log_format(cli.log_format);  // before any thread, like the name
+    net::set_log_level(cli.log_level);
     if (cli.help) {
         std::fputs(apps::help_text().c_str(), stdout);
         return 0;
@@ -119,7 +142,7 @@ int main(int argc, char** argv) {
         std::string why;
         auto ctx = net::tls_context::load(cli.tls_cert, cli.tls_key, why);
         if (!ctx) {
-            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            net::log(net::log_level::error, "start_failed", "%s", why.c_str());
             return 1;
         }
         cli.server.tls = std::make_shared<const net::tls_context>(std::move(*ctx));
@@ -132,7 +155,7 @@ int main(int argc, char** argv) {
             *hub, cluster::broker_options{.servers = cli.redis, .keep_origins = !cli.fanout.echo_self});
         hub->set_broker(broker.get());
         if (std::string why; !broker->start(why)) {
-            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            net::log(net::log_level::error, "start_failed", "%s", why.c_str());
             return 1;
         }
     }
@@ -142,10 +165,11 @@ int main(int argc, char** argv) {
         std::string why;
         auto policy = apps::load_access(cli.access, why);
         if (!policy) {
-            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            net::log(net::log_level::error, "start_failed", "%s", why.c_str());
             return 1;
         }
-        if (policy->active()) std::printf("ws-server: access: %s\n", apps::describe(*policy).c_str());
+        if (policy->active())
+            net::report(net::log_level::info, "access", "access: %s", apps::describe(*policy).c_str());
         access.replace(std::move(policy));
         cli.server.session.access = &access;
     }
@@ -161,12 +185,13 @@ int main(int argc, char** argv) {
         std::string why;
         site = net::static_site::load(cli.web, {}, why);
         if (!site) {
-            std::fprintf(stderr, "ws-server: %s\n", why.c_str());
+            net::log(net::log_level::error, "start_failed", "%s", why.c_str());
             return 1;
         }
         cli.server.session.site = &*site;
-        std::printf("ws-server: web: %zu files, %zu bytes from %s (%zu skipped: links, hidden or odd names)\n",
-                    site->files(), site->bytes(), cli.web.c_str(), site->skipped());
+        net::report(net::log_level::info, "web",
+                    "web: %zu files, %zu bytes from %s (%zu skipped: links, hidden or odd names)", site->files(),
+                    site->bytes(), cli.web.c_str(), site->skipped());
     }
     // GET /metrics: on the WebSocket port, or only on --metrics-port.
     net::metrics_registry metrics;
@@ -179,19 +204,18 @@ int main(int argc, char** argv) {
         srv.start();
         metrics_listener = apps::start_metrics_listener(cli, metrics);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "ws-server: %s\n", e.what());
+        net::log(net::log_level::error, "start_failed", "%s", e.what());
         return 1;
     }
     const auto& z = cli.server.session.deflate;
-    std::printf("ws-server: listening on %s mode=%s threads=%u backend=%.*s%s%s\n",
+    net::report(net::log_level::info, "listening", "listening on %s mode=%s threads=%u backend=%.*s%s%s",
                 net::format_address(cli.server.host, srv.port()).c_str(), cli.mode.c_str(),
                 srv.threads(), static_cast<int>(srv.backend_name().size()),
                 srv.backend_name().data(), cli.server.tls ? " tls=on" : "",
                 !z.enabled ? "" : z.takeover ? " deflate=takeover" : " deflate=shared");
     if (metrics_listener)
-        std::printf("ws-server: metrics on %s\n",
+        net::report(net::log_level::info, "metrics", "metrics on %s",
                     net::format_address(cli.server.host, metrics_listener->port()).c_str());
-    std::fflush(stdout);
 
     for (;;) {
         int sig = 0;
@@ -221,27 +245,28 @@ int main(int argc, char** argv) {
         fs.replayed += s.replayed;
         fs.http_published += s.http_published;
     }
-    std::printf("ws-server: stopped, %llu connections served",
-                static_cast<unsigned long long>(srv.stats().accepted));
+    std::string line;
+    appendf(line, "stopped, %llu connections served", static_cast<unsigned long long>(srv.stats().accepted));
     if (cli.mode != "echo")
-        std::printf(", published %llu, delivered %llu, slow consumers closed %llu, skipped %llu,"
-                    " ring stalls %llu, recovered %llu, unrecovered %llu, replayed %llu,"
-                    " published over HTTP %llu",
-                    static_cast<unsigned long long>(fs.published),
-                    static_cast<unsigned long long>(fs.delivered),
-                    static_cast<unsigned long long>(fs.slow_closed),
-                    static_cast<unsigned long long>(fs.skipped),
-                    static_cast<unsigned long long>(fs.stalls),
-                    static_cast<unsigned long long>(fs.recovered),
-                    static_cast<unsigned long long>(fs.unrecovered),
-                    static_cast<unsigned long long>(fs.replayed),
-                    static_cast<unsigned long long>(fs.http_published));
-    std::printf("\n");
+        appendf(line, ", published %llu, delivered %llu, slow consumers closed %llu, skipped %llu,"
+                " ring stalls %llu, recovered %llu, unrecovered %llu, replayed %llu,"
+                " published over HTTP %llu",
+                static_cast<unsigned long long>(fs.published),
+                static_cast<unsigned long long>(fs.delivered),
+                static_cast<unsigned long long>(fs.slow_closed),
+                static_cast<unsigned long long>(fs.skipped),
+                static_cast<unsigned long long>(fs.stalls),
+                static_cast<unsigned long long>(fs.recovered),
+                static_cast<unsigned long long>(fs.unrecovered),
+                static_cast<unsigned long long>(fs.replayed),
+                static_cast<unsigned long long>(fs.http_published));
+    net::report(net::log_level::info, "stopped", "%s", line.c_str());
     if (broker) {
         const cluster::broker_stats b = broker->stats();
-        std::printf("ws-server: redis: published %llu, failed %llu, received %llu, duplicates %llu,"
+        net::report(net::log_level::info, "stats_redis",
+                    "redis: published %llu, failed %llu, received %llu, duplicates %llu,"
                     " repaired %llu, resets %llu, syncs %llu, subscribes %llu, unsubscribes %llu,"
-                    " reconnects %llu\n",
+                    " reconnects %llu",
                     static_cast<unsigned long long>(b.published), static_cast<unsigned long long>(b.publish_failed),
                     static_cast<unsigned long long>(b.received), static_cast<unsigned long long>(b.duplicates),
                     static_cast<unsigned long long>(b.repaired), static_cast<unsigned long long>(b.resets),
@@ -251,33 +276,33 @@ int main(int argc, char** argv) {
     if (cli.server.tls) print_tls_stats(srv.stats().tls);
     if (per_address) {
         const auto& ss = srv.stats().session;
-        std::printf("ws-server: limits: too fast (429) %llu, too many per address (503) %llu,"
-                    " addresses untracked %llu\n",
+        net::report(net::log_level::info, "stats_limits",
+                    "limits: too fast (429) %llu, too many per address (503) %llu, addresses untracked %llu",
                     static_cast<unsigned long long>(ss.too_fast),
                     static_cast<unsigned long long>(ss.too_many_per_ip),
                     static_cast<unsigned long long>(per_address->untracked()));
     }
     if (access.current()->active()) {
         const auto& ss = srv.stats().session;
-        std::printf("ws-server: access: expired %llu, refused:", static_cast<unsigned long long>(ss.expired));
+        std::string counts;
+        appendf(counts, "access: expired %llu, refused:", static_cast<unsigned long long>(ss.expired));
         for (std::size_t i = 1; i < ss.refused.size(); ++i) {
             const std::string_view name = net::describe(static_cast<net::access_refusal>(i));
-            std::printf(" %.*s=%llu", static_cast<int>(name.size()), name.data(),
-                        static_cast<unsigned long long>(ss.refused[i]));
+            appendf(counts, " %.*s=%llu", static_cast<int>(name.size()), name.data(),
+                    static_cast<unsigned long long>(ss.refused[i]));
         }
-        std::printf("\n");
+        net::report(net::log_level::info, "stats_access", "%s", counts.c_str());
     }
     if (z.enabled) {
         // Compressed messages in, compressed one by one out, and (broadcast,
         // pubsub) compressed once for every receiver able to share the frame.
         const auto& ss = srv.stats().session;
-        std::printf("ws-server: deflate: inflated %llu, deflated %llu, compressed once %llu,"
-                    " recompressed per receiver %llu\n",
+        net::report(net::log_level::info, "stats_deflate",
+                    "deflate: inflated %llu, deflated %llu, compressed once %llu, recompressed per receiver %llu",
                     static_cast<unsigned long long>(ss.inflated),
                     static_cast<unsigned long long>(ss.deflated),
                     static_cast<unsigned long long>(fs.compressed),
                     static_cast<unsigned long long>(fs.recompressed));
     }
-    std::fflush(stdout);
     return 0;
 }

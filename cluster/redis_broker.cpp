@@ -302,8 +302,8 @@ struct redis_broker::impl {
                 me.loading = false;
                 if (!r) return;  // down: on_link_up starts over
                 if (!failed->empty()) {
-                    net::log_line("redis %s not ready (%s): asking again", shards.server(s).name().c_str(),
-                                  failed->c_str());
+                    net::log(net::log_level::warn, "broker_not_ready", "redis %s not ready (%s): asking again",
+                             shards.server(s).name().c_str(), failed->c_str());
                     me.retry_load = clock::now() + std::chrono::milliseconds(250);
                     return;
                 }
@@ -327,9 +327,10 @@ struct redis_broker::impl {
         shard& sh = links[s];
         if (sh.was_up) {
             ++count.reconnects;
-            net::log_line("redis %s up again: resubscribing and repairing", shards.server(s).name().c_str());
+            net::log(net::log_level::info, "broker_up", "redis %s up again: resubscribing and repairing",
+                     shards.server(s).name().c_str());
         } else {
-            net::log_line("redis %s up", shards.server(s).name().c_str());
+            net::log(net::log_level::info, "broker_up", "redis %s up", shards.server(s).name().c_str());
         }
         sh.was_up = true;
         shard_up[s].store(true, std::memory_order_release);
@@ -348,7 +349,8 @@ struct redis_broker::impl {
         sh.retry_load.reset();
         const bool was = shard_up[s].exchange(false, std::memory_order_acq_rel);
         if (was || !sh.was_up)
-            net::log_line("redis %s down: %s", shards.server(s).name().c_str(), why.c_str());
+            net::log(net::log_level::warn, "broker_down", "redis %s down: %s", shards.server(s).name().c_str(),
+                     why.c_str());
         // Whatever the topics of this shard knew may be stale now: they sync
         // again when both links are back (and subscribe again, if it was
         // the subscription link: what it held is covered by that sync).
@@ -467,9 +469,10 @@ struct redis_broker::impl {
         if (!parse_sync_reply(*r, s)) {
             // An error (-LOADING, -BUSY, -NOSCRIPT after a SCRIPT FLUSH...) or
             // a shape we do not know: ask again shortly, never give up on it.
-            net::log_line("redis: sync of topic %s refused (%.*s): asking again", name.c_str(),
-                          r->type == REDIS_REPLY_ERROR ? static_cast<int>(r->len) : 14,
-                          r->type == REDIS_REPLY_ERROR ? r->str : "unknown reply");
+            net::log(net::log_level::warn, "broker_sync_refused",
+                     "redis: sync of topic %s refused (%.*s): asking again", name.c_str(),
+                     r->type == REDIS_REPLY_ERROR ? static_cast<int>(r->len) : 14,
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unknown reply");
             if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
                 reload_scripts(t.shard);
             t.retry_sync = clock::now() + std::chrono::milliseconds(250);
@@ -527,9 +530,9 @@ struct redis_broker::impl {
 
     void reset(topic& t, std::string_view epoch, std::uint64_t last) {
         ++count.resets;
-        net::log_line("redis: topic %s lost messages in Redis; its subscribers start again at %.*s:%llu",
-                      t.name.c_str(), static_cast<int>(epoch.size()), epoch.data(),
-                      static_cast<unsigned long long>(last));
+        net::log(net::log_level::warn, "topic_reset",
+                 "redis: topic %s lost messages in Redis; its subscribers start again at %.*s:%llu", t.name.c_str(),
+                 static_cast<int>(epoch.size()), epoch.data(), static_cast<unsigned long long>(last));
         const std::string notice = proto::v1::unrecovered_notice(epoch, last);
         modes::broadcast_message m;
         m.topic = t.name_buffer;
@@ -570,7 +573,8 @@ struct redis_broker::impl {
     void apply(topic& t, std::string_view payload) {
         channel_batch b;
         if (!parse_channel_batch(payload, b) || b.messages.empty()) {
-            net::log_line("redis: malformed message on the channel of topic %s (dropped)", t.name.c_str());
+            net::log(net::log_level::warn, "broker_malformed",
+                     "redis: malformed message on the channel of topic %s (dropped)", t.name.c_str());
             return;
         }
         switch (deliver(t, b.epoch, b.first, b.messages, b.origin)) {

@@ -29,7 +29,7 @@ constexpr std::uint64_t tag_wakeup = 2;
 
 [[noreturn]] void die(const char* what) {
     // A poller that fails for real leaves nothing to serve with.
-    log_line("%s: %s", what, std::strerror(errno));
+    log(log_level::error, "poller_failed", "%s: %s", what, std::strerror(errno));
     std::abort();
 }
 

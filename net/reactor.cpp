@@ -25,7 +25,8 @@ bool uring_usable() {
 #endif
     static std::atomic<bool> logged{false};
     if (!logged.exchange(true))
-        log_line("io_uring unavailable (%s): using the epoll backend", why.c_str());
+        log(log_level::warn, "backend_fallback", "io_uring unavailable (%s): using the epoll backend",
+            why.c_str());
     return false;
 }
 

@@ -160,7 +160,8 @@ void reactor_base::pause_accepting() {
     // Out of descriptors: the pending connection stays in the backlog, and
     // the listener would report it again at once. Mute it for ~100 ms.
     if (!accept_error_logged_) {
-        log_line("accept: out of file descriptors (raise ulimit -n); pausing accepts");
+        log(log_level::warn, "accept_paused",
+            "accept: out of file descriptors (raise ulimit -n); pausing accepts");
         accept_error_logged_ = true;
     }
     mute_listener();

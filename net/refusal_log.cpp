@@ -31,10 +31,17 @@ std::string refusal_log::note(refusal_reason r, std::int64_t now_s, std::string_
 }
 
 void log_refusal(refusal_reason r, std::string_view detail) {
-    static refusal_log log;
+    static refusal_log counts;
     using namespace std::chrono;
     const auto now_s = duration_cast<seconds>(steady_clock::now().time_since_epoch()).count();
-    if (std::string line = log.note(r, now_s, detail); !line.empty()) log_line("%s", line.c_str());
+    // A limit the operator set was reached (they may want to raise it): warn.
+    // A client without the right token or origin is the policy working: info.
+    const bool limit = r == refusal_reason::too_fast || r == refusal_reason::too_many_per_ip ||
+                       r == refusal_reason::at_capacity;
+    const log_level level = limit ? log_level::warn : log_level::info;
+    if (!log_enabled(level)) return;  // below the level: not even counted here (session_stats are)
+    if (std::string line = counts.note(r, now_s, detail); !line.empty())
+        log(level, "handshakes_refused", "%s", line.c_str());
 }
 
 }  // namespace wsring::net

@@ -47,8 +47,10 @@ private:
     std::array<slot, refusal_reason_count> slots_;
 };
 
-// The process's log, written through net/log.hpp; `detail` (an address) is
-// shown as the latest example.
+// The process's log, written through net/log.hpp as event
+// "handshakes_refused": warn for the limits (too_fast, too_many_per_ip,
+// at_capacity), info for the access policy's refusals. `detail` (an
+// address) is shown as the latest example.
 void log_refusal(refusal_reason r, std::string_view detail = {});
 
 }  // namespace wsring::net

@@ -69,7 +69,7 @@ constexpr unsigned cq_entries = 4096;  // multishot ops post many CQEs per SQE
 constexpr std::uint16_t buf_group = 0;
 
 [[noreturn]] void die(const char* what, int err) {
-    log_line("%s: %s", what, std::strerror(err));
+    log(log_level::error, "poller_failed", "%s: %s", what, std::strerror(err));
     std::abort();
 }
 

@@ -369,6 +369,26 @@ std::vector<option> table() {
              if (err.empty()) c.server.session.deflate.threshold = static_cast<std::size_t>(n);
              return err;
          }},
+        {"log-format", "text|json",
+         "operator log lines as 'ws-server: ...' text, or one JSON object per line (time, level, "
+         "program, event, msg); stdout and stderr either way",
+         [](const cli& c) { return c.log_format == net::log_format::json ? "json" : "text"; },
+         [](std::string_view v, cli& c) {
+             std::string err = one_of(v, {"text", "json"});
+             if (err.empty()) c.log_format = v == "json" ? net::log_format::json : net::log_format::text;
+             return err;
+         }},
+        {"log-level", "error|warn|info|debug", "the least severe log lines written (never one per message)",
+         [](const cli& c) { return std::string(net::name(c.log_level)); },
+         [](std::string_view v, cli& c) {
+             using net::log_level;
+             for (auto l : {log_level::error, log_level::warn, log_level::info, log_level::debug})
+                 if (v == net::name(l)) {
+                     c.log_level = l;
+                     return std::string{};
+                 }
+             return one_of(v, {"error", "warn", "info", "debug"});
+         }},
         {"config", "FILE",
          "read options from FILE, one 'option = value' per line ('#' starts a comment line; a "
          "flag alone or '= true'); options on the command line win; SIGHUP reads it again",

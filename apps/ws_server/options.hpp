@@ -9,6 +9,7 @@
 #include "apps/ws_server/access.hpp"
 #include "cluster/shard_map.hpp"
 #include "modes/pubsub_handler.hpp"
+#include "net/log.hpp"
 #include "net/server.hpp"
 
 namespace wsring::apps {
@@ -23,6 +24,8 @@ struct cli {
     std::string web;  // --web DIR: static files (the chat demo) on the same port
     access_files access;  // --jwt-*, --acl, --allowed-origin, --require-origin
     net::address_limits_options per_address;  // --max-connections-per-ip, --max-handshakes-per-ip-per-s
+    net::log_format log_format = net::log_format::text;  // --log-format, --log-level: set at start
+    net::log_level log_level = net::log_level::info;     // only (a reload does not change them)
     std::string config;  // --config FILE (read again on SIGHUP)
     // --metrics-port: GET /metrics there only (a plain HTTP listener on
     // --host); unset: on the WebSocket port.
