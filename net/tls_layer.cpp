@@ -28,15 +28,22 @@ void tls_layer::deliver(connection& c, std::span<const std::byte> ciphertext) {
     // Each record's plaintext goes to the session as it is decrypted; a
     // session that stops reading (backpressure, or it closed) leaves the
     // rest in the stream until the backend resumes reading.
+    // Counted as soon as it is done: before the plaintext that came in the
+    // same read (TLS 1.3 sends Finished and the request together), which
+    // may end the connection or be a GET /metrics that should see it.
+    const auto count_handshake = [&] {
+        if (was_done || !s.handshake_done()) return;
+        was_done = true;
+        ++stats_.handshakes;
+        if (s.resumed()) ++stats_.resumed;
+    };
     s.read_plaintext({scratch_.get(), tls_stream::max_record}, [&](std::span<std::byte> plain) {
+        count_handshake();
         session_.on_data(c, plain);
         return c.state != conn_state::closed && session_.wants_read(c);
     });
+    count_handshake();
     if (c.state == conn_state::closed) return;
-    if (!was_done && s.handshake_done()) {
-        ++stats_.handshakes;
-        if (s.resumed()) ++stats_.resumed;
-    }
     if (s.error() != tls_error::none) {
         // Not TLS, a failed handshake, a bad record: no WebSocket close is
         // possible. The alert OpenSSL queued (if any) goes out in close().

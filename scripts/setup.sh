@@ -11,6 +11,7 @@ packages=(
   python3 python3-websockets
   python3-jwt python3-cryptography  # issue 15: tokens made by the tests (test_auth.py)
   gnuplot-nox procps strace
+  prometheus  # issue 15: promtool checks GET /metrics and deploy/*.yml (the service itself is not wanted: see below)
   redis-server nginx libhiredis-dev  # issue 13: the Redis bridge (hiredis), its cluster tests and scripts/cluster.sh
   chromium libnss3-tools  # the browser test: headless Chromium, certutil for its trust store
 )
@@ -31,6 +32,11 @@ if ((${#missing[@]})); then
   [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Only promtool is wanted from the prometheus package: on a machine run
+  # by systemd its postinst starts a Prometheus server on :9090 — stop it.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [[ -d /run/systemd/system ]]; then
+    $sudo_cmd systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # Node's `ws`, the second third-party client of the integration tests, and

@@ -46,6 +46,7 @@ backends() {  # the backends this machine can run: epoll always, uring where the
 scripts/setup.sh || exit 1
 
 stage "docs references"    bash -c 'scripts/check_docs.py --self-test && scripts/check_docs.py'
+stage "metric names self-test" scripts/check_metric_names.py --self-test
 
 stage "build release"      make --no-print-directory release
 stage "unit tests"         ctest --test-dir build/release --output-on-failure

@@ -252,6 +252,11 @@ class Server:
 
     def _drain_stdout(self):
         data = self._pending
+        # Whole lines that came with the listening line's read are kept now,
+        # not when (if ever) more output arrives.
+        *lines, data = data.split(b"\n")
+        with self._stdout_lock:
+            self.stdout_lines.extend(lines)
         while True:
             try:
                 chunk = os.read(self.proc.stdout.fileno(), 4096)
