@@ -7,6 +7,7 @@
 # rules and docs/operations.md may only name families these scrapes hold
 # (scripts/check_metric_names.py).
 import asyncio
+import atexit
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from wsring_harness import (HOST, REPO, OP_TEXT, RawClient, Server, ServerTestMi
                             http_request, per_backend, upgrade_request, wait_until, ws_connect)
 
 SCRAPES = tempfile.mkdtemp(prefix="wsring-scrapes-")
+atexit.register(shutil.rmtree, SCRAPES, True)
 PROMTOOL = shutil.which("promtool")
 
 
