@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make bench-auth` (< 4 min; --quick < 1 min): what authorization costs
-# (issue 15, docs/auth.md "What auth costs"). ws-server on CPU 0 (one epoll
-# thread, a fresh server per run), ws-bench on CPU 1, rounds interleaved
-# (the variants' order flips every round) and the median of each figure:
+# `make bench-auth` (< 3 min; --quick < 30 s): what authorization costs
+# (issue 15, docs/auth.md "What auth costs"). Every ws-server on CPU 0 (one
+# epoll thread each, fresh servers every round), every ws-bench on CPU 1;
+# the variants of a point run side by side, at the same time (run_group says
+# why), in REPS rounds, and each figure is the median over the rounds:
 #   echo     100 connections x 16 in flight x 16 B, auth off vs on (HS256
 #            token in "Authorization: Bearer", --acl allowing the path)
 #   pubsub   ws-server --mode pubsub, broadcast to 1,000 receivers x 64 B
@@ -13,14 +14,14 @@
 #            (a 2048-bit key made here with openssl)
 # Figures per server-CPU-second come from ws-bench --server-pid; each
 # auth-on figure is also given as the median of its per-round ratios to
-# the auth-off run beside it (min-max in brackets), which cancels most of
-# the drift of a shared machine. The target: echo and pubsub within 3 %.
+# the auth-off server that ran beside it (min-max in brackets). The
+# target: echo and pubsub within 3 %.
 # Tokens are made with /usr/bin/python3's jwt (Debian python3-jwt).
 # WSRING_BUILD picks the build directory (default build/release).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-REPS=5; DUR=4; CONNECT_DUR=3; WARM=1; PS_RECV=1000
+REPS=5; DUR=5; CONNECT_DUR=3; WARM=1; PS_RECV=1000
 while (($#)); do
   case $1 in
     --quick) REPS=1; DUR=1; CONNECT_DUR=1; WARM=0.3; PS_RECV=200 ;;
@@ -73,56 +74,65 @@ auth_server() {
   start_server "$1" 0 "$BUILD/ws-server" "${args[@]}"
 }
 
-# run_point NAME MODE TAG REP ARGS...: a fresh server NAME, one ws-bench run on
-# CPU 1 with the token NAME's suffix asks for, its JSON as runs/TAG@NAME@REP.json
-run_point() {
-  local name=$1 mode=$2 tag=$3 rep=$4; shift 4
-  local hdr=()
-  case $name in
-    *-hs256) hdr=(--header "Authorization: Bearer $HS_TOKEN") ;;
-    *-rs256) hdr=(--header "Authorization: Bearer $RS_TOKEN") ;;
-  esac
-  auth_server "$name" "$mode" || return
-  local json=$WORK/runs/$tag@$name@$rep.json
-  timeout -k 5 120 taskset -c 1 "$BUILD/ws-bench" --url "ws://127.0.0.1:${PORT[$name]}/bench" "${hdr[@]}" \
-    --server-pid "${PID[$name]}" --json "$json" --no-progress --quiet "$@" >"$WORK/last.out" 2>&1
-  local rc=$?
-  stop_server "$name"
-  /usr/bin/python3 - "$json" "$name" "$tag" "$rc" <<'EOF'
+# run_group TAG REP MODE "NAME..." ARGS...: fresh servers NAME... (all on CPU
+# 0) and, at the same time, one ws-bench per server (all on CPU 1), each with
+# the token its server's suffix asks for; JSON as runs/TAG@NAME@REP.json.
+# Side by side, not one after another: the variants share every second of
+# the run, so whatever else the machine does (other tenants, steal, clock
+# changes) falls on all of them alike and their ratio keeps what auth
+# costs. (One after another, pairs of 4 s runs differed by up to ±15 % on a
+# shared two-core machine; side by side, by about 1 %.) The launch order
+# rotates every round.
+run_group() {
+  local tag=$1 rep=$2 mode=$3 names=($4); shift 4
+  local name hdr pids=() rcs=() i n=${#names[@]}
+  for name in "${names[@]}"; do
+    if ! auth_server "$name" "$mode"; then
+      for name in "${names[@]}"; do stop_server "$name"; done
+      return
+    fi
+  done
+  for ((i = 0; i < n; i++)); do
+    name=${names[(i + rep) % n]}
+    hdr=()
+    case $name in
+      *-hs256) hdr=(--header "Authorization: Bearer $HS_TOKEN") ;;
+      *-rs256) hdr=(--header "Authorization: Bearer $RS_TOKEN") ;;
+    esac
+    timeout -k 5 120 taskset -c 1 "$BUILD/ws-bench" --url "ws://127.0.0.1:${PORT[$name]}/bench" "${hdr[@]}" \
+      --server-pid "${PID[$name]}" --json "$WORK/runs/$tag@$name@$rep.json" --no-progress --quiet "$@" \
+      >"$WORK/$name.out" 2>&1 &
+    pids[i]=$!
+  done
+  for ((i = 0; i < n; i++)); do wait "${pids[i]}"; rcs[(i + rep) % n]=$?; done
+  for name in "${names[@]}"; do stop_server "$name"; done
+  for ((i = 0; i < n; i++)); do
+    name=${names[i]}
+    /usr/bin/python3 - "$WORK/runs/$tag@$name@$rep.json" "$name" "$tag" "${rcs[i]}" <<'EOF'
 import json, sys
 path, name, tag, rc = sys.argv[1:]
 try:
     d = json.load(open(path))
 except Exception:
-    print("  %-22s %-14s FAILED (exit %s, no JSON)" % (tag, name, rc)); sys.exit()
+    print("  %-22s %-11s FAILED (exit %s, no JSON)" % (tag, name, rc)); sys.exit()
 s = d.get("server") or {}
-print("  %-22s %-14s %10.0f/s  %10.0f per server-CPU-s  server CPU %3.0f%%  errors %d%s" % (
+print("  %-22s %-11s %10.0f/s  %10.0f per server-CPU-s  server CPU %3.0f%%  errors %d%s" % (
     tag, name, d["msgs_per_sec"], s.get("msgs_per_cpu_sec", 0), s.get("cpu_percent", 0),
     d["errors"]["total"], "" if rc == "0" else "  (exit %s)" % rc))
 EOF
-  if [[ $rc -ne 0 ]]; then sed 's/^/    /' "$WORK/last.out" | tail -5; fi
+    if [[ ${rcs[i]} -ne 0 ]]; then sed 's/^/    /' "$WORK/$name.out" | tail -5; fi
+  done
 }
 
-# in_order REP A B...: the variants, reversed on even rounds (A B, B A, ...)
-in_order() {
-  local rep=$1; shift
-  if ((rep % 2)); then echo "$@"; else echo "$@" | tr ' ' '\n' | tac | tr '\n' ' '; fi
-}
-
-echo "wsring bench-auth: build $BUILD, $REPS interleaved round(s), ws-server on CPU 0, ws-bench on CPU 1"
+echo "wsring bench-auth: build $BUILD, $REPS round(s), variants side by side: servers on CPU 0, ws-bench on CPU 1"
 for rep in $(seq "$REPS"); do
   echo "-- round $rep"
-  for name in $(in_order "$rep" echo-off echo-hs256); do
-    run_point "$name" echo echo-c100-k16-s16 "$rep" --mode echo -c 100 -k 16 -s 16 \
-      -d "$DUR" --warmup "$WARM" --connect-timeout 30
-  done
-  for name in $(in_order "$rep" ps-off ps-hs256); do
-    run_point "$name" pubsub "ps-r$PS_RECV-k16-s64" "$rep" --mode broadcast -c "$PS_RECV" --publishers 1 \
-      -k 16 -s 64 -d "$DUR" --warmup "$WARM" --connect-timeout 60
-  done
-  for name in $(in_order "$rep" conn-off conn-hs256 conn-rs256); do
-    run_point "$name" echo connect-c16 "$rep" --mode connect -c 16 -d "$CONNECT_DUR" --warmup "$WARM"
-  done
+  run_group echo-c100-k16-s16 "$rep" echo "echo-off echo-hs256" --mode echo -c 100 -k 16 -s 16 \
+    -d "$DUR" --warmup "$WARM" --connect-timeout 30
+  run_group "ps-r$PS_RECV-k16-s64" "$rep" pubsub "ps-off ps-hs256" --mode broadcast -c "$PS_RECV" --publishers 1 \
+    -k 16 -s 64 -d "$DUR" --warmup "$WARM" --connect-timeout 60
+  run_group connect-c16 "$rep" echo "conn-off conn-hs256 conn-rs256" --mode connect -c 16 \
+    -d "$CONNECT_DUR" --warmup "$WARM"
 done
 
 # ---- the table --------------------------------------------------------------------
