@@ -3,7 +3,8 @@
 # (issue 15, docs/auth.md "What auth costs"). Every ws-server on CPU 0 (one
 # epoll thread each, fresh servers every round), every ws-bench on CPU 1;
 # the variants of a point run side by side, at the same time (run_group says
-# why), in REPS rounds, and each figure is the median over the rounds:
+# why), in REPS rounds (6 by default: each order equally often), and each
+# figure is the median over the rounds:
 #   echo     100 connections x 16 in flight x 16 B, auth off vs on (HS256
 #            token in "Authorization: Bearer", --acl allowing the path)
 #   pubsub   ws-server --mode pubsub, broadcast to 1,000 receivers x 64 B
@@ -21,7 +22,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-REPS=5; DUR=5; CONNECT_DUR=3; WARM=1; PS_RECV=1000
+REPS=6; DUR=5; CONNECT_DUR=3; WARM=1; PS_RECV=1000
 while (($#)); do
   case $1 in
     --quick) REPS=1; DUR=1; CONNECT_DUR=1; WARM=0.3; PS_RECV=200 ;;
@@ -81,12 +82,15 @@ auth_server() {
 # the run, so whatever else the machine does (other tenants, steal, clock
 # changes) falls on all of them alike and their ratio keeps what auth
 # costs. (One after another, pairs of 4 s runs differed by up to ±15 % on a
-# shared two-core machine; side by side, by about 1 %.) The launch order
-# rotates every round.
+# shared two-core machine; side by side, by about 1 %.) Whichever server
+# and ws-bench start second come out up to 0.7 % behind even when both run
+# without auth (an A/A trial: ratios 0.993-0.998), so the start and launch
+# order rotate every round.
 run_group() {
   local tag=$1 rep=$2 mode=$3 names=($4); shift 4
   local name hdr pids=() rcs=() i n=${#names[@]}
-  for name in "${names[@]}"; do
+  for ((i = 0; i < n; i++)); do
+    name=${names[(i + rep) % n]}
     if ! auth_server "$name" "$mode"; then
       for name in "${names[@]}"; do stop_server "$name"; done
       return
