@@ -7,7 +7,7 @@
 #   make bench      micro benchmarks + the ws-bench load matrix (< 15 min)
 #   make bench-quick  a short version (< 2 min)
 #   make bench-auth   what auth costs: echo, pub/sub, upgrades with and without
-#                   tokens (scripts/bench_auth.sh, < 4 min; docs/auth.md)
+#                   tokens (scripts/bench_auth.sh, ~2 min; docs/auth.md)
 #   make fuzz       run every fuzzer for FUZZ_SECONDS (default 300)
 JOBS ?= $(shell nproc)
 PORT ?= 9001

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-auth` (< 3 min; --quick < 30 s): what authorization costs
+# `make bench-auth` (about 2 min; --quick < 30 s): what authorization costs
 # (issue 15, docs/auth.md "What auth costs"). Every ws-server on CPU 0 (one
 # epoll thread each, fresh servers every round), every ws-bench on CPU 1;
 # the variants of a point run side by side, at the same time (run_group says
