@@ -6,13 +6,15 @@
 #                   ASan+UBSan, TSan and a fuzz smoke pass
 #   make bench      micro benchmarks + the ws-bench load matrix (< 15 min)
 #   make bench-quick  a short version (< 2 min)
+#   make bench-auth   what auth costs: echo, pub/sub, upgrades with and without
+#                   tokens (scripts/bench_auth.sh, ~2 min; docs/auth.md)
 #   make fuzz       run every fuzzer for FUZZ_SECONDS (default 300)
 JOBS ?= $(shell nproc)
 PORT ?= 9001
 FUZZ_SECONDS ?= 300
 CMAKE_GEN := -G Ninja
 
-.PHONY: all setup release asan tsan fuzz-build run cluster test bench bench-quick fuzz clean
+.PHONY: all setup release asan tsan fuzz-build run cluster test bench bench-quick bench-auth fuzz clean
 
 all: release
 
@@ -55,6 +57,9 @@ bench: release
 
 bench-quick: release
 	scripts/bench.sh --quick
+
+bench-auth: release
+	scripts/bench_auth.sh
 
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "apps/cmdline.hpp"
+#include "proto/handshake.hpp"
 
 namespace wsring::bench {
 
@@ -96,6 +97,12 @@ void print_help(const char* argv0) {
         "                      by each connection (default 1000; at most the server's\n"
         "                      --history-size)\n"
         "  --api-key KEY       http-publish: sent as \"Authorization: apikey KEY\"\n"
+        "  --header \"N: V\"     add the line N: V to every upgrade request (repeatable),\n"
+        "                      e.g. --header \"Authorization: Bearer TOKEN\"; N is an\n"
+        "                      HTTP token, V holds no CR, LF or other control character;\n"
+        "                      not a header ws-bench writes itself (Host, Upgrade,\n"
+        "                      Connection, Sec-WebSocket-*). A token can also go in\n"
+        "                      the URL's query: --url \"ws://HOST:PORT/PATH?token=T\"\n"
         "  --server-pid PID    sample the server's CPU time and memory from /proc and\n"
         "                      report messages per server-CPU-second\n"
         "  --json FILE         write every figure as JSON to FILE (checked before the\n"
@@ -146,6 +153,24 @@ std::string set_payload(std::string_view v, payload_kind& k) {
             return {};
         }
     return "wants random or json, got '" + std::string(v) + "'";
+}
+
+// --header "Name: value": one field line by RFC 9112 §5.1 (a token name
+// right before the colon, no control character but HTAB in the value, so
+// no CR or LF can split the request), stored as "Name: value". The headers
+// ws-bench writes itself are refused: a second Host or Sec-WebSocket-Key
+// would make a request the server must reject (RFC 6455 §4.2.1).
+std::string add_header(std::string_view v, std::vector<std::string>& headers) {
+    proto::http_header h;
+    if (!proto::parse_field_line(v, h))
+        return "wants \"Name: value\" (a token name, a colon, no CR, LF or other control character), got '" +
+               std::string(v) + "'";
+    for (std::string_view own : {"Host", "Upgrade", "Connection"})
+        if (proto::iequals(h.name, own)) return "ws-bench writes " + std::string(own) + " itself";
+    if (h.name.size() >= 14 && proto::iequals(h.name.substr(0, 14), "Sec-WebSocket-"))
+        return "ws-bench writes the Sec-WebSocket-* headers itself (--subprotocol, --deflate)";
+    headers.push_back(std::string(h.name) + ": " + std::string(h.value));
+    return {};
 }
 
 std::string set_mode(std::string_view v, bench_mode& m) {
@@ -199,6 +224,7 @@ constexpr value_option value_options[] = {
          o.api_key = v;
          return v.empty() ? std::string("needs a key") : std::string{};
      }},
+    {"", "--header", [](std::string_view v, bench_options& o) { return add_header(v, o.headers); }},
     {"", "--server-pid", [](std::string_view v, bench_options& o) { return count(v, 1, 1u << 30, o.server_pid); }},
     {"", "--json", [](std::string_view v, bench_options& o) {
          o.json_path = v;
@@ -253,6 +279,8 @@ std::string check_pubsub(bench_options& o) {
     if (replay && o.size < echo_header_bytes) return "replay messages carry an 8-byte sequence stamp: use -s 8 or more";
     if (replay && o.target.path.find('?') != std::string::npos) return "replay adds ?since= itself: give --url without a query";
     if (!o.api_key.empty() && !http) return "--api-key is for http-publish";
+    if (!o.headers.empty() && (http || o.raw))
+        return "--header goes in the WebSocket upgrade, which --raw and http-publish do not send";
     if (http && (o.raw || o.deflate || o.target.tls)) return "http-publish is plain HTTP/1.1 over ws:// (no --raw, --deflate or wss://)";
     if (http && o.target.path.size() < 2) return "http-publish needs a topic: --url ws://HOST:PORT/TOPIC";
     if ((replay || http) && o.raw) return "--raw has no pub/sub server to talk to: use echo";

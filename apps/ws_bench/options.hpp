@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/ws_bench/payload.hpp"
 #include "apps/ws_bench/url.hpp"
@@ -46,6 +47,9 @@ struct bench_options {
     std::string subprotocol;        // --subprotocol: offered on every connection ("" = none)
     std::uint64_t history = 1000;   // replay: --history H, messages published, then replayed per connection
     std::string api_key;            // http-publish: --api-key ("" = no Authorization header)
+    // --header "Name: value" (repeatable): extra lines of every upgrade
+    // request, checked and kept as "Name: value" (a token, say).
+    std::vector<std::string> headers;
     int server_pid = 0;             // --server-pid: sample /proc/PID
     std::string json_path;          // --json FILE
     int progress = -1;              // --progress/--no-progress; -1 = when stderr is a tty

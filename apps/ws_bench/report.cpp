@@ -227,6 +227,9 @@ void json_config(json_writer& j, const bench_options& o) {
     }
     if (o.server_pid) j.field("server_pid", o.server_pid);
     j.field("subprotocol", o.subprotocol);
+    j.begin_array("headers");  // --header: the names only; a value may be a secret (a token)
+    for (const std::string& h : o.headers) j.field({}, std::string_view(h).substr(0, h.find(':')));
+    j.end_array();
     if (o.mode == bench_mode::replay) j.field("history", o.history);
     if (o.mode == bench_mode::http_publish) j.field("api_key", !o.api_key.empty());  // whether one was sent, never the key
     j.field("tls", o.target.tls);

@@ -149,6 +149,7 @@ void worker::setup_conns() {
         return proto::make_client_request({.host = to.host_header(),
                                            .path = to.path + "?since=" + std::string(64, 'x'),
                                            .subprotocols = subprotocols_,
+                                           .extra_headers = opts_.headers,
                                            .extensions = deflate_.offer()},
                                           "dGhlIHNhbXBsZSBub25jZQ==")
             .size();
@@ -350,6 +351,7 @@ void worker::on_connected(client_conn& c) {
     request_ = proto::make_client_request({.host = to.host_header(),
                                            .path = path.empty() ? to.path : path,
                                            .subprotocols = subprotocols_,
+                                           .extra_headers = opts_.headers,
                                            .extensions = deflate_.offer()},
                                           key);
     c.out.append(std::as_bytes(std::span(request_)));

@@ -20,6 +20,9 @@
 # repeat, !unrecovered, an unchosen subprotocol; HTTP answers cut at every
 # byte, pipelined, in odd header case, and each framing or content fault.
 # --publish-url (issue 13): publishers to another URL than the receivers.
+# --header (issue 15): a Bearer token reaches ws-server --jwt-secret (401
+# without it, admitted with it, also through the URL's token parameter), and
+# a malformed or reserved header is a usage error.
 # Skipped under WSRING_FILTER (these are not the multi-threaded tests).
 import json
 import os
@@ -434,6 +437,81 @@ class WsBenchCommandLine(WsBenchBase):
         self.assertIn("RLIMIT_NOFILE", out)
         self.assertIn("64", out)
         self.assertIn("1000 connections", out)
+
+
+# ---- --header: a token in every upgrade (issue 15) -------------------------
+
+JWT_SECRET = "ws-bench-test-secret-of-32-bytes!!"
+
+
+class WsBenchHeaders(WsBenchBase):
+    """--header reaches the server: ws-server --jwt-secret refuses every upgrade
+    without a token (401) and admits each one that carries a valid HS256 token
+    in the header, or in the URL's token parameter (the query passes through)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import jwt  # Debian python3-jwt (scripts/setup.sh); here so a missing one fails only this class
+        cls.token = jwt.encode({"sub": "bench", "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
+        cls.server = ws_server("echo", 1, "--jwt-secret", JWT_SECRET)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def echo(self, *extra, path="/"):
+        return ws_bench("--url", self.server.url(path), "-c", 4, "-s", 64, "-k", 2, "-d", 0.5,
+                        "--warmup", 0.1, "--connect-timeout", 5, *extra)
+
+    def test_without_a_token_every_upgrade_is_401(self):
+        rc, doc, out = self.echo()
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(doc["connections"]["opened"], 0, out)
+        self.assertGreaterEqual(doc["errors"]["by_kind"]["handshake_rejected"], 4, out)
+        self.assertIn("401", doc["errors"]["first"]["handshake_rejected"], out)
+
+    def test_a_bearer_token_in_the_header_is_admitted(self):
+        rc, doc, out = self.echo("--header", "Authorization: Bearer " + self.token, "--verify")
+        self.assertClean(rc, doc, out)
+        self.assertEchoCountsAddUp(doc, 4, 64, 2, out)
+        # the report names the header, never its value
+        self.assertEqual(doc["config"]["headers"], ["Authorization"], out)
+        self.assertNotIn(self.token, json.dumps(doc))
+
+    def test_a_bad_token_in_the_header_is_401(self):
+        rc, doc, out = self.echo("--header", "Authorization: Bearer " + self.token[:-2] + "xx")
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(doc["connections"]["opened"], 0, out)
+        self.assertIn("401", doc["errors"]["first"]["handshake_rejected"], out)
+
+    def test_connect_mode_sends_it_on_every_reconnect(self):
+        rc, doc, out = ws_bench("--url", self.server.url(), "--mode", "connect", "-c", 4, "-d", 0.5,
+                                "--warmup", 0.1, "--header", "authorization:bearer " + self.token)
+        self.assertClean(rc, doc, out)
+        self.assertGreater(doc["messages"], 4, out)
+
+    def test_a_token_in_the_query_passes_through(self):
+        rc, doc, out = self.echo(path="/room?token=" + self.token)
+        self.assertClean(rc, doc, out)
+
+    def test_bad_headers_are_usage_errors(self):
+        for args, words in [(("--header", "X Bad: v"), "a token name"),
+                            (("--header", "NoColon"), "a token name"),
+                            (("--header", ": v"), "a token name"),
+                            (("--header", "X-A: a\r\nX-B: b"), "no CR, LF"),
+                            (("--header", "X-A: a\nb"), "no CR, LF"),
+                            (("--header", "host: elsewhere"), "writes Host itself"),
+                            (("--header", "Sec-WebSocket-Key: x"), "Sec-WebSocket-*"),
+                            (("--header", "X-A: 1", "--raw"), "--raw and http-publish"),
+                            (("--header", "X-A: 1", "--mode", "http-publish", "--url", "ws://127.0.0.1:9/t"),
+                             "--raw and http-publish")]:
+            rc, doc, out = ws_bench("--url", "ws://127.0.0.1:9/", *args)
+            self.assertEqual(rc, 2, out)
+            self.assertIn("--header", out)
+            self.assertIn(words, out)
+        p = subprocess.run([binary("ws-bench"), "--help"], capture_output=True, text=True, timeout=10)
+        self.assertIn("--header", p.stdout)
 
 
 # ---- pub/sub: wsring.v1, replay, HTTP publish (issue 12) --------------------
