@@ -30,15 +30,15 @@
 # Other people's servers join the echo section: `--server NAME=COMMAND`
 # (repeatable) starts COMMAND (a shell command line running an echo
 # WebSocket server in the foreground; `{port}` in it, or else $PORT, is a
-# free port on 127.0.0.1, or NAME@PORT=COMMAND for a server with a fixed
-# port) pinned to CPU 0 in its own process group, waits until the port
-# accepts, and runs it through the echo matrix, connect rate and idle memory
-# interleaved with ours (the start order rotating every repetition);
-# `--server-broadcast NAME=COMMAND` does the same for the broadcast rows (a
-# server relaying every message to every connection). `--baseline NAME`
-# (default tcp-echo, else the first --server) is what the ratios are to;
-# `--servers-only` runs only the --server ones. See docs/benchmarking.md,
-# "Comparing other servers".
+# free port on 127.0.0.1; NAME@PORT=COMMAND for a server with a fixed port,
+# NAME/PATH=COMMAND for a URL path other than /) pinned to CPU 0 in its own
+# process group, waits until the port accepts, and runs it through the echo
+# matrix, connect rate and idle memory interleaved with ours (the start
+# order rotating every repetition); `--server-broadcast NAME=COMMAND` does
+# the same for the broadcast rows (a server relaying every message to every
+# connection). `--baseline NAME` (default tcp-echo, else the first
+# --server) is what the ratios are to; `--servers-only` runs only the
+# --server ones. See docs/benchmarking.md, "Comparing other servers".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,17 +48,19 @@ ONLY=()
 # order given, and per KIND:NAME (e: echo, b: broadcast) the command and
 # the fixed port of NAME@PORT=COMMAND, if any.
 EXT=() EXT_B=()
-declare -A EXT_CMD EXT_FIXED
+declare -A EXT_CMD EXT_FIXED EXT_PATH
 BASELINE="" SERVERS_ONLY=0
 usage() {
-  echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]... [--server NAME[@PORT]=COMMAND]..." >&2
-  echo "       [--server-broadcast NAME[@PORT]=COMMAND]... [--baseline NAME] [--servers-only]" >&2
+  echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]... [--server NAME[@PORT][/PATH]=COMMAND]..." >&2
+  echo "       [--server-broadcast NAME[@PORT][/PATH]=COMMAND]... [--baseline NAME] [--servers-only]" >&2
   exit 2
 }
-add_server() {  # add_server e|b SPEC: records NAME[@PORT]=COMMAND of --server / --server-broadcast
-  local kind=$1 spec=$2 name port=""
+add_server() {  # add_server e|b SPEC: records NAME[@PORT][/PATH]=COMMAND of --server / --server-broadcast
+  local kind=$1 spec=$2 name port="" path=/
   [[ $spec == *=* ]] || { echo "bench: --server wants NAME=COMMAND, not '$spec'" >&2; exit 2; }
   name=${spec%%=*}
+  if [[ $name == */* ]]; then path=/${name#*/} name=${name%%/*}; fi  # the URL's path (default /)
+  [[ $path =~ ^[A-Za-z0-9._~/-]*$ ]] || { echo "bench: bad URL path '$path' for server '$name'" >&2; exit 2; }
   if [[ $name == *@* ]]; then port=${name#*@} name=${name%%@*}; fi
   if [[ ! $name =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ || -n $port && ! $port =~ ^[0-9]+$ ]]; then
     echo "bench: bad server name '${spec%%=*}' (letters, digits, . _ -; NAME@PORT for a fixed port)" >&2; exit 2
@@ -69,7 +71,7 @@ add_server() {  # add_server e|b SPEC: records NAME[@PORT]=COMMAND of --server /
   esac
   [[ -n ${EXT_CMD[$kind:$name]:-} ]] && { echo "bench: server '$name' given twice" >&2; exit 2; }
   [[ -n ${spec#*=} ]] || { echo "bench: server '$name' has an empty command" >&2; exit 2; }
-  EXT_CMD[$kind:$name]=${spec#*=} EXT_FIXED[$kind:$name]=$port
+  EXT_CMD[$kind:$name]=${spec#*=} EXT_FIXED[$kind:$name]=$port EXT_PATH[$kind:$name]=$path
   if [[ $kind == e ]]; then EXT+=("$name"); else EXT_B+=("$name"); fi
 }
 while (($#)); do
@@ -112,7 +114,7 @@ fi
 # 10,000 idle connections need that many descriptors in each process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-declare -A PORT PID PGRP  # PGRP: the process group of an external server (start_external)
+declare -A PORT PID PGRP URL_PATH  # PGRP, URL_PATH: an external server's process group and path
 cleanup() {
   for name in "${!PGRP[@]}"; do kill -KILL -- "-${PGRP[$name]}" 2>/dev/null; done
   for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null; done
@@ -201,7 +203,7 @@ start_external() {
     fi
     sleep 0.1
   done
-  PORT[$name]=$port PID[$name]=$(listener_pid "$pid" "$port")
+  PORT[$name]=$port PID[$name]=$(listener_pid "$pid" "$port") URL_PATH[$name]=${EXT_PATH[$2:$name]}
 }
 
 stop_external() {  # stop_external NAME: SIGTERM to its process group, SIGKILL after 5 s
@@ -237,6 +239,7 @@ bench_run() {
   local raw=() url="ws://127.0.0.1:${PORT[$name]}/"
   [[ $name == ps-* || $name == cl-* ]] && url+=bench  # pub/sub: the path names the topic
   [[ $name == tcp-echo ]] && raw=(--raw)
+  [[ -n ${PGRP[$name]:-} ]] && url="ws://127.0.0.1:${PORT[$name]}${URL_PATH[$name]}"  # --server's own path
   [[ $name == wss-* ]] && url="wss://127.0.0.1:${PORT[$name]}/" && raw=(--ca "$WORK/certs/ca.pem")
   [[ $name == z-deflate || $name == z-takeover ]] && raw=(--deflate)  # offer permessage-deflate
   local json=$WORK/runs/$tag@$name@$rep.json
@@ -327,7 +330,8 @@ if ((${#SERVERS[@]})); then
   done
   for name in "${SERVERS[@]}"; do stop_any "$name"; done
 
-  echo; echo "== broadcast: ${BCAST_RECV[*]} receivers, 64-byte messages, 1 publisher keeping 16 in flight"
+  ((SERVERS_ONLY && ${#EXT_B[@]} == 0)) ||
+    { echo; echo "== broadcast: ${BCAST_RECV[*]} receivers, 64-byte messages, 1 publisher keeping 16 in flight"; }
   if ((${#EXT_B[@]})); then
     # other broadcast servers: ours (unless --servers-only) and theirs all
     # started, then every point's repetitions interleaved
@@ -356,7 +360,7 @@ if ((${#SERVERS[@]})); then
       done
     done
     for name in "${BCAST[@]}"; do stop_any "$name"; done
-  elif have ws-server; then
+  elif ((!SERVERS_ONLY)) && have ws-server; then
     for backend in epoll uring; do
       name=bcast-$backend
       if start_server "$name" 0 "$BUILD/ws-server" --mode broadcast --host 127.0.0.1 --port 0 --threads 1 \
@@ -658,16 +662,21 @@ fi
 echo
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CPU_MODEL=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
-# the other servers of this run, for the report: KIND NAME FIXED-PORT COMMAND, one a line
-for name in "${EXT[@]}"; do printf 'echo\t%s\t%s\t%s\n' "$name" "${EXT_FIXED[e:$name]}" "${EXT_CMD[e:$name]}"; done >"$WORK/external.tsv"
-for name in "${EXT_B[@]}"; do printf 'broadcast\t%s\t%s\t%s\n' "$name" "${EXT_FIXED[b:$name]}" "${EXT_CMD[b:$name]}"; done >>"$WORK/external.tsv"
+# the other servers of this run, for the report: KIND NAME FIXED-PORT PATH COMMAND, one a line
+for name in "${EXT[@]}"; do
+  printf 'echo\t%s\t%s\t%s\t%s\n' "$name" "${EXT_FIXED[e:$name]}" "${EXT_PATH[e:$name]}" "${EXT_CMD[e:$name]}"
+done >"$WORK/external.tsv"
+for name in "${EXT_B[@]}"; do
+  printf 'broadcast\t%s\t%s\t%s\t%s\n' "$name" "${EXT_FIXED[b:$name]}" "${EXT_PATH[b:$name]}" "${EXT_CMD[b:$name]}"
+done >>"$WORK/external.tsv"
 /usr/bin/python3 - "$WORK" "$RESULTS" "$QUICK" "$COMMIT" "$CPU_MODEL" "$(nproc)" "$REPS" "${ONLY[*]:-}" "$BASELINE" <<'EOF'
 import glob, json, os, platform, statistics, sys, time
 work, results, quick, commit, cpu, ncpu, reps, only, baseline = sys.argv[1:]
 external = []  # this run's other servers, in the order given
 for line in open(os.path.join(work, "external.tsv")):
-    kind, name, port, command = line.rstrip("\n").split("\t", 3)
-    external.append({"name": name, "kind": kind, "command": command, "fixed_port": int(port) if port else None})
+    kind, name, port, path, command = line.rstrip("\n").split("\t", 4)
+    external.append({"name": name, "kind": kind, "command": command, "fixed_port": int(port) if port else None,
+                     "path": path})
 
 runs = {}
 for path in glob.glob(os.path.join(work, "runs", "*.json")):
