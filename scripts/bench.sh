@@ -863,8 +863,9 @@ if other:
                  and (k == "rss_per_connection_bytes") == t.startswith("idle-")}  # memory: idle points only
             report["ratios"].setdefault(t, {})[name] = dict(r, to=to)
             rl.append("| %s | %s | %s | %s |" % (t, name, to, " | ".join("%.3f" % r[k] if k in r else "—" for k, _ in keys)))
-    lines += rl
-    report["table_ratios"] = rl[3:]
+    if len(rl) > 5:  # a server beside the baseline
+        lines += rl
+        report["table_ratios"] = rl[3:]
 
 # wss:// beside ws:// (same binary, same run): each wss figure as a ratio to
 # the plain figure of the same backend and point (memory: wss / ws).
@@ -983,7 +984,7 @@ with open(os.path.join(work, "plot.dat"), "w") as f:
         f.write('"%s" ' % label + " ".join("%g" % x for x in vals) + "\n")
 with open(os.path.join(work, "plot.servers"), "w") as f:
     f.write(" ".join(order))
-if other:  # a third panel: throughput as a ratio to the baseline (its column is the first)
+if other and len(order) > 1:  # a third panel: throughput as a ratio to the baseline (its column is the first)
     with open(os.path.join(work, "plot.ratio"), "w") as f:
         f.write(base)
 EOF
