@@ -26,22 +26,71 @@
 # build directory (default build/release). `--only SECTION` (micro, echo,
 # tls, deflate, pubsub, cluster; repeatable) runs only those sections and merges their
 # points into the existing bench/results/latest.json, each update recorded
-# in its "updates" list, so the file never holds a partial run alone. See
-# docs/benchmarking.md.
+# in its "updates" list, so the file never holds a partial run alone.
+# Other people's servers join the echo section: `--server NAME=COMMAND`
+# (repeatable) starts COMMAND (a shell command line running an echo
+# WebSocket server in the foreground; `{port}` in it, or else $PORT, is a
+# free port on 127.0.0.1; NAME@PORT=COMMAND for a server with a fixed port,
+# NAME/PATH=COMMAND for a URL path other than /) pinned to CPU 0 in its own
+# process group, waits until the port accepts, and runs it through the echo
+# matrix, connect rate and idle memory interleaved with ours (the start
+# order rotating every repetition); `--server-broadcast NAME=COMMAND` does
+# the same for the broadcast rows (a server relaying every message to every
+# connection). `--baseline NAME` (default tcp-echo, else the first
+# --server) is what the ratios are to; `--servers-only` runs only the
+# --server ones. See docs/benchmarking.md, "Comparing other servers".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=0
 ONLY=()
+# Other people's servers (--server, --server-broadcast): their names in the
+# order given, and per KIND:NAME (e: echo, b: broadcast) the command and
+# the fixed port of NAME@PORT=COMMAND, if any.
+EXT=() EXT_B=()
+declare -A EXT_CMD EXT_FIXED EXT_PATH
+BASELINE="" SERVERS_ONLY=0
+usage() {
+  echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]... [--server NAME[@PORT][/PATH]=COMMAND]..." >&2
+  echo "       [--server-broadcast NAME[@PORT][/PATH]=COMMAND]... [--baseline NAME] [--servers-only]" >&2
+  exit 2
+}
+add_server() {  # add_server e|b SPEC: records NAME[@PORT][/PATH]=COMMAND of --server / --server-broadcast
+  local kind=$1 spec=$2 name port="" path=/
+  [[ $spec == *=* ]] || { echo "bench: --server wants NAME=COMMAND, not '$spec'" >&2; exit 2; }
+  name=${spec%%=*}
+  if [[ $name == */* ]]; then path=/${name#*/} name=${name%%/*}; fi  # the URL's path (default /)
+  [[ $path =~ ^[A-Za-z0-9._~/-]*$ ]] || { echo "bench: bad URL path '$path' for server '$name'" >&2; exit 2; }
+  if [[ $name == *@* ]]; then port=${name#*@} name=${name%%@*}; fi
+  if [[ ! $name =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ || -n $port && ! $port =~ ^[0-9]+$ ]]; then
+    echo "bench: bad server name '${spec%%=*}' (letters, digits, . _ -; NAME@PORT for a fixed port)" >&2; exit 2
+  fi
+  # our own servers' names, and the prefixes the report reads as ours
+  case $name in tcp-echo | ws-* | wss-* | plain-* | bcast-* | z-* | ps-* | cl-*)
+    echo "bench: server name '$name' is taken by ours (tcp-echo, ws-*, bcast-*, ...): pick another" >&2; exit 2 ;;
+  esac
+  [[ -n ${EXT_CMD[$kind:$name]:-} ]] && { echo "bench: server '$name' given twice" >&2; exit 2; }
+  [[ -n ${spec#*=} ]] || { echo "bench: server '$name' has an empty command" >&2; exit 2; }
+  EXT_CMD[$kind:$name]=${spec#*=} EXT_FIXED[$kind:$name]=$port EXT_PATH[$kind:$name]=$path
+  if [[ $kind == e ]]; then EXT+=("$name"); else EXT_B+=("$name"); fi
+}
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
     --only) ONLY+=("${2:?--only needs a section: micro, echo, tls, deflate, pubsub or cluster}"); shift ;;
-    *) echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]..." >&2; exit 2 ;;
+    --server) add_server e "${2:?--server needs NAME=COMMAND}"; shift ;;
+    --server-broadcast) add_server b "${2:?--server-broadcast needs NAME=COMMAND}"; shift ;;
+    --baseline) BASELINE=${2:?--baseline needs a server name}; shift ;;
+    --servers-only) SERVERS_ONLY=1 ;;
+    *) usage ;;
   esac
   shift
 done
+if ((SERVERS_ONLY && ${#EXT[@]} + ${#EXT_B[@]} == 0)); then
+  echo "bench: --servers-only needs at least one --server or --server-broadcast" >&2; exit 2
+fi
 want() {  # want SECTION: true when it runs in this invocation
+  ((SERVERS_ONLY)) && [[ $1 != echo ]] && return 1  # only the echo section runs other servers
   ((${#ONLY[@]} == 0)) && return 0
   local o; for o in "${ONLY[@]}"; do [[ $o == "$1" ]] && return 0; done
   return 1
@@ -65,8 +114,9 @@ fi
 # 10,000 idle connections need that many descriptors in each process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-declare -A PORT PID
+declare -A PORT PID PGRP URL_PATH  # PGRP, URL_PATH: an external server's process group and path
 cleanup() {
+  for name in "${!PGRP[@]}"; do kill -KILL -- "-${PGRP[$name]}" 2>/dev/null; done
   for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null; done
   wait 2>/dev/null
   rm -rf "$WORK"
@@ -83,6 +133,105 @@ have() {  # have BINARY: true when built, else says what is skipped
 # (shared with scripts/bench_auth.sh).
 source scripts/bench_lib.sh
 
+# ---- other people's servers (--server, --server-broadcast) ------------------------
+SERVER_WAIT=${WSRING_BENCH_SERVER_WAIT:-20}  # seconds a server may take to accept on its port
+
+port_accepts() {  # port_accepts PORT: true when 127.0.0.1:PORT takes a TCP connection
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
+free_port() {  # a port nothing listens on now (the kernel's pick; freed again at once)
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# listener_pid PGRP PORT: the process of that group holding the socket that
+# listens on PORT (ws-bench --server-pid samples it), else PGRP itself. A
+# server of several processes is sampled by its listener only.
+listener_pid() {
+  /usr/bin/python3 - "$1" "$2" <<'EOF'
+import os, sys
+pgrp, port = int(sys.argv[1]), int(sys.argv[2])
+sockets = set()
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        for line in open(table).readlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                sockets.add("socket:[%s]" % f[9])
+    except OSError:
+        pass
+found = pgrp
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if int(open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[2]) != pgrp:
+            continue
+        fds = "/proc/%s/fd" % pid
+        if any(os.readlink(os.path.join(fds, fd)) in sockets for fd in os.listdir(fds)):
+            found = int(pid); break
+    except OSError:
+        continue
+print(found)
+EOF
+}
+
+# start_external NAME e|b: the user's command for NAME (echo or broadcast),
+# run by bash in a session of its own (setsid: one process group to stop,
+# whatever it forks) pinned to CPU 0 like ours, its port in {port} and
+# $PORT; waits (SERVER_WAIT s at most) until the port accepts. Records
+# PORT[NAME], PID[NAME] (the listening process) and PGRP[NAME].
+start_external() {
+  local name=$1 cmd=${EXT_CMD[$2:$1]} port=${EXT_FIXED[$2:$1]} log=$WORK/$1.log pid t0=$SECONDS
+  if [[ -n $port ]] && port_accepts "$port"; then
+    echo "bench: server $name: something already listens on its fixed port 127.0.0.1:$port; stop it first"
+    return 1
+  fi
+  [[ -n $port ]] || port=$(free_port)
+  cmd=${cmd//\{port\}/$port}
+  : >"$log"
+  env PORT="$port" setsid taskset -c 0 bash -c "$cmd" </dev/null >"$log" 2>&1 &
+  pid=$!  # setsid needs no fork here (we are no group leader): this is the session's leader
+  PGRP[$name]=$pid
+  while ! port_accepts "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: server $name exited before accepting on 127.0.0.1:$port: $(tail -c 300 "$log" | tr '\n' ' ')"
+      stop_external "$name"; return 1
+    fi
+    if ((SECONDS - t0 >= SERVER_WAIT)); then
+      echo "bench: server $name did not accept on 127.0.0.1:$port within ${SERVER_WAIT} s" \
+        "(command: $cmd): $(tail -c 300 "$log" | tr '\n' ' ')"
+      stop_external "$name"; return 1
+    fi
+    sleep 0.1
+  done
+  PORT[$name]=$port PID[$name]=$(listener_pid "$pid" "$port") URL_PATH[$name]=${EXT_PATH[$2:$name]}
+}
+
+stop_external() {  # stop_external NAME: SIGTERM to its process group, SIGKILL after 5 s
+  local name=$1 g=${PGRP[$1]:-} i
+  [[ -n $g ]] || return 0
+  kill -TERM -- "-$g" 2>/dev/null
+  for i in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$g" 2>/dev/null
+  wait "$g" 2>/dev/null
+  unset "PGRP[$name]" "PID[$name]" "PORT[$name]"
+}
+
+stop_any() {  # stop_any NAME: ours or an external one
+  if [[ -n ${PGRP[$1]:-} ]]; then stop_external "$1"; else stop_server "$1"; fi
+}
+
+# With other servers in the run, each repetition starts at the next server
+# (ws-bench's first run after a pause tends to differ a little: no server
+# is always first). Without them the order stays ours as it always was.
+ROTATE=0; ((${#EXT[@]} + ${#EXT_B[@]})) && ROTATE=1
+in_order() {  # in_order REP NAME...: the names, rotated by REP - 1 when ROTATE
+  local rep=$1 i; shift
+  for ((i = 0; i < $#; i++)); do
+    local k=$(((i + ROTATE * (rep - 1)) % $# + 1))
+    echo "${!k}"
+  done
+}
+
 # bench_run NAME TAG REP ARGS...: one ws-bench run against server NAME,
 # pinned to CPU 1, its JSON kept as runs/TAG@NAME@REP.json.
 bench_run() {
@@ -90,6 +239,7 @@ bench_run() {
   local raw=() url="ws://127.0.0.1:${PORT[$name]}/"
   [[ $name == ps-* || $name == cl-* ]] && url+=bench  # pub/sub: the path names the topic
   [[ $name == tcp-echo ]] && raw=(--raw)
+  [[ -n ${PGRP[$name]:-} ]] && url="ws://127.0.0.1:${PORT[$name]}${URL_PATH[$name]}"  # --server's own path
   [[ $name == wss-* ]] && url="wss://127.0.0.1:${PORT[$name]}/" && raw=(--ca "$WORK/certs/ca.pem")
   [[ $name == z-deflate || $name == z-takeover ]] && raw=(--deflate)  # offer permessage-deflate
   local json=$WORK/runs/$tag@$name@$rep.json
@@ -136,10 +286,10 @@ done
 # ---- 2. load matrix ------------------------------------------------------------
 SERVERS=()
 if want echo && have ws-bench; then
-  if have tcp-echo-server && start_server tcp-echo 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0; then
+  if ((!SERVERS_ONLY)) && have tcp-echo-server && start_server tcp-echo 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0; then
     SERVERS+=(tcp-echo)
   fi
-  if have ws-server; then
+  if ((!SERVERS_ONLY)) && have ws-server; then
     for backend in epoll uring; do
       name=ws-$backend
       start_server "$name" 0 "$BUILD/ws-server" --mode echo --host 127.0.0.1 --port 0 --threads 1 \
@@ -151,6 +301,10 @@ if want echo && have ws-bench; then
       SERVERS+=("$name")
     done
   fi
+  for name in "${EXT[@]}"; do  # asked for by name: one that does not start ends the run
+    start_external "$name" e || exit 1
+    SERVERS+=("$name")
+  done
 fi
 
 if ((${#SERVERS[@]})); then
@@ -159,7 +313,7 @@ if ((${#SERVERS[@]})); then
     for s in "${SIZES[@]}"; do
       for k in "${WINDOWS[@]}"; do
         for rep in $(seq "$REPS"); do
-          for name in "${SERVERS[@]}"; do
+          for name in $(in_order "$rep" "${SERVERS[@]}"); do
             bench_run "$name" "echo-c$c-s$s-k$k" "$rep" --mode echo -c "$c" -s "$s" -k "$k" \
               -d "$DUR" --warmup "$WARM" --connect-timeout 30
           done
@@ -170,14 +324,43 @@ if ((${#SERVERS[@]})); then
 
   echo; echo "== connect rate (16 at a time)"
   for rep in $(seq "$REPS"); do
-    for name in "${SERVERS[@]}"; do
+    for name in $(in_order "$rep" "${SERVERS[@]}"); do
       bench_run "$name" connect-c16 "$rep" --mode connect -c 16 -d "$DUR" --warmup "$WARM"
     done
   done
-  for name in "${SERVERS[@]}"; do stop_server "$name"; done
+  for name in "${SERVERS[@]}"; do stop_any "$name"; done
 
-  echo; echo "== broadcast: ${BCAST_RECV[*]} receivers, 64-byte messages, 1 publisher keeping 16 in flight"
-  if have ws-server; then
+  ((SERVERS_ONLY && ${#EXT_B[@]} == 0)) ||
+    { echo; echo "== broadcast: ${BCAST_RECV[*]} receivers, 64-byte messages, 1 publisher keeping 16 in flight"; }
+  if ((${#EXT_B[@]})); then
+    # other broadcast servers: ours (unless --servers-only) and theirs all
+    # started, then every point's repetitions interleaved
+    BCAST=()
+    for backend in epoll uring; do
+      if ((SERVERS_ONLY)) || [[ ! -x $BUILD/ws-server ]]; then break; fi
+      name=bcast-$backend
+      if start_server "$name" 0 "$BUILD/ws-server" --mode broadcast --host 127.0.0.1 --port 0 --threads 1 \
+           --backend "$backend" --idle-timeout 0 --ping-interval 0 && grep -q "backend=$backend" "$WORK/$name.log"; then
+        BCAST+=("$name")
+      else
+        echo "bench: ws-server does not run the $backend backend here: no broadcast figures for it"
+        stop_server "$name"
+      fi
+    done
+    for name in "${EXT_B[@]}"; do
+      start_external "$name" b || exit 1
+      BCAST+=("$name")
+    done
+    for r in "${BCAST_RECV[@]}"; do
+      for rep in $(seq "$REPS"); do
+        for name in $(in_order "$rep" "${BCAST[@]}"); do
+          bench_run "$name" "broadcast-r$r" "$rep" --mode broadcast -c "$r" --publishers 1 \
+            -s 64 -k 16 -d "$DUR" --warmup "$WARM" --connect-timeout 60
+        done
+      done
+    done
+    for name in "${BCAST[@]}"; do stop_any "$name"; done
+  elif ((!SERVERS_ONLY)) && have ws-server; then
     for backend in epoll uring; do
       name=bcast-$backend
       if start_server "$name" 0 "$BUILD/ws-server" --mode broadcast --host 127.0.0.1 --port 0 --threads 1 \
@@ -201,10 +384,11 @@ if ((${#SERVERS[@]})); then
       tcp-echo) start_server "$name" 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0 || continue ;;
       ws-*) start_server "$name" 0 "$BUILD/ws-server" --mode echo --host 127.0.0.1 --port 0 --threads 1 \
               --backend "${name#ws-}" --idle-timeout 0 --ping-interval 0 || continue ;;
+      *) start_external "$name" e || continue ;;
     esac
     sleep 0.3  # let the fresh server settle before its baseline is read
     bench_run "$name" "idle-c$IDLE_CONNS" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 60
-    stop_server "$name"
+    stop_any "$name"
   done
 elif want echo; then
   echo "bench: no server and ws-bench pair to run: skipping the load matrix"
@@ -478,9 +662,21 @@ fi
 echo
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CPU_MODEL=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
-/usr/bin/python3 - "$WORK" "$RESULTS" "$QUICK" "$COMMIT" "$CPU_MODEL" "$(nproc)" "$REPS" "${ONLY[*]:-}" <<'EOF'
+# the other servers of this run, for the report: KIND NAME FIXED-PORT PATH COMMAND, one a line
+for name in "${EXT[@]}"; do
+  printf 'echo\t%s\t%s\t%s\t%s\n' "$name" "${EXT_FIXED[e:$name]}" "${EXT_PATH[e:$name]}" "${EXT_CMD[e:$name]}"
+done >"$WORK/external.tsv"
+for name in "${EXT_B[@]}"; do
+  printf 'broadcast\t%s\t%s\t%s\t%s\n' "$name" "${EXT_FIXED[b:$name]}" "${EXT_PATH[b:$name]}" "${EXT_CMD[b:$name]}"
+done >>"$WORK/external.tsv"
+/usr/bin/python3 - "$WORK" "$RESULTS" "$QUICK" "$COMMIT" "$CPU_MODEL" "$(nproc)" "$REPS" "${ONLY[*]:-}" "$BASELINE" <<'EOF'
 import glob, json, os, platform, statistics, sys, time
-work, results, quick, commit, cpu, ncpu, reps, only = sys.argv[1:]
+work, results, quick, commit, cpu, ncpu, reps, only, baseline = sys.argv[1:]
+external = []  # this run's other servers, in the order given
+for line in open(os.path.join(work, "external.tsv")):
+    kind, name, port, path, command = line.rstrip("\n").split("\t", 4)
+    external.append({"name": name, "kind": kind, "command": command, "fixed_port": int(port) if port else None,
+                     "path": path})
 
 runs = {}
 for path in glob.glob(os.path.join(work, "runs", "*.json")):
@@ -567,6 +763,24 @@ if only and os.path.exists(latest):
     report.update(points=old_points, micro=micro, updates=old.get("updates", []) + [update])
     points = old_points
 servers = sorted({s for p in points.values() for s in p if s.startswith("ws-")})
+# Other people's servers (--server, --server-broadcast) appear in the echo
+# section's points under their own names: anything not named as ours.
+OURS = ("tcp-echo", "ws-", "wss-", "plain-", "bcast-", "z-", "ps-", "cl-")
+ECHO_SECTION = ("echo-", "connect-", "idle-", "broadcast-")
+seen = lambda prefixes: {s for t, p in points.items() if t.startswith(prefixes) for s in p if not s.startswith(OURS)}
+given = list(dict.fromkeys(e["name"] for e in external))
+other = [n for n in given if n in seen(ECHO_SECTION)] + sorted(seen(ECHO_SECTION) - set(given))
+echo_other = [n for n in other if n in seen(("echo-",))]
+has_tcp = any("tcp-echo" in p for t, p in points.items() if t.startswith("echo-"))
+if not baseline:
+    baseline = "tcp-echo" if has_tcp or not echo_other else echo_other[0]
+if other or given:
+    kept = [e for e in report.get("servers_external", []) if e["name"] in other and e["name"] not in given]
+    report["servers_external"] = kept + external
+    report["baseline"] = baseline
+    if not any(baseline in p for p in points.values()):
+        print("bench: the baseline %s has no points: its ratios are —" % baseline)
+base, B = baseline, ("TCP" if baseline == "tcp-echo" else baseline)
 
 def fmt(v, unit=""):
     if v is None: return "—"
@@ -581,48 +795,77 @@ lines = []
 echo = sorted((t for t in points if t.startswith("echo-")),
               key=lambda t: [int(x[1:]) for x in t.split("-")[1:]])
 if echo:
-    head = "| conns | bytes | in-flight | TCP msgs/s | TCP msgs/CPU-s |"
+    # the baseline's columns first, then each other server's with its ratio
+    # to it (without other servers: TCP, then ws-epoll and ws-uring)
+    cols = [x for x in ["tcp-echo"] + servers + echo_other if x != base and (x != "tcp-echo" or has_tcp)]
+    head = "| conns | bytes | in-flight | %s msgs/s | %s msgs/CPU-s |" % (B, B)
     rule = "|---:|---:|---:|---:|---:|"
-    for s in servers:
-        head += " %s msgs/s (×TCP) | %s msgs/CPU-s (×TCP) | %s p99 µs |" % (s, s, s)
+    for s in cols:
+        head += " %s msgs/s (×%s) | %s msgs/CPU-s (×%s) | %s p99 µs |" % (s, B, s, B, s)
         rule += "---:|---:|---:|"
-    head += " TCP p99 µs | ws-bench CPU %% (TCP%s) |" % "".join(" / " + s for s in servers)
+    head += " %s p99 µs | ws-bench CPU %% (%s%s) |" % (B, B, "".join(" / " + s for s in cols))
     lines += [head, rule + "---:|---:|"]
     for t in echo:
         c, s_, k = (x[1:] for x in t.split("-")[1:])
-        tcp = points[t].get("tcp-echo", {})
+        tcp = points[t].get(base, {})
         row = "| %s | %s | %s | %s | %s |" % (c, s_, k, fmt(tcp.get("msgs_per_sec")), fmt(tcp.get("msgs_per_server_cpu_sec")))
-        for s in servers:
+        for s in cols:
             w = points[t].get(s, {})
             row += " %s (%s) | %s (%s) | %s |" % (
                 fmt(w.get("msgs_per_sec")), ratio(w.get("msgs_per_sec"), tcp.get("msgs_per_sec")),
                 fmt(w.get("msgs_per_server_cpu_sec")), ratio(w.get("msgs_per_server_cpu_sec"), tcp.get("msgs_per_server_cpu_sec")),
                 "%.0f" % w["p99_us"] if w.get("p99_us") is not None else "—")
         row += " %s |" % ("%.0f" % tcp["p99_us"] if tcp.get("p99_us") is not None else "—")
-        cpus = [points[t].get(s, {}).get("client_cpu_percent") for s in ["tcp-echo"] + servers]
+        cpus = [points[t].get(s, {}).get("client_cpu_percent") for s in [base] + cols]
         row += " %s |" % " / ".join("%.0f" % c if c is not None else "—" for c in cpus)
         lines.append(row)
     report["table_echo"] = lines[:]
 
-extra = ["", "| figure | server | value | per server-CPU-second | p50 µs | p99 µs | ×TCP |", "|---|---|---:|---:|---:|---:|---:|"]
+extra = ["", "| figure | server | value | per server-CPU-second | p50 µs | p99 µs | ×%s |" % B, "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(points):
     if t.startswith(("echo-", "tls-", "z-", "ps-", "cl-")): continue
-    tcp = points[t].get("tcp-echo", {})
+    tcp = points[t].get(base, {})
     for s, v in sorted(points[t].items()):
         if t.startswith("idle-"):
             val = "%s B/conn" % fmt(v.get("rss_per_connection_bytes"))
-            r = ratio(v.get("rss_per_connection_bytes"), tcp.get("rss_per_connection_bytes")) if s != "tcp-echo" else ""
+            r = ratio(v.get("rss_per_connection_bytes"), tcp.get("rss_per_connection_bytes")) if s != base else ""
             extra.append("| resident memory, %s idle connections | %s | %s | — | — | — | %s |" % (t[6:], s, val, r))
         else:
             what = "connect+upgrade+close /s (16 at a time)" if t.startswith("connect") else \
                    "broadcast deliveries/s, %s receivers" % t.split("-r")[-1]
-            r = ratio(v.get("msgs_per_sec"), tcp.get("msgs_per_sec")) if s != "tcp-echo" and tcp else ""
+            r = ratio(v.get("msgs_per_sec"), tcp.get("msgs_per_sec")) if s != base and tcp else ""
             extra.append("| %s | %s | %s | %s | %s | %s | %s |" % (what, s, fmt(v.get("msgs_per_sec")),
                          fmt(v.get("msgs_per_server_cpu_sec")), "%.0f" % v["p50_us"] if v.get("p50_us") else "—",
                          "%.0f" % v["p99_us"] if v.get("p99_us") else "—", r))
 if len(extra) > 3:
     lines += extra
     report["table_other"] = extra[1:]
+
+# With other servers: every figure of theirs and ours as a ratio to the
+# baseline's at the same point (broadcast: to the baseline if it
+# broadcasts, else to bcast-epoll), also kept as "ratios" in the JSON.
+if other:
+    keys = (("msgs_per_sec", "msgs/s"), ("msgs_per_server_cpu_sec", "per server-CPU-s"), ("p99_us", "p99 latency"),
+            ("rss_per_connection_bytes", "memory per idle conn"))
+    rl = ["", "ratios to %s (medians; > 1: more messages, more latency or more memory than it)" % base,
+          "", "| point | server | / | " + " | ".join("%s ×" % k[1] for k in keys) + " |",
+          "|---|---|---|" + "---:|" * len(keys)]
+    order = ["tcp-echo"] + servers + ["bcast-epoll", "bcast-uring"] + other
+    report["ratios"] = {}
+    for t in sorted((t for t in points if t.startswith(ECHO_SECTION)),
+                    key=lambda t: (ECHO_SECTION.index(t.split("-")[0] + "-"), [int(x[1:]) if x[1:].isdigit() else 0 for x in t.split("-")[1:]])):
+        to = base if base in points[t] else "bcast-epoll" if t.startswith("broadcast-") and "bcast-epoll" in points[t] else None
+        if to is None: continue
+        b = points[t][to]
+        for name in (n for n in order if n in points[t] and n != to):
+            v = points[t][name]
+            r = {k: v[k] / b[k] for k, _ in keys if v.get(k) and b.get(k)
+                 and (k == "rss_per_connection_bytes") == t.startswith("idle-")}  # memory: idle points only
+            report["ratios"].setdefault(t, {})[name] = dict(r, to=to)
+            rl.append("| %s | %s | %s | %s |" % (t, name, to, " | ".join("%.3f" % r[k] if k in r else "—" for k, _ in keys)))
+    if len(rl) > 5:  # a server beside the baseline
+        lines += rl
+        report["table_ratios"] = rl[3:]
 
 # wss:// beside ws:// (same binary, same run): each wss figure as a ratio to
 # the plain figure of the same backend and point (memory: wss / ws).
@@ -727,9 +970,11 @@ if errors:
     print("\nbench: %d errors were reported by ws-bench: see the runs above" % errors)
 
 # gnuplot data: one row per echo point, one column pair per server.
-order = ["tcp-echo"] + servers
+order = [base] + cols if echo else []
 with open(os.path.join(work, "plot.dat"), "w") as f:
-    f.write("point " + " ".join("%s_tput %s_p50 %s_p99 %s_p999" % (s, s, s, s) for s in order) + "\n")
+    # a comment, not a row: gnuplot's histograms would take it for the first
+    # point and the xrange below would then cut off the last
+    f.write("# point " + " ".join("%s_tput %s_p50 %s_p99 %s_p999" % (s, s, s, s) for s in order) + "\n")
     for t in echo:
         label = t[5:].replace("-", "/")
         vals = []
@@ -739,15 +984,23 @@ with open(os.path.join(work, "plot.dat"), "w") as f:
         f.write('"%s" ' % label + " ".join("%g" % x for x in vals) + "\n")
 with open(os.path.join(work, "plot.servers"), "w") as f:
     f.write(" ".join(order))
+if other and len(order) > 1:  # a third panel: throughput as a ratio to the baseline (its column is the first)
+    with open(os.path.join(work, "plot.ratio"), "w") as f:
+        f.write(base)
 EOF
 
 if [[ -s $WORK/plot.dat ]] && [[ $(wc -l <"$WORK/plot.dat") -gt 1 ]]; then
   if command -v gnuplot >/dev/null; then
     read -r -a order <"$WORK/plot.servers"
+    ratio_base=""; [[ -s $WORK/plot.ratio ]] && ratio_base=$(<"$WORK/plot.ratio")
     {
-      echo "set terminal pngcairo size 1400,900 font 'sans,9'"
+      echo "set terminal pngcairo size 1400,$([[ -n $ratio_base ]] && echo 1300 || echo 900) font 'sans,9'"
       echo "set output '$RESULTS/latest.png'"
-      echo "set multiplot layout 2,1 title 'wsring echo: ws-server vs plain TCP echo (ws-bench, server on CPU 0, client on CPU 1, median of $REPS)'"
+      if [[ -n $ratio_base ]]; then
+        echo "set multiplot layout 3,1 title 'echo: ${order[*]} (ws-bench, servers on CPU 0, client on CPU 1, median of $REPS)' noenhanced"
+      else
+        echo "set multiplot layout 2,1 title 'wsring echo: ws-server vs plain TCP echo (ws-bench, server on CPU 0, client on CPU 1, median of $REPS)'"
+      fi
       echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
       npoints=$(($(wc -l <"$WORK/plot.dat") - 1))
       echo "set key top right; set grid ytics; set xtics rotate by -30 font ',8'; set xrange [-0.6:$npoints-0.4]"
@@ -759,6 +1012,7 @@ if [[ -s $WORK/plot.dat ]] && [[ $(wc -l <"$WORK/plot.dat") -gt 1 ]]; then
       done
       echo "${plot%,}"
       echo "set yrange [*:*]; set logscale y; set ylabel 'latency, us (log)'; set title 'latency percentiles per point: p50, p99, p99.9'"
+      [[ -n $ratio_base ]] && echo "set key outside right top"  # more servers: 3 entries each
       plot="plot"
       for i in "${!order[@]}"; do
         plot+=" '$WORK/plot.dat' using $((3 + 4 * i)):xtic(1) title '${order[$i]} p50',"
@@ -766,6 +1020,14 @@ if [[ -s $WORK/plot.dat ]] && [[ $(wc -l <"$WORK/plot.dat") -gt 1 ]]; then
         plot+=" '' using $((5 + 4 * i)) title '${order[$i]} p99.9',"
       done
       echo "${plot%,}"
+      if [[ -n $ratio_base ]]; then
+        echo "unset logscale y; set yrange [0:*]; set ylabel 'x $ratio_base'; set title 'throughput as a ratio to $ratio_base' noenhanced"
+        plot="plot"
+        for i in "${!order[@]}"; do
+          ((i)) && plot+=" '$WORK/plot.dat' using (\$$((2 + 4 * i))/\$2):xtic(1) title '${order[$i]}' noenhanced,"
+        done
+        echo "${plot%,}"
+      fi
       echo "unset multiplot"
     } >"$WORK/plot.gp"
     if gnuplot "$WORK/plot.gp" 2>"$WORK/gnuplot.err"; then

@@ -1,0 +1,148 @@
+# scripts/bench.sh with other people's servers (issue 16): `--server
+# NAME=COMMAND` starts COMMAND with a free port in {port}, pinned to CPU 0
+# in its own process group, runs it through the echo section beside ours
+# and prints its ratios to the baseline (tcp-echo). Here the other server is
+# a tiny echo server on Debian's python3-websockets, written to a temporary
+# file: its points must reach bench/results' JSON (WSRING_BENCH_RESULTS, a
+# temporary folder here) with msgs_per_sec > 0 and a server-CPU figure, its
+# ratio rows must be printed, it must have run on CPU 0 and be gone when the
+# script is. A command that never listens, or exits at once, must fail the
+# run within a bounded time with a message naming it; a malformed or taken
+# name is a usage error. About 45 s, nearly all the --quick echo section.
+# Skipped under WSRING_FILTER (nothing multi-threaded).
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from wsring_harness import REPO, skip_unless_unfiltered
+
+BUILD = os.environ.get("WSRING_BUILD", "")
+BENCH = os.path.join(REPO, "scripts", "bench.sh")
+
+# Echoes every message; notes its PID and its CPUs first (argv: port, note file).
+ECHO_SERVER = """\
+import asyncio, os, sys
+import websockets
+
+with open(sys.argv[2], "w") as f:
+    f.write("%d %s\\n" % (os.getpid(), ",".join(map(str, sorted(os.sched_getaffinity(0))))))
+
+async def echo(ws, path=None):
+    async for message in ws:
+        await ws.send(message)
+
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=None, compression=None):
+        await asyncio.Future()
+
+asyncio.run(main())
+"""
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@skip_unless_unfiltered
+class BenchHarness(unittest.TestCase):
+    def setUp(self):
+        if not BUILD:
+            self.skipTest("WSRING_BUILD is not set")
+        for b in ("ws-bench", "tcp-echo-server"):
+            if not os.access(os.path.join(BUILD, b), os.X_OK):
+                self.skipTest("no %s in %s" % (b, BUILD))
+        self.tmp = tempfile.TemporaryDirectory(prefix="wsring-bench-harness.")
+        self.addCleanup(self.tmp.cleanup)
+
+    def bench(self, *args, limit=120, env=None):
+        """Runs scripts/bench.sh ARGS; (exit status, output, seconds)."""
+        e = dict(os.environ, WSRING_BUILD=os.path.abspath(BUILD),
+                 WSRING_BENCH_RESULTS=os.path.join(self.tmp.name, "results"), **(env or {}))
+        t0 = time.monotonic()
+        p = subprocess.Popen([BENCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdin=subprocess.DEVNULL, env=e, start_new_session=True)
+        try:
+            out, _ = p.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, _ = p.communicate()
+            self.fail("bench.sh %s ran past %d s:\n%s" % (" ".join(args), limit, out[-3000:]))
+        return p.returncode, out, time.monotonic() - t0
+
+    def test_other_server_beside_ours(self):
+        script = os.path.join(self.tmp.name, "echo_server.py")
+        note = os.path.join(self.tmp.name, "echo_server.note")
+        with open(script, "w") as f:
+            f.write(ECHO_SERVER)
+        rc, out, _ = self.bench("--quick", "--only", "echo",
+                                "--server", "py-echo=/usr/bin/python3 %s {port} %s" % (script, note))
+        self.assertEqual(rc, 0, out[-3000:])
+
+        with open(os.path.join(self.tmp.name, "results", "latest.json")) as f:
+            report = json.load(f)
+        echo = [t for t in report["points"] if t.startswith("echo-")]
+        self.assertTrue(echo, report["points"].keys())
+        for t in echo + ["connect-c16"]:
+            v = report["points"][t].get("py-echo")
+            self.assertIsNotNone(v, "no py-echo figure at %s" % t)
+            self.assertGreater(v["msgs_per_sec"], 0, t)
+            self.assertGreater(v["msgs_per_server_cpu_sec"] or 0, 0, t)  # --server-pid found it
+            self.assertEqual(v["errors"], 0, t)
+            self.assertIn("tcp-echo", report["points"][t])
+            self.assertGreater(report["ratios"][t]["py-echo"]["msgs_per_sec"], 0, t)
+        idle = [t for t in report["points"] if t.startswith("idle-")]
+        self.assertIn("py-echo", report["points"][idle[0]])
+        self.assertEqual(report["baseline"], "tcp-echo")
+        self.assertEqual([s["name"] for s in report["servers_external"]], ["py-echo"])
+        self.assertIn(script, report["servers_external"][0]["command"])
+
+        # printed: its columns in the echo table and a ratio row per point
+        self.assertIn("py-echo msgs/s (×TCP)", out)
+        self.assertIn("ratios to tcp-echo", out)
+        for t in echo:
+            self.assertRegex(out, r"\| %s \| py-echo \| tcp-echo \| \d+\.\d{3} \| \d+\.\d{3} \|" % re.escape(t))
+
+        # it ran on CPU 0 and is gone with the script (every start: echo, idle)
+        with open(note) as f:
+            pid, cpus = f.read().split()
+        self.assertEqual(cpus, "0")
+        self.assertFalse(alive(int(pid)), "the py-echo server outlived bench.sh")
+
+    def test_a_server_that_never_listens_is_named(self):
+        note = os.path.join(self.tmp.name, "never.pid")
+        rc, out, took = self.bench("--quick", "--servers-only", "--server",
+                                   "never=echo $$ >%s; exec sleep 300" % note,
+                                   env={"WSRING_BENCH_SERVER_WAIT": "3"}, limit=30)
+        self.assertNotEqual(rc, 0, out)
+        self.assertRegex(out, r"bench: server never did not accept on 127\.0\.0\.1:\d+ within 3 s")
+        self.assertLess(took, 20, out)
+        with open(note) as f:
+            self.assertFalse(alive(int(f.read())), "the server that never listened was left running")
+
+        rc, out, _ = self.bench("--quick", "--servers-only", "--server", "dead=exit 3", limit=30)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("bench: server dead exited before accepting", out)
+
+    def test_usage_errors(self):
+        for args, says in ((["--server", "no-command"], "NAME=COMMAND"),
+                           (["--server", "tcp-echo=true"], "taken by ours"),
+                           (["--server", "a b=true"], "bad server name"),
+                           (["--server", "x@port=true"], "bad server name"),
+                           (["--server", "x=true", "--server", "x=true"], "given twice"),
+                           (["--servers-only"], "needs at least one")):
+            rc, out, took = self.bench(*args, limit=10)
+            self.assertEqual(rc, 2, (args, out))
+            self.assertIn(says, out, args)
+
+
+if __name__ == "__main__":
+    unittest.main()
