@@ -51,7 +51,7 @@ void metrics_text::family(std::string_view name, std::string_view type, std::str
     out_ += '\n';
 }
 
-void metrics_text::sample(std::string_view name, std::uint64_t value, std::string_view labels) {
+void metrics_text::begin_sample(std::string_view name, std::string_view labels) {
     out_ += name;
     if (!labels.empty()) {
         out_ += '{';
@@ -59,6 +59,10 @@ void metrics_text::sample(std::string_view name, std::uint64_t value, std::strin
         out_ += '}';
     }
     out_ += ' ';
+}
+
+void metrics_text::sample(std::string_view name, std::uint64_t value, std::string_view labels) {
+    begin_sample(name, labels);
     append_number(out_, value);
     out_ += '\n';
 }
@@ -67,13 +71,7 @@ void metrics_text::sample(std::string_view name, double value, std::string_view 
     // A whole number reads as one ("100000", not to_chars' shortest "1e+05").
     if (value >= 0 && value < 9007199254740992.0 && value == static_cast<double>(static_cast<std::uint64_t>(value)))
         return sample(name, static_cast<std::uint64_t>(value), labels);
-    out_ += name;
-    if (!labels.empty()) {
-        out_ += '{';
-        out_ += labels;
-        out_ += '}';
-    }
-    out_ += ' ';
+    begin_sample(name, labels);
     append_number(out_, value);
     out_ += '\n';
 }

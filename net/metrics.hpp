@@ -44,6 +44,7 @@ public:
     const std::string& text() const { return out_; }
 
 private:
+    void begin_sample(std::string_view name, std::string_view labels);  // "name{labels} "
     std::string out_;
 };
 
