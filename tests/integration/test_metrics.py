@@ -140,8 +140,13 @@ class PubsubMetricsPort(ServerTestMixin, PromtoolChecks):
         cls.server = Server(*cls.server_args, backend=cls.backend, threads=cls.threads, tls=False,
                             mode="pubsub")
         cls.server.start()
-        wait_until(lambda: re.search(r"metrics on [^\s:]+:(\d+)", cls.server.stdout_text()), 10,
-                   "the metrics line")
+        try:
+            wait_until(lambda: re.search(r"metrics on [^\s:]+:(\d+)", cls.server.stdout_text()), 10,
+                       "the metrics line")
+        except BaseException:  # tearDownClass does not run after a failed setUpClass
+            cls.server.kill()
+            cls.server.close_files()
+            raise
         cls.metrics_port = int(re.search(r"metrics on [^\s:]+:(\d+)", cls.server.stdout_text()).group(1))
 
     def read(self):
