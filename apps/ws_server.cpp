@@ -230,21 +230,7 @@ int main(int argc, char** argv) {
     srv.stop();
     srv.wait();
     if (broker) broker->stop();  // after the reactors: nothing publishes any more
-    modes::fanout_stats fs;
-    for (const modes::pubsub_handler* h : *fanout) {
-        modes::fanout_stats s = h->stats();
-        fs.published += s.published;
-        fs.delivered += s.delivered;
-        fs.skipped += s.skipped;
-        fs.slow_closed += s.slow_closed;
-        fs.stalls += s.stalls;
-        fs.compressed += s.compressed;
-        fs.recompressed += s.recompressed;
-        fs.recovered += s.recovered;
-        fs.unrecovered += s.unrecovered;
-        fs.replayed += s.replayed;
-        fs.http_published += s.http_published;
-    }
+    const modes::fanout_stats fs = modes::sum_stats(*fanout);
     std::string line;
     appendf(line, "stopped, %llu connections served", static_cast<unsigned long long>(srv.stats().accepted));
     if (cli.mode != "echo")

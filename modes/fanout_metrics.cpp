@@ -5,23 +5,10 @@ namespace wsring::modes {
 void collect_fanout_metrics(const std::vector<pubsub_handler*>& handlers, const broadcast_hub& hub,
                             net::metrics_text& out) {
     using net::metrics_text;
-    fanout_stats f;
+    const fanout_stats f = sum_stats(handlers);
     core::bucket_histogram delivery;
-    for (const pubsub_handler* h : handlers) {
-        if (!h) continue;
-        const fanout_stats s = h->stats();
-        f.published += s.published;
-        f.http_published += s.http_published;
-        f.skipped += s.skipped;
-        f.skip_events += s.skip_events;
-        f.slow_closed += s.slow_closed;
-        f.stalls += s.stalls;
-        f.recovered += s.recovered;
-        f.unrecovered += s.unrecovered;
-        f.replayed += s.replayed;
-        f.refused += s.refused;
-        delivery += h->delivery_latency();
-    }
+    for (const pubsub_handler* h : handlers)
+        if (h) delivery += h->delivery_latency();
     out.counter("wsring_published_total", "Messages this node's clients published (HTTP publish API included).",
                 f.published);
     out.counter("wsring_http_published_total", "Messages published with POST /publish.", f.http_published);

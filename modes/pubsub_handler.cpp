@@ -594,6 +594,29 @@ fanout_stats pubsub_handler::stats() const {
     return s;
 }
 
+fanout_stats sum_stats(const std::vector<pubsub_handler*>& handlers) {
+    fanout_stats sum;
+    for (const pubsub_handler* h : handlers) {
+        if (!h) continue;
+        const fanout_stats s = h->stats();
+        sum.published += s.published;
+        sum.entries += s.entries;
+        sum.delivered += s.delivered;
+        sum.skipped += s.skipped;
+        sum.skip_events += s.skip_events;
+        sum.slow_closed += s.slow_closed;
+        sum.stalls += s.stalls;
+        sum.compressed += s.compressed;
+        sum.recompressed += s.recompressed;
+        sum.recovered += s.recovered;
+        sum.unrecovered += s.unrecovered;
+        sum.replayed += s.replayed;
+        sum.http_published += s.http_published;
+        sum.refused += s.refused;
+    }
+    return sum;
+}
+
 std::shared_ptr<broadcast_hub> install_fanout(server_options& so, const fanout_options& fo,
                                               std::shared_ptr<std::vector<pubsub_handler*>> handlers) {
     unsigned n = so.threads ? so.threads : std::max(1u, std::thread::hardware_concurrency());

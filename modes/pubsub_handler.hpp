@@ -217,6 +217,10 @@ private:
     core::bucket_histogram delivery_;  // ring entry → queued here, per message
 };
 
+// Every handler's counters summed (any thread; null entries skipped): the
+// stop line's figures and GET /metrics' (modes/fanout_metrics.cpp).
+fanout_stats sum_stats(const std::vector<pubsub_handler*>& handlers);
+
 // Wires broadcast/pubsub into `so`: one hub for all reactors, one handler
 // per reactor (make_handler, setup_reactor, reactor_exited). `handlers`
 // receives the per-reactor handlers for stats (valid while the server lives).
