@@ -18,7 +18,8 @@ import unittest
 
 from cluster_harness import Cluster
 from wsring_harness import (HOST, REPO, OP_TEXT, RawClient, Server, ServerTestMixin, build_frame,
-                            per_backend, upgrade_request, wait_until, ws_connect)
+                            per_backend, server_command, upgrade_request, wait_until,
+                            ws_connect)
 
 SCRAPES = tempfile.mkdtemp(prefix="wsring-scrapes-")
 atexit.register(shutil.rmtree, SCRAPES, True)
@@ -203,6 +204,26 @@ class PubsubMetricsPort(ServerTestMixin, PromtoolChecks):
         self.assertGreaterEqual(value(after, "wsring_topics"), 1)
         self.assertIn("wsring_history_messages", after)
         self.assertIn("wsring_addresses_untracked_total", after)
+
+
+class MetricsPortTaken(unittest.TestCase):
+    """A --metrics-port someone else holds: ws-server says so and exits 1,
+    rather than running without its metrics."""
+
+    def test_exits_naming_the_port(self):
+        import socket
+        holder = socket.socket()
+        holder.bind((HOST, 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        try:
+            r = subprocess.run(server_command() + ["--host", HOST, "--port", "0", "--threads", "1",
+                                                   "--metrics-port", str(port)],
+                               capture_output=True, timeout=30)
+        finally:
+            holder.close()
+        self.assertEqual(r.returncode, 1, r.stderr.decode())
+        self.assertIn("cannot listen on %s:%d" % (HOST, port), r.stderr.decode())
 
 
 class TlsMetrics(ServerTestMixin, PromtoolChecks):
