@@ -95,6 +95,12 @@ void reactor_base::run_timers() {
     auto elapsed = now() - start_;
     auto now = static_cast<core::tick_t>(elapsed / ro_.tick);
     wheel_.advance(now, [this](core::timer_node& n) { on_reactor_timer(n); });
+    // The write blocks' pool follows the last second's peak (write_queue.hpp).
+    // No timer of its own: an idle reactor is not woken just to trim.
+    if (elapsed - last_pool_trim_ >= std::chrono::seconds(1)) {
+        last_pool_trim_ = elapsed;
+        pool_.trim();
+    }
 }
 
 void reactor_base::on_reactor_timer(core::timer_node& n) {

@@ -158,6 +158,7 @@ private:
         return ro_.clock ? ro_.clock() : std::chrono::steady_clock::now();
     }
     std::chrono::steady_clock::time_point start_;  // tick 0 of the wheel
+    std::chrono::steady_clock::duration last_pool_trim_{};  // since start_
     wakeup_hook hook_;
     std::atomic<bool> stop_requested_{false};
     // Set by wake(): "run the hook", seen even if we were not asleep yet.

@@ -14,8 +14,7 @@ namespace wsring::net {
 segment_pool::~segment_pool() {
     for (segment* s = free_owned_; s;) {
         segment* next = s->next;
-        s->~segment();
-        ::operator delete(s);
+        free_block(s);
         s = next;
     }
     for (segment* s = free_shared_; s;) {
@@ -25,8 +24,13 @@ segment_pool::~segment_pool() {
     }
 }
 
+void segment_pool::free_block(segment* s) {
+    s->~segment();
+    ::operator delete(s);
+}
+
 segment* segment_pool::get_owned() {
-    ++in_use_;
+    peak_in_use_ = std::max(peak_in_use_, ++in_use_);
     if (segment* s = free_owned_) {
         free_owned_ = s->next;
         --owned_free_count_;
@@ -57,14 +61,21 @@ void segment_pool::put(segment* s) {
         return;
     }
     --in_use_;
-    if (owned_free_count_ >= max_free_) {
-        s->~segment();
-        ::operator delete(s);
-        return;
-    }
+    if (owned_free_count_ >= keep_limit()) return free_block(s);
     s->next = free_owned_;
     free_owned_ = s;
     ++owned_free_count_;
+}
+
+void segment_pool::trim() {
+    std::size_t keep = keep_limit();
+    while (owned_free_count_ > keep) {
+        segment* s = free_owned_;
+        free_owned_ = s->next;
+        --owned_free_count_;
+        free_block(s);
+    }
+    peak_in_use_ = in_use_;
 }
 
 // ---- write_queue --------------------------------------------------------------

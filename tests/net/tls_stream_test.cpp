@@ -110,7 +110,7 @@ struct tls_client {
 
 // A server stream and a client, and the pipes between them.
 struct tls_pair {
-    segment_pool pool{0};  // no cached blocks: what the stream holds is what it uses
+    segment_pool pool{0, 0};  // no cached blocks: what the stream holds is what it uses
     tls_stream server;
     tls_client client;
     std::string server_got;
@@ -603,7 +603,7 @@ constexpr bool plain_malloc = true;
 // printed, and bounded well below what unreleased 16 KiB buffers would cost.
 TEST(TlsStream, IdleStreamHoldsNoBuffers) {
     constexpr int count = 1000;
-    segment_pool pool{0};
+    segment_pool pool{0, 0};
     std::vector<std::unique_ptr<tls_stream>> idle;
     idle.reserve(count);
     auto establish = [&] {
@@ -673,7 +673,7 @@ std::optional<tls_context> client_context(const fs::path& ca, bool insecure = fa
 // Two streams and the wire between them: what ws-bench's worker does with a
 // socket, done in memory.
 struct stream_pair {
-    segment_pool pool{0};
+    segment_pool pool{0, 0};
     tls_stream server;
     tls_stream client;
     std::string server_got, client_got;

@@ -51,6 +51,33 @@ struct fake_socket {
     }
 };
 
+// The free list keeps what the recent peak used, so a busy turn's blocks are
+// there for the next turn; trim() lets a past burst's blocks go.
+TEST(SegmentPool, KeepsThePeakUntilTrimLetsItDecay) {
+    segment_pool pool{2, 100};
+    std::vector<segment*> taken;
+    for (int i = 0; i < 10; ++i) taken.push_back(pool.get_owned());
+    for (segment* s : taken) pool.put(s);
+    EXPECT_EQ(pool.blocks_in_use(), 0u);
+    EXPECT_EQ(pool.free_blocks(), 10u);  // a fixed cap of 2 would have freed 8
+    pool.trim();                         // the peak since the last trim was 10
+    EXPECT_EQ(pool.free_blocks(), 10u);
+    pool.trim();  // nothing used since: back to the floor
+    EXPECT_EQ(pool.free_blocks(), 2u);
+}
+
+TEST(SegmentPool, NeverKeepsMoreThanItsCeiling) {
+    segment_pool pool{2, 5};
+    std::vector<segment*> taken;
+    for (int i = 0; i < 10; ++i) taken.push_back(pool.get_owned());
+    for (segment* s : taken) pool.put(s);
+    EXPECT_EQ(pool.free_blocks(), 5u);
+    taken.clear();
+    for (int i = 0; i < 3; ++i) taken.push_back(pool.get_owned());  // reused, not new
+    EXPECT_EQ(pool.free_blocks(), 2u);
+    for (segment* s : taken) pool.put(s);
+}
+
 TEST(WriteQueue, EmptyQueueHoldsNothing) {
     segment_pool pool;
     write_queue q;
