@@ -84,6 +84,8 @@ public:
     std::size_t buffered_bytes() const { return message_.capacity(); }
 
 private:
+    // The most message_ reserves ahead of bytes that have arrived.
+    static constexpr std::size_t reserve_ahead_limit = 1u << 20;
     enum class phase : std::uint8_t { header, payload, failed, closed };
 
     // The steps of the resumable parse, in the order a frame meets them.
@@ -91,6 +93,7 @@ private:
     error check_header(const frame_header& h) const;
     event whole_frame(const frame_header& h, std::span<std::byte>& in);
     void start_frame(const frame_header& h);
+    void reserve_for_frame(std::uint64_t length);
     event take_payload(std::span<std::byte>& in);
     event finish_frame();
     event control_event(std::uint8_t op, std::span<std::byte> payload);

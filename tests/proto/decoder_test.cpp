@@ -412,6 +412,35 @@ TEST(Decoder, CompleteFrameIsDeliveredInPlace) {
     }
 }
 
+// A large frame cut into many reads is buffered once: the room for all of
+// it is taken at its header, so the buffer never grows (and copies) again.
+TEST(Decoder, CutFrameIsBufferedWithoutRegrowing) {
+    bytes s = from_peer(role::server, {.op = 0x2, .payload = filled(65536)});
+    decoder d(role::server);
+    std::span<std::byte> in(s.data(), 100);
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    const std::size_t room = d.buffered_bytes();
+    EXPECT_GE(room, 65536u);
+    event ev;
+    for (std::size_t at = 100; at < s.size(); at += 1000) {
+        std::span<std::byte> piece(s.data() + at, std::min<std::size_t>(1000, s.size() - at));
+        ev = d.next(piece);
+        EXPECT_EQ(d.buffered_bytes(), room);
+    }
+    ASSERT_EQ(ev.kind, event_kind::binary);
+    EXPECT_EQ(ev.payload.size(), 65536u);
+}
+
+// A header alone does not buy more than reserve_ahead_limit (1 MiB) of
+// memory: a peer that declares 8 MiB and sends 10 bytes holds about 1 MiB.
+TEST(Decoder, DeclaredLengthAloneReservesAtMostOneMiB) {
+    bytes s = from_peer(role::server, {.op = 0x2, .payload = filled(8u << 20)});
+    decoder d(role::server);
+    std::span<std::byte> in(s.data(), 24);
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    EXPECT_LE(d.buffered_bytes(), 1u << 20);
+}
+
 TEST(Decoder, ReleasesMessageBufferOnNextCallAfterDelivery) {
     for (role r : both_roles) {
         bytes s = from_peer(r, {.op = 0x2, .payload = filled(3000), .fin = false}) +
