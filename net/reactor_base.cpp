@@ -225,6 +225,18 @@ void reactor_base::recycle_closed() {
 
 // ---- transport ---------------------------------------------------------------------
 
+// Plaintext only (TLS must seal the bytes first), and only with nothing
+// ahead of them: an empty queue and no send in flight (io_uring). A
+// synchronous send on the io_uring backend too: the bytes must leave before
+// the receive buffer they point into is reused.
+std::size_t reactor_base::write_now(connection& c, const iovec* iov, int n) {
+    if (c.tls || c.state == conn_state::outbound || !c.out.empty() || send_in_flight(c) ||
+        (c.io & io_write_blocked))
+        return 0;
+    ssize_t sent = send_iov(c.fd, iov, n);
+    return sent > 0 ? static_cast<std::size_t>(sent) : 0;
+}
+
 void reactor_base::flush_soon(connection& c) {
     if (c.io & io_dirty) return;
     c.io |= io_dirty;

@@ -49,6 +49,7 @@ protected:
     void close(connection& c) final;
     core::timer_wheel& timers() override { return wheel_; }
     segment_pool& pool() override { return pool_; }
+    std::size_t write_now(connection& c, const iovec* iov, int n) override;
     bool peer_address(const connection& c, ip_address& out) override;
 
     // ---- the backend's byte-moving, called by the loop ------------------------

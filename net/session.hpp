@@ -139,6 +139,11 @@ public:
     const session_options& options() const { return opts_; }
 
 private:
+    // Frames this large are offered to the socket at once when nothing is
+    // queued ahead of them (queue_frame): below it, one gather write per turn
+    // for all of a connection's replies costs less than a send per frame.
+    static constexpr std::size_t write_through_min = 16u << 10;
+
     // The phases of a connection, in the order it meets them.
     void on_request(connection& c, std::span<std::byte> in);
     void upgrade(connection& c, const proto::http_request& req, std::span<std::byte> rest);

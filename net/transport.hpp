@@ -6,6 +6,10 @@
 // event or a completion. docs/reactors.md draws the two directions.
 // Read next: net/session.hpp.
 #pragma once
+#include <sys/uio.h>
+
+#include <cstddef>
+
 #include "core/timer_wheel.hpp"
 #include "net/write_queue.hpp"
 
@@ -22,6 +26,13 @@ public:
     // Reading `c` was paused and may resume: there may be unread input
     // already (no new readiness edge will come), so read it soon.
     virtual void read_soon(connection& c) = 0;
+    // Send `iov` at once, ahead of this turn's flush, for a connection with
+    // nothing queued (so nothing can be overtaken): how many bytes the socket
+    // took, 0 when it took none or the backend cannot (wss://, a send in
+    // flight). An error is left for the flush to find. The caller queues
+    // what is left. (A large frame's payload then goes from the receive
+    // buffer to the socket without being copied into the queue.)
+    virtual std::size_t write_now(connection&, const iovec*, int) { return 0; }
     // Send FIN after the queue (already empty) — SHUT_WR; keep reading.
     virtual void shutdown_write(connection& c) = 0;
     // Close the socket now. The session has released its state first; the

@@ -92,6 +92,15 @@ public:
         opts.mask = mask_for(opts.mask);
         return encode_frame(out, op, payload, opts);
     }
+    // The header write_message() would put before a payload of `length`
+    // bytes, alone (≤ max_header_size into `out`), for a caller that sends
+    // header and payload as two pieces: a server only, whose frames are
+    // unmasked (§5.1) so the payload goes out as it is. 0 after our close.
+    std::size_t write_header(std::span<std::byte> out, opcode op, std::size_t length,
+                             frame_options opts = {}) {
+        if (!can_send() || self_ != role::server) return 0;
+        return encode_unmasked_header(out, op, length, opts);
+    }
     // A ping (keep-alive, §5.5.2) into `out` (≥ max_answer_size); 0 after our close.
     std::size_t write_ping(std::span<std::byte> out, std::span<const std::byte> payload = {},
                            std::optional<mask_key> key = std::nullopt);

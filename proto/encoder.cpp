@@ -26,6 +26,16 @@ std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<const st
     return n + payload.size();
 }
 
+std::size_t encode_unmasked_header(std::span<std::byte> out, opcode op, std::size_t length,
+                                   frame_options opts) {
+    frame_header h;
+    h.fin = opts.fin;
+    h.rsv1 = opts.rsv1;
+    h.opcode_bits = static_cast<std::uint8_t>(op);
+    h.length = length;
+    return encode_header(h, out.first(max_header_size).data());
+}
+
 std::size_t encode_close(std::span<std::byte> out, close_code code, std::string_view reason,
                          std::optional<mask_key> mask) {
     // 1005 "MUST NOT be set as a status code": it means "no code", so it

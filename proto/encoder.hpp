@@ -29,6 +29,13 @@ struct frame_options {
 std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
                          frame_options opts = {});
 
+// Only the header of an unmasked frame with a payload of `length` bytes
+// (≤ max_header_size into `out`): a server frame is its header and then the
+// payload unchanged (§5.1: servers do not mask), so a caller may send the
+// two pieces with one gather write and never copy the payload.
+std::size_t encode_unmasked_header(std::span<std::byte> out, opcode op, std::size_t length,
+                                   frame_options opts = {});
+
 // A close frame (§5.5.1): the 2-byte code in network order, then the reason,
 // cut to fit the 125-byte control payload on a UTF-8 boundary. `out` holds at
 // least max_header_size + 125 bytes. Returns the bytes written.

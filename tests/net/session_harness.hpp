@@ -36,6 +36,21 @@ struct fake_transport final : transport {
     void close(connection&) override { ++closes; }
     core::timer_wheel& timers() override { return wheel; }
     segment_pool& pool() override { return blocks; }
+    // write_now: the socket takes up to `write_now_room` bytes (0: none, as
+    // a backend that cannot) into `*sink`, the same wire flush() writes to.
+    std::size_t write_now_room = 0;
+    std::string* sink = nullptr;
+    int write_nows = 0;
+    std::size_t write_now(connection&, const iovec* iov, int n) override {
+        ++write_nows;
+        std::size_t took = 0;
+        for (int i = 0; i < n && took < write_now_room; ++i) {
+            std::size_t k = std::min(write_now_room - took, iov[i].iov_len);
+            sink->append(static_cast<const char*>(iov[i].iov_base), k);
+            took += k;
+        }
+        return took;
+    }
     std::optional<ip_address> peer;  // what getpeername would say (unset: unknown)
     bool peer_address(const connection&, ip_address& out) override {
         if (peer) out = *peer;
@@ -116,6 +131,7 @@ public:
         : shared_(shared ? *shared : own_shared_),
           s(o, tick, t, handler ? *handler : h, shared_),
           conns_({.max_message = o.max_message}) {
+        t.sink = &wire;
         c = conns_.acquire();
         c->fd = 7;
         s.on_accept(*c);

@@ -186,6 +186,60 @@ TEST(Session, LargeEchoGoesOutAsASharedSegment) {
     EXPECT_EQ(f[0].payload, big);
 }
 
+// A large frame with nothing queued ahead goes to the socket at once, from
+// the receive buffer: nothing is copied into the queue when the socket
+// takes it all.
+TEST(Session, LargeEchoIsWrittenThroughWhenTheQueueIsEmpty) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    std::string big(40000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 251);
+    x.feed(client_frame(opcode::binary, big));
+    EXPECT_EQ(x.t.write_nows, 1);
+    EXPECT_TRUE(x.c->out.empty()) << "the socket took it all: nothing queued";
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].payload, big);
+}
+
+// Whatever the socket takes — none, part of the header, the header, part of
+// the payload — the queue holds exactly the rest, and the wire the frame.
+TEST(Session, PartlyWrittenThroughFrameQueuesExactlyTheRest) {
+    std::string big(20000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13 + i / 97);
+    const std::size_t header = proto::header_size(big.size(), false);  // 4
+    for (std::size_t room : {std::size_t{1}, std::size_t{3}, header, header + 1, std::size_t{4096},
+                             header + big.size() - 1}) {
+        SCOPED_TRACE(room);
+        harness x;
+        x.open();
+        x.t.write_now_room = room;
+        x.feed(client_frame(opcode::binary, big));
+        EXPECT_EQ(x.c->out.bytes(), header + big.size() - room);
+        x.flush();
+        auto f = x.frames();
+        ASSERT_EQ(f.size(), 1u);
+        EXPECT_EQ(f[0].payload, big);
+    }
+}
+
+// Behind queued bytes a large frame waits its turn: writing it through
+// would overtake them.
+TEST(Session, LargeFrameBehindQueuedBytesIsNotWrittenThrough) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    std::string big(40000, 'q');
+    x.feed(client_frame(opcode::text, "first") + client_frame(opcode::binary, big));
+    EXPECT_EQ(x.t.write_nows, 0);
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].payload, "first");
+    EXPECT_EQ(f[1].payload, big);
+}
+
 TEST(Session, ManySmallRepliesLeaveInOneFlush) {
     harness x;
     x.open();

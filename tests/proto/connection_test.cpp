@@ -92,6 +92,18 @@ TEST(Connection, Rfc_5_7_GoldenTextBothRoles) {
     EXPECT_EQ(c.events[0].payload, test::text_bytes("Hello"));
 }
 
+// write_header: a server's only (a client's frames are masked, §5.1), and
+// none after our close (§5.5.1), like write_message.
+TEST(Connection, WriteHeaderIsAServersAndEndsWithOurClose_5_5_1) {
+    bytes out(max_answer_size);
+    connection client(role::client);
+    EXPECT_EQ(client.write_header(out, opcode::binary, 1000), 0u);
+    connection server(role::server);
+    EXPECT_EQ(server.write_header(out, opcode::binary, 1000), 4u);  // 2 + 16-bit length
+    server.write_close(out, close_code::normal);
+    EXPECT_EQ(server.write_header(out, opcode::binary, 1000), 0u);
+}
+
 TEST(Connection, ServerAnswersPingWithPongOfSamePayload_5_5_3) {
     transcript t = run_every_split(role::server, hex("89 85 37 fa 21 3d 7f 9f 4d 51 58"));
     ASSERT_EQ(t.events.size(), 1u);

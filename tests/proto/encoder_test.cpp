@@ -28,6 +28,22 @@ TEST(Encoder, Rfc_5_7_SingleFrameMaskedText_5_3) {
               hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"));
 }
 
+// The header alone is the first bytes of the whole unmasked frame, in every
+// length form (§5.2: 7-bit, 16-bit, 64-bit), with FIN and RSV1 as asked.
+TEST(Encoder, UnmaskedHeaderIsTheFramesPrefix) {
+    for (std::size_t n : {0u, 125u, 126u, 65535u, 65536u}) {
+        for (frame_options o : {frame_options{}, frame_options{.fin = false, .rsv1 = true}}) {
+            bytes frame = encode(opcode::binary, bytes(n, std::byte{0x5a}), o);
+            bytes header(max_header_size);
+            std::size_t h = encode_unmasked_header(header, opcode::binary, n, o);
+            EXPECT_EQ(h, frame.size() - n) << n;
+            EXPECT_TRUE(std::equal(header.begin(), header.begin() + static_cast<std::ptrdiff_t>(h),
+                                   frame.begin()))
+                << n;
+        }
+    }
+}
+
 TEST(Encoder, Rfc_5_7_FragmentedUnmaskedText) {
     EXPECT_EQ(encode(opcode::text, text_bytes("Hel"), {.fin = false}) +
                   encode(opcode::continuation, text_bytes("lo")),
