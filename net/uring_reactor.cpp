@@ -196,14 +196,15 @@ void uring_reactor::run() {
     bufs_ = nullptr;
 }
 
-// The provided buffers, incrementally consumed where the kernel can (6.12+):
-// measured on 100 conns × 4 × 64 KiB echo, whole 4 KiB buffers cost the
-// server 31–32 k messages per CPU-second against 34–36 k with 64 KiB ones
-// consumed incrementally (epoll: 42 k); a recv of 4 KiB at most means 16
-// CQEs and a reassembly per message. 1000 conns × 16 × 1 KiB: 1.57–1.65 M
-// against 1.71–2.04 M per CPU-second; 16-byte messages: no change. Whole
+// The provided buffers, incrementally consumed where the kernel can (6.12+).
+// Measured in the same rounds on 100 conns × 4 × 64 KiB echo (server
+// messages per CPU-second): whole 4 KiB buffers 30.0–30.9 k, 64 KiB ones
+// consumed incrementally 33.5–34.7 k (epoll 36.8–38.0 k) — a recv of 4 KiB
+// at most means 16 CQEs and a reassembly per message; 1000 conns × 16 ×
+// 1 KiB: 1.53–1.66 M against 2.08–2.15 M; 16-byte messages: no change.
+// 128 or 256 KiB incremental buffers measured the same as 64 KiB. Whole
 // 16 or 32 KiB buffers did worse: per connection 367–2721 messages (a
-// recv may fill a whole buffer with 16 bytes, so the ring ran dry often).
+// recv takes a whole buffer even for 16 bytes, so the ring ran dry often).
 // Older kernels answer EINVAL to the flag and get 4 KiB buffers, whole.
 void uring_reactor::setup_buffers() {
     int rc = setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);
