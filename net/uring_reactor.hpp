@@ -44,9 +44,14 @@ public:
 
     // The provided-buffer ring: count (a power of two) × size bytes, 4 MiB
     // of address space per reactor, touched only as deep as the busiest
-    // moment needed (a 16-byte message still takes a whole buffer).
-    static constexpr unsigned buffer_count = 1024;
-    static constexpr unsigned buffer_size = 4096;
+    // moment needed. Consumed incrementally (kernel 6.12+): a recv takes
+    // only the bytes it read from the buffer at the ring's head, so a 16-byte
+    // message takes 16 bytes and a 64 KiB one can arrive in one CQE. Older
+    // kernels get the same memory as whole_buffer_size buffers, a whole one
+    // per recv.
+    static constexpr unsigned buffer_count = 64;
+    static constexpr unsigned buffer_size = 64u << 10;
+    static constexpr unsigned whole_buffer_size = 4096;
 
 private:
     struct send_msg;  // msghdr + iovecs of a gather send in flight
@@ -80,6 +85,8 @@ private:
     void prep_send(connection& c, const iovec* iov, std::size_t n);
     void prep_cancel_recv(connection& c);
     void prep_close(int fd, bool cancel_first);
+    void setup_buffers();
+    void consume_buffer(std::uint16_t bid, const io_uring_cqe& cqe);
     void give_back_buffer(std::uint16_t bid);
 
     std::uint16_t take_send_msg();
@@ -87,8 +94,10 @@ private:
 
     io_uring ring_{};
     io_uring_buf_ring* bufs_ = nullptr;  // the provided-buffer ring (mmap'ed)
-    std::byte* buf_mem_ = nullptr;       // buffers_ × buffer_size (mmap'ed)
+    std::byte* buf_mem_ = nullptr;       // buffers_ × buf_size_ (mmap'ed)
     unsigned buffers_;
+    unsigned buf_size_ = buffer_size;    // whole_buffer_size without incremental rings
+    std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data
     std::vector<std::uint16_t> free_msgs_;
     bool accept_armed_ = false;  // the multishot accept may still post a CQE
