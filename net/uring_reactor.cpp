@@ -162,8 +162,10 @@ bool uring_reactor::available(std::string& why) {
 
 uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
                              session_shared& shared, std::unique_ptr<message_handler> handler,
-                             unsigned buffers)
-    : reactor_base(listen_fd, ro, so, shared, std::move(handler)), buffers_(buffers) {
+                             unsigned buffers, bool whole_buffers)
+    : reactor_base(listen_fd, ro, so, shared, std::move(handler)),
+      buffers_(buffers),
+      whole_buffers_(whole_buffers) {
     // Without incremental rings each buffer is cut in 16: 2^15 slots at most.
     if (buffers_ == 0 || (buffers_ & (buffers_ - 1)) != 0 || buffers_ > 2048)
         die("provided buffers (a power of two up to 2^11)", EINVAL);
@@ -207,7 +209,7 @@ void uring_reactor::run() {
 // recv takes a whole buffer even for 16 bytes, so the ring ran dry often).
 // Older kernels answer EINVAL to the flag and get 4 KiB buffers, whole.
 void uring_reactor::setup_buffers() {
-    int rc = setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);
+    int rc = whole_buffers_ ? -EINVAL : setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);
     if (rc == -EINVAL) {
         buffers_ *= buffer_size / whole_buffer_size;  // the same memory
         buf_size_ = whole_buffer_size;

@@ -33,10 +33,12 @@ public:
 
     // Aborts with a message if the ring cannot be set up: ask available() first.
     // `buffers` (a power of two) sizes the provided-buffer ring (tests make
-    // it tiny to run it dry).
+    // it tiny to run it dry); `whole_buffers` takes the layout of kernels
+    // before 6.12 even on a newer one (tests: that path runs nowhere else
+    // on a machine whose kernel has incremental rings).
     uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
                   session_shared& shared, std::unique_ptr<message_handler> handler,
-                  unsigned buffers = buffer_count);
+                  unsigned buffers = buffer_count, bool whole_buffers = false);
     ~uring_reactor() override;
 
     void run() override;  // reactor_base's loop, between arming and quiesce()
@@ -97,6 +99,7 @@ private:
     std::byte* buf_mem_ = nullptr;       // buffers_ × buf_size_ (mmap'ed)
     unsigned buffers_;
     unsigned buf_size_ = buffer_size;    // whole_buffer_size without incremental rings
+    bool whole_buffers_;                 // the constructor's: as if the kernel had none
     std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data
     std::vector<std::uint16_t> free_msgs_;
