@@ -84,6 +84,10 @@ struct connection : core::timer_node {  // the one timer a connection needs at a
     // The message handler's own bits (pub/sub: which framing this subscriber
     // speaks, modes/pubsub_handler.hpp); 0 at accept.
     std::uint8_t mode = 0;
+    // io_uring: the msghdr slot (+1; 0: a plain send) of the send in flight,
+    // so that a close cancels it by its exact user_data (in the padding
+    // before `topic`: no bigger for it).
+    std::uint16_t send_slot = 0;
     // Broadcast/pub-sub (modes/topic_table.hpp): the reactor-local topic index
     // and this connection's place in that topic's subscriber list.
     std::uint32_t topic = 0xffffffffu;

@@ -408,7 +408,7 @@ bool uring_reactor::send_in_flight(const connection& c) const { return c.io & io
 void uring_reactor::shutdown_socket(connection& c) { ::shutdown(c.fd, SHUT_WR); }
 
 void uring_reactor::close_socket(connection& c) {
-    prep_close(c.fd, c.io & (io_recv_armed | io_send_busy));
+    prep_close(c);
     c.fd = -1;
     closed_.push_back(&c);
 }
@@ -479,6 +479,7 @@ void uring_reactor::prep_send(connection& c, const iovec* iov, std::size_t n) {
     }
     io_uring_sqe_set_data64(s, op_data{&c, op::send, msg}.pack());
     c.io |= io_send_busy;
+    c.send_slot = msg;
 }
 
 // Ends `c`'s multishot recv (backpressure): its last CQE, -ECANCELED
@@ -503,6 +504,31 @@ void uring_reactor::prep_close(int fd, bool cancel_first) {
     }
     io_uring_sqe* s = get_sqe();
     io_uring_prep_close(s, fd);
+    io_uring_sqe_set_data64(s, op_data{nullptr, op::close}.pack());
+    ++closes_in_flight_;
+}
+
+// Closes a connection's socket, after cancelling its recv and send if they
+// are still in flight: each by its exact user_data, which the kernel finds
+// by hash. Not by fd: a cancel by fd walks every pending request of the
+// ring, so when 10,000 connections closed together the server spent 89 %
+// of its time in io_cancel_req_match and 36 % of the peers waited over 2 s
+// for their close frame (ws-bench --mode idle -c 10000, kernel 6.18).
+// Hard links keep the order (cancels, then the close) even when a cancel
+// finds nothing.
+void uring_reactor::prep_close(connection& c) {
+    const bool recv = c.io & io_recv_armed, send = c.io & io_send_busy;
+    if (io_uring_sq_space_left(&ring_) < 3) io_uring_submit(&ring_);  // keep the chain together
+    auto cancel = [&](std::uint64_t user_data) {
+        io_uring_sqe* s = get_sqe();
+        io_uring_prep_cancel64(s, user_data, 0);
+        io_uring_sqe_set_data64(s, op_data{nullptr, op::cancel}.pack());
+        s->flags |= IOSQE_IO_HARDLINK;
+    };
+    if (recv) cancel(op_data{&c, op::recv}.pack());
+    if (send) cancel(op_data{&c, op::send, c.send_slot}.pack());
+    io_uring_sqe* s = get_sqe();
+    io_uring_prep_close(s, c.fd);
     io_uring_sqe_set_data64(s, op_data{nullptr, op::close}.pack());
     ++closes_in_flight_;
 }

@@ -87,6 +87,7 @@ private:
     void prep_send(connection& c, const iovec* iov, std::size_t n);
     void prep_cancel_recv(connection& c);
     void prep_close(int fd, bool cancel_first);
+    void prep_close(connection& c);
     void setup_buffers();
     void consume_buffer(std::uint16_t bid, const io_uring_cqe& cqe);
     void give_back_buffer(std::uint16_t bid);

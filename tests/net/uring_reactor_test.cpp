@@ -9,6 +9,7 @@
 #include "net/uring_reactor.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -200,6 +201,33 @@ TEST_F(UringReactor, ResetsWithRecvAndSendInFlight) {
     }
     ASSERT_TRUE(good.send_frame(opcode::text, "still here"));
     EXPECT_EQ(good.recv().payload, "still here");
+}
+
+// A connection the server closes (here: its idle timeout, then the close
+// timeout) while a gather send to a peer that does not read is in flight:
+// the close cancels that send by its exact user_data (its msghdr slot
+// included), so the socket really closes and the peer sees the FIN without
+// reading a byte. A cancel that missed would leave the send holding the
+// socket open for as long as the peer does not read.
+TEST_F(UringReactor, CloseCancelsAGatherSendInFlight) {
+    session_options so;
+    so.idle_timeout = 300ms;
+    so.ping_interval = 0ms;
+    so.close_timeout = 300ms;
+    so.max_message = 64u << 20;
+    tiny_ring r(16, so);
+    client stalled(r.port(), true, 4096);
+    ASSERT_TRUE(stalled.handshake());
+    // Two large echoes: the first goes out at once (write_now) until the
+    // socket is full, the second queues behind its rest — two segments, so
+    // the send in flight is a sendmsg with a slot of its own.
+    std::string big = pattern(kernel_send_buffer_max() + (1u << 20), 3);
+    ASSERT_TRUE(stalled.send_frame(opcode::binary, big));
+    ASSERT_TRUE(stalled.send_frame(opcode::binary, big));
+    pollfd p{stalled.fd(), POLLRDHUP, 0};
+    EXPECT_TRUE(wait_until([&] { return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)); },
+                           5s))
+        << "the server's close never reached the peer: the send kept the socket open";
 }
 
 TEST_F(UringReactor, EnvVarForcesTheEpollFallback) {
