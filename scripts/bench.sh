@@ -38,7 +38,9 @@
 # the same for the broadcast rows (a server relaying every message to every
 # connection). `--baseline NAME` (default tcp-echo, else the first
 # --server) is what the ratios are to; `--servers-only` runs only the
-# --server ones. See docs/benchmarking.md, "Comparing other servers".
+# --server ones. `--point CONNS:SIZE:INFLIGHT` (repeatable) runs the echo
+# matrix at those points instead of its grid. See docs/benchmarking.md,
+# "Comparing other servers".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,9 +52,11 @@ ONLY=()
 EXT=() EXT_B=()
 declare -A EXT_CMD EXT_FIXED EXT_PATH
 BASELINE="" SERVERS_ONLY=0
+POINTS=()  # --point CONNS:SIZE:INFLIGHT: the echo matrix's points, instead of its grid
 usage() {
   echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]... [--server NAME[@PORT][/PATH]=COMMAND]..." >&2
   echo "       [--server-broadcast NAME[@PORT][/PATH]=COMMAND]... [--baseline NAME] [--servers-only]" >&2
+  echo "       [--point CONNS:SIZE:INFLIGHT]..." >&2
   exit 2
 }
 add_server() {  # add_server e|b SPEC: records NAME[@PORT][/PATH]=COMMAND of --server / --server-broadcast
@@ -82,6 +86,10 @@ while (($#)); do
     --server-broadcast) add_server b "${2:?--server-broadcast needs NAME=COMMAND}"; shift ;;
     --baseline) BASELINE=${2:?--baseline needs a server name}; shift ;;
     --servers-only) SERVERS_ONLY=1 ;;
+    --point)
+      [[ ${2:-} =~ ^[1-9][0-9]*:[1-9][0-9]*:[1-9][0-9]*$ ]] ||
+        { echo "bench: --point wants CONNS:SIZE:INFLIGHT (e.g. 100:65536:4), not '${2:-}'" >&2; exit 2; }
+      POINTS+=("$2"); shift ;;
     *) usage ;;
   esac
   shift
@@ -309,15 +317,20 @@ fi
 
 if ((${#SERVERS[@]})); then
   echo; echo "== echo matrix: ${SERVERS[*]}; $REPS repetition(s) of ${DUR}s (+${WARM}s warm-up), interleaved"
-  for c in "${CONNS[@]}"; do
-    for s in "${SIZES[@]}"; do
-      for k in "${WINDOWS[@]}"; do
-        for rep in $(seq "$REPS"); do
-          for name in $(in_order "$rep" "${SERVERS[@]}"); do
-            bench_run "$name" "echo-c$c-s$s-k$k" "$rep" --mode echo -c "$c" -s "$s" -k "$k" \
-              -d "$DUR" --warmup "$WARM" --connect-timeout 30
-          done
-        done
+  MATRIX=("${POINTS[@]}")  # --point's, else the grid
+  if ((${#MATRIX[@]} == 0)); then
+    for c in "${CONNS[@]}"; do
+      for s in "${SIZES[@]}"; do
+        for k in "${WINDOWS[@]}"; do MATRIX+=("$c:$s:$k"); done
+      done
+    done
+  fi
+  for point in "${MATRIX[@]}"; do
+    IFS=: read -r c s k <<<"$point"
+    for rep in $(seq "$REPS"); do
+      for name in $(in_order "$rep" "${SERVERS[@]}"); do
+        bench_run "$name" "echo-c$c-s$s-k$k" "$rep" --mode echo -c "$c" -s "$s" -k "$k" \
+          -d "$DUR" --warmup "$WARM" --connect-timeout 30
       done
     done
   done

@@ -117,6 +117,22 @@ class BenchHarness(unittest.TestCase):
         self.assertEqual(cpus, "0")
         self.assertFalse(alive(int(pid)), "the py-echo server outlived bench.sh")
 
+    def test_points_replace_the_grid(self):
+        script = os.path.join(self.tmp.name, "echo_server.py")
+        with open(script, "w") as f:
+            f.write(ECHO_SERVER)
+        rc, out, _ = self.bench("--quick", "--only", "echo", "--servers-only", "--point", "3:100:2",
+                                "--point", "2:70000:1",
+                                "--server", "py-echo=/usr/bin/python3 %s {port} %s" % (
+                                    script, os.path.join(self.tmp.name, "note")))
+        self.assertEqual(rc, 0, out[-3000:])
+        with open(os.path.join(self.tmp.name, "results", "latest.json")) as f:
+            report = json.load(f)
+        echo = sorted(t for t in report["points"] if t.startswith("echo-"))
+        self.assertEqual(echo, ["echo-c2-s70000-k1", "echo-c3-s100-k2"])
+        for t in echo:
+            self.assertGreater(report["points"][t]["py-echo"]["msgs_per_sec"], 0, t)
+
     def test_a_server_that_never_listens_is_named(self):
         note = os.path.join(self.tmp.name, "never.pid")
         rc, out, took = self.bench("--quick", "--servers-only", "--server",
@@ -138,7 +154,9 @@ class BenchHarness(unittest.TestCase):
                            (["--server", "a b=true"], "bad server name"),
                            (["--server", "x@port=true"], "bad server name"),
                            (["--server", "x=true", "--server", "x=true"], "given twice"),
-                           (["--servers-only"], "needs at least one")):
+                           (["--servers-only"], "needs at least one"),
+                           (["--point", "100:0:4"], "CONNS:SIZE:INFLIGHT"),
+                           (["--point", "100:16"], "CONNS:SIZE:INFLIGHT")):
             rc, out, took = self.bench(*args, limit=10)
             self.assertEqual(rc, 2, (args, out))
             self.assertIn(says, out, args)
