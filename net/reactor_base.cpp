@@ -125,11 +125,17 @@ void reactor_base::on_reactor_timer(core::timer_node& n) {
 // non-empty timer slot; else forever (a wake() or an event ends it).
 int reactor_base::wait_timeout() const {
     if (reads_ || dirty_ || drain_expired_) return 0;
+    // Write blocks kept above the pool's floor after a burst: wake within a
+    // second to give them back (run_timers trims once a second), so a
+    // reactor that falls quiet after 10,000 upgrades does not keep their
+    // blocks for good. At most two such wake-ups, then it sleeps on.
+    const int trim_due = pool_.holds_spare() ? 1000 : -1;
     auto next = wheel_.ticks_to_next();
-    if (!next) return -1;
+    if (!next) return trim_due;
     auto due = start_ + ro_.tick * static_cast<std::int64_t>(wheel_.now() + *next);
     auto left = std::chrono::ceil<milliseconds>(due - now());
-    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60000));
+    int timers = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60000));
+    return trim_due < 0 ? timers : std::min(timers, trim_due);
 }
 
 // Phase 1, before a sleep: announce it, then re-check for cross-thread work:

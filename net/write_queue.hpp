@@ -65,6 +65,8 @@ public:
 
     std::size_t blocks_in_use() const { return in_use_; }  // leak checks in tests
     std::size_t free_blocks() const { return owned_free_count_; }
+    // More free blocks than the floor: trim() has something to give back.
+    bool holds_spare() const { return owned_free_count_ > min_free_; }
 
 private:
     std::size_t keep_limit() const { return std::clamp(peak_in_use_, min_free_, max_free_); }

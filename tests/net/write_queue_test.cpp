@@ -62,8 +62,10 @@ TEST(SegmentPool, KeepsThePeakUntilTrimLetsItDecay) {
     EXPECT_EQ(pool.free_blocks(), 10u);  // a fixed cap of 2 would have freed 8
     pool.trim();                         // the peak since the last trim was 10
     EXPECT_EQ(pool.free_blocks(), 10u);
+    EXPECT_TRUE(pool.holds_spare()) << "the reactor wakes to trim while this holds";
     pool.trim();  // nothing used since: back to the floor
     EXPECT_EQ(pool.free_blocks(), 2u);
+    EXPECT_FALSE(pool.holds_spare()) << "at the floor: no wake-up needed";
 }
 
 TEST(SegmentPool, NeverKeepsMoreThanItsCeiling) {
