@@ -22,6 +22,7 @@
 
 #include "net/echo_handler.hpp"
 #include "net/socket.hpp"
+#include "proto/encoder.hpp"
 #include "tests/net/test_client.hpp"
 
 namespace wsring::net {
@@ -206,7 +207,7 @@ TEST_F(UringReactor, ResetsWithRecvAndSendInFlight) {
 // A connection the server closes (here: its idle timeout, then the close
 // timeout) while a gather send to a peer that does not read is in flight:
 // the close cancels that send by its exact user_data (its msghdr slot
-// included), so the socket really closes and the peer sees the FIN without
+// included), so the socket really closes and the peer is reset without
 // reading a byte. A cancel that missed would leave the send holding the
 // socket open for as long as the peer does not read.
 TEST_F(UringReactor, CloseCancelsAGatherSendInFlight) {
@@ -218,12 +219,27 @@ TEST_F(UringReactor, CloseCancelsAGatherSendInFlight) {
     tiny_ring r(16, so);
     client stalled(r.port(), true, 4096);
     ASSERT_TRUE(stalled.handshake());
-    // Two large echoes: the first goes out at once (write_now) until the
-    // socket is full, the second queues behind its rest — two segments, so
-    // the send in flight is a sendmsg with a slot of its own.
+    // A large message and a small one in one write: the server reads the
+    // end of the first with the second, so the large echo goes out at once
+    // (write_now) until the socket is full and the small one queues behind
+    // its rest — two segments, so the send in flight is a sendmsg with a
+    // slot of its own. Then the server stops reading (backpressure): the
+    // client's write has completed by then, so it cannot fail on the close.
+    auto frame = [](std::string_view payload) {
+        std::string out(proto::frame_size(payload.size(), true), '\0');
+        out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())),
+                                       opcode::binary, std::as_bytes(std::span(payload)),
+                                       {.mask = 0x0a0b0c0d}));
+        return out;
+    };
     std::string big = pattern(kernel_send_buffer_max() + (1u << 20), 3);
-    ASSERT_TRUE(stalled.send_frame(opcode::binary, big));
-    ASSERT_TRUE(stalled.send_frame(opcode::binary, big));
+    ASSERT_TRUE(stalled.send_all(frame(big) + frame("small")));
+    ASSERT_TRUE(wait_until([&] { return stalled.bytes_waiting() > 0; })) << "no echo began";
+    // Bytes the paused server will not read: its close then resets the
+    // connection at once (a FIN would wait behind the unsent echo, which
+    // this peer never reads) — but only if the send in flight let go of
+    // the socket.
+    ASSERT_TRUE(stalled.send_all(frame("unread")));
     pollfd p{stalled.fd(), POLLRDHUP, 0};
     EXPECT_TRUE(wait_until([&] { return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)); },
                            5s))
