@@ -65,8 +65,11 @@ public:
 
     std::size_t blocks_in_use() const { return in_use_; }  // leak checks in tests
     std::size_t free_blocks() const { return owned_free_count_; }
-    // More free blocks than the floor: trim() has something to give back.
-    bool holds_spare() const { return owned_free_count_ > min_free_; }
+    // More free blocks than trim() would keep if nothing more happened (the
+    // floor, or as many as are in use now): there is something to give back.
+    // Blocks held by queues that stay full (stuck peers) do not count, so
+    // such a reactor is not woken every second for nothing.
+    bool holds_spare() const { return owned_free_count_ > std::clamp(in_use_, min_free_, max_free_); }
 
 private:
     std::size_t keep_limit() const { return std::clamp(peak_in_use_, min_free_, max_free_); }

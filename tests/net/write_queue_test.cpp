@@ -68,6 +68,20 @@ TEST(SegmentPool, KeepsThePeakUntilTrimLetsItDecay) {
     EXPECT_FALSE(pool.holds_spare()) << "at the floor: no wake-up needed";
 }
 
+// Free blocks no more than those in use (queues that stay full): a trim
+// would keep them all, so there is no spare to wake the reactor for.
+TEST(SegmentPool, BlocksMatchedByThoseInUseAreNoSpare) {
+    segment_pool pool{2, 100};
+    std::vector<segment*> taken;
+    for (int i = 0; i < 20; ++i) taken.push_back(pool.get_owned());
+    for (int i = 0; i < 10; ++i) pool.put(taken[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(pool.free_blocks(), 10u);
+    EXPECT_FALSE(pool.holds_spare()) << "10 free, 10 in use";
+    pool.put(taken[10]);
+    EXPECT_TRUE(pool.holds_spare()) << "11 free, 9 in use";
+    for (std::size_t i = 11; i < taken.size(); ++i) pool.put(taken[i]);
+}
+
 TEST(SegmentPool, NeverKeepsMoreThanItsCeiling) {
     segment_pool pool{2, 5};
     std::vector<segment*> taken;
