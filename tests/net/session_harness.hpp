@@ -112,6 +112,13 @@ inline std::string client_frame(opcode op, std::string_view payload, bool fin = 
     return out;
 }
 
+// `n` bytes that differ along their length (an offset error shows).
+inline std::string patterned(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * seed + i / 251);
+    return s;
+}
+
 inline std::string client_close(int code, std::string_view reason = {}) {
     std::string p;
     if (code >= 0) {

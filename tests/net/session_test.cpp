@@ -193,8 +193,7 @@ TEST(Session, LargeEchoIsWrittenThroughWhenTheQueueIsEmpty) {
     harness x;
     x.open();
     x.t.write_now_room = SIZE_MAX;
-    std::string big(40000, '\0');
-    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 251);
+    const std::string big = patterned(40000, 7);
     x.feed(client_frame(opcode::binary, big));
     EXPECT_EQ(x.t.write_nows, 1);
     EXPECT_TRUE(x.c->out.empty()) << "the socket took it all: nothing queued";
@@ -206,8 +205,7 @@ TEST(Session, LargeEchoIsWrittenThroughWhenTheQueueIsEmpty) {
 // Whatever the socket takes — none, part of the header, the header, part of
 // the payload — the queue holds exactly the rest, and the wire the frame.
 TEST(Session, PartlyWrittenThroughFrameQueuesExactlyTheRest) {
-    std::string big(20000, '\0');
-    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13 + i / 97);
+    const std::string big = patterned(20000, 13);
     const std::size_t header = proto::header_size(big.size(), false);  // 4
     for (std::size_t room : {std::size_t{1}, std::size_t{3}, header, header + 1, std::size_t{4096},
                              header + big.size() - 1}) {
