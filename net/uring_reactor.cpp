@@ -162,16 +162,19 @@ bool uring_reactor::available(std::string& why) {
 
 uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
                              session_shared& shared, std::unique_ptr<message_handler> handler,
-                             unsigned buffers, bool whole_buffers)
+                             uring_buffers buffers)
     : reactor_base(listen_fd, ro, so, shared, std::move(handler)),
-      buffers_(buffers),
-      whole_buffers_(whole_buffers) {
-    // Without incremental rings each buffer is cut in 16: 2^15 slots at most.
-    if (buffers_ == 0 || (buffers_ & (buffers_ - 1)) != 0 || buffers_ > 2048)
-        die("provided buffers (a power of two up to 2^11)", EINVAL);
+      buffers_(buffers.count),
+      buf_size_(buffers.size),
+      whole_buffers_(buffers.whole) {
+    // Without incremental rings each buffer is cut into 4 KiB ones: 2^15 slots at most.
+    if (buffers_ == 0 || (buffers_ & (buffers_ - 1)) != 0 || buf_size_ == 0 ||
+        buf_size_ % whole_buffer_size != 0 ||
+        std::uint64_t{buffers_} * (buf_size_ / whole_buffer_size) > (1u << 15))
+        die("provided buffers (a power of two of 4 KiB multiples, 2^15 pages at most)", EINVAL);
     io_busy_ = io_read_queued | io_recv_armed | io_send_busy;
     // Untouched pages cost no RSS: a quiet reactor touches few buffers.
-    void* mem = ::mmap(nullptr, std::size_t{buffers_} * buffer_size, PROT_READ | PROT_WRITE,
+    void* mem = ::mmap(nullptr, std::size_t{buffers_} * buf_size_, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) die("mmap", errno);
     buf_mem_ = static_cast<std::byte*>(mem);
@@ -204,14 +207,20 @@ void uring_reactor::run() {
 // consumed incrementally 33.5–34.7 k (epoll 36.8–38.0 k) — a recv of 4 KiB
 // at most means 16 CQEs and a reassembly per message; 1000 conns × 16 ×
 // 1 KiB: 1.53–1.66 M against 2.08–2.15 M; 16-byte messages: no change.
-// 128 or 256 KiB incremental buffers measured the same as 64 KiB. Whole
-// 16 or 32 KiB buffers did worse: per connection 367–2721 messages (a
-// recv takes a whole buffer even for 16 bytes, so the ring ran dry often).
+// Whole 16 or 32 KiB buffers did worse: per connection 367–2721 messages
+// (a recv takes a whole buffer even for 16 bytes, so the ring ran dry often).
+// The ring's size, later (messages per server-CPU-second, 3 interleaved
+// rounds, 64 KiB echo after write-through; epoll 75–84 k): 64 × 64 KiB
+// (4 MiB, every frame cut) 47–50 k; 8 × 64 KiB 52–56 k; 8 × 128 KiB
+// 54–55 k; 8 × 256 KiB 54–57 k; 4 × 1 MiB 53–65 k; 4 × 512 KiB 61–63 k,
+// msgs/s 51.7–55.9 k against 42.8–48.6 k. Smaller rings run dry on
+// 1000 conns × 16 × 1 KiB: 2 × 256 KiB 1.30–1.34 M, 2 × 512 KiB 1.62–2.19 M,
+// 4 × 512 KiB 2.22–2.34 M (64 × 64 KiB: 2.17–2.32 M). 16 B: no change.
 // Older kernels answer EINVAL to the flag and get 4 KiB buffers, whole.
 void uring_reactor::setup_buffers() {
     int rc = whole_buffers_ ? -EINVAL : setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);
     if (rc == -EINVAL) {
-        buffers_ *= buffer_size / whole_buffer_size;  // the same memory
+        buffers_ *= buf_size_ / whole_buffer_size;  // the same memory
         buf_size_ = whole_buffer_size;
         rc = setup_buf_ring(ring_, buffers_, bufs_);
     } else {

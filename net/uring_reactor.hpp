@@ -24,6 +24,23 @@
 
 namespace wsring::net {
 
+// The provided-buffer ring's shape: count (a power of two) × size bytes,
+// address space reserved per reactor and touched only as deep as the
+// busiest moment needed. Consumed incrementally (kernel 6.12+): a recv
+// takes only the bytes it read from the buffer at the ring's head, so a
+// 16-byte message takes 16 bytes and a 64 KiB one can arrive in one CQE.
+// Older kernels get the same memory as 4 KiB buffers, a whole one per recv.
+// 4 × 512 KiB: the ring fits a server core's L2 cache (2 MiB on our
+// machines), so the bytes the kernel copies in are still there when the
+// session unmasks them, and a
+// 64 KiB frame is seldom cut across two buffers (each cut one is copied
+// into the decoder's message). Measured in net/uring_reactor.cpp.
+struct uring_buffers {
+    unsigned count = 4;
+    unsigned size = 512u << 10;  // a multiple of 4 KiB
+    bool whole = false;          // the layout of kernels before 6.12 even on a newer one (tests)
+};
+
 class uring_reactor final : public reactor_base {
 public:
     // Whether this kernel (and its sysctls, seccomp filter) gives us what
@@ -32,27 +49,16 @@ public:
     static bool available(std::string& why);
 
     // Aborts with a message if the ring cannot be set up: ask available() first.
-    // `buffers` (a power of two) sizes the provided-buffer ring (tests make
-    // it tiny to run it dry); `whole_buffers` takes the layout of kernels
-    // before 6.12 even on a newer one (tests: that path runs nowhere else
-    // on a machine whose kernel has incremental rings).
+    // Tests shrink `buffers` to run the ring dry, and ask for the whole-buffer
+    // layout (that path runs nowhere else on a kernel with incremental rings).
     uring_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
                   session_shared& shared, std::unique_ptr<message_handler> handler,
-                  unsigned buffers = buffer_count, bool whole_buffers = false);
+                  uring_buffers buffers = {});
     ~uring_reactor() override;
 
     void run() override;  // reactor_base's loop, between arming and quiesce()
     std::string_view backend_name() const override { return "uring"; }
 
-    // The provided-buffer ring: count (a power of two) × size bytes, 4 MiB
-    // of address space per reactor, touched only as deep as the busiest
-    // moment needed. Consumed incrementally (kernel 6.12+): a recv takes
-    // only the bytes it read from the buffer at the ring's head, so a 16-byte
-    // message takes 16 bytes and a 64 KiB one can arrive in one CQE. Older
-    // kernels get the same memory as whole_buffer_size buffers, a whole one
-    // per recv.
-    static constexpr unsigned buffer_count = 64;
-    static constexpr unsigned buffer_size = 64u << 10;
     static constexpr unsigned whole_buffer_size = 4096;
 
 private:
@@ -98,8 +104,8 @@ private:
     io_uring ring_{};
     io_uring_buf_ring* bufs_ = nullptr;  // the provided-buffer ring (mmap'ed)
     std::byte* buf_mem_ = nullptr;       // buffers_ × buf_size_ (mmap'ed)
-    unsigned buffers_;
-    unsigned buf_size_ = buffer_size;    // whole_buffer_size without incremental rings
+    unsigned buffers_;                   // cut into whole 4 KiB ones: size / 4 KiB times more
+    unsigned buf_size_;                  // whole_buffer_size without incremental rings
     bool whole_buffers_;                 // the constructor's: as if the kernel had none
     std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data

@@ -32,9 +32,11 @@ using namespace test;
 using namespace std::chrono_literals;
 using proto::opcode;
 
-// A uring reactor on its own thread with a chosen number of provided buffers.
+// A uring reactor on its own thread with a chosen number of provided
+// buffers of 64 KiB (smaller than the server's, so a few megabytes run it dry).
 class tiny_ring {
 public:
+    static constexpr unsigned buffer_size = 64u << 10;
     explicit tiny_ring(unsigned buffers, session_options so = {},
                        std::unique_ptr<message_handler> handler = std::make_unique<echo_handler>(),
                        bool whole_buffers = false) {
@@ -43,7 +45,9 @@ public:
         EXPECT_GE(fd, 0) << why;
         port_ = local_port(fd);
         r_ = std::make_unique<uring_reactor>(fd, reactor_options{}, so, shared_,
-                                             std::move(handler), buffers, whole_buffers);
+                                             std::move(handler),
+                                             uring_buffers{.count = buffers, .size = buffer_size,
+                                                           .whole = whole_buffers});
         t_ = std::thread([this] { r_->run(); });
     }
     ~tiny_ring() { stop(); }
@@ -177,7 +181,7 @@ TEST_F(UringReactor, BackpressureCancelsAndRearmsTheRecv) {
     EXPECT_EQ(c.recv().code, 1000);
     EXPECT_TRUE(c.wait_eof());
     r.stop();
-    const std::size_t paused_max = so.high_water + 8 * uring_reactor::buffer_size + 2 * (3000 + 512 + 8);
+    const std::size_t paused_max = so.high_water + 8 * tiny_ring::buffer_size + 2 * (3000 + 512 + 8);
     EXPECT_LE(h.most_queued_on_arrival, paused_max)
         << "messages kept arriving above high water: the recv was not paused";
 }
