@@ -908,7 +908,7 @@ if len(tls) > 3:
 zl = ["", "| permessage-deflate point | server | per server-CPU-s | msgs/s | / z-plain | wire ratio | p99 µs |",
       "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(p for p in points if p.startswith("z-")):
-    base = points[t].get("z-plain", {})
+    ref = points[t].get("z-plain", {})
     for name in ("z-plain", "z-deflate", "z-takeover"):
         v = points[t].get(name)
         if not v: continue
@@ -916,10 +916,10 @@ for t in sorted(p for p in points if p.startswith("z-")):
         if t.startswith("z-memory-"):
             zl.append("| peak server memory per connection exchanging 1 KiB, %s connections | %s | %s B | — | %s | %s | — |" % (
                 t[10:], name, fmt(v.get("peak_rss_per_connection_bytes")),
-                ratio(v.get("peak_rss_per_connection_bytes"), base.get("peak_rss_per_connection_bytes")), wire))
+                ratio(v.get("peak_rss_per_connection_bytes"), ref.get("peak_rss_per_connection_bytes")), wire))
             continue
         zl.append("| %s | %s | %s | %s | %s | %s | %s |" % (t[2:], name, fmt(v.get("msgs_per_server_cpu_sec")),
-                  fmt(v.get("msgs_per_sec")), ratio(v.get("msgs_per_server_cpu_sec"), base.get("msgs_per_server_cpu_sec")),
+                  fmt(v.get("msgs_per_sec")), ratio(v.get("msgs_per_server_cpu_sec"), ref.get("msgs_per_server_cpu_sec")),
                   wire, "%.0f" % v["p99_us"] if v.get("p99_us") is not None else "—"))
 if len(zl) > 3:
     lines += zl
@@ -931,7 +931,7 @@ if len(zl) > 3:
 pl = ["", "| pub/sub point | server | per server-CPU-s | msgs/s | / ps-raw per CPU-s | p99 µs | errors |",
       "|---|---|---:|---:|---:|---:|---:|"]
 for t in sorted(p for p in points if p.startswith("ps-")):
-    base = points[t].get("ps-raw", {})
+    ref = points[t].get("ps-raw", {})
     for name in ("ps-raw", "ps-hist", "ps-v1"):
         v = points[t].get(name)
         if not v: continue
@@ -941,7 +941,7 @@ for t in sorted(p for p in points if p.startswith("ps-")):
                 "http": "HTTP publishes, 16 keep-alive x 16 pipelined, 64 B"}[kind]
         pl.append("| %s | %s | %s | %s | %s | %s | %d |" % (what, name, fmt(v.get("msgs_per_server_cpu_sec")),
                   fmt(v.get("msgs_per_sec")),
-                  ratio(v.get("msgs_per_server_cpu_sec"), base.get("msgs_per_server_cpu_sec")) if base else "—",
+                  ratio(v.get("msgs_per_server_cpu_sec"), ref.get("msgs_per_server_cpu_sec")) if ref else "—",
                   "%.0f" % v["p99_us"] if v.get("p99_us") is not None else "—", v["errors"]))
 if len(pl) > 3:
     lines += pl
@@ -957,7 +957,7 @@ cl = ["", "| cluster point | server | msgs/s | per server-CPU-s | / cl-single pe
       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 num = lambda v, k, f="%.0f": f % v[k] if v.get(k) is not None else "—"
 for t in sorted(p for p in points if p.startswith("cl-")):
-    base = points[t].get("cl-single", {})
+    ref = points[t].get("cl-single", {})
     for name in ("cl-single", "cl-b", "cl-a"):
         v = points[t].get(name)
         if not v: continue
@@ -967,7 +967,7 @@ for t in sorted(p for p in points if p.startswith("cl-")):
                  "cl-a": "cl-a (--redis)"}[name]
         cl.append("| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s / %s | %d |" % (
             what, where, fmt(v.get("msgs_per_sec")), fmt(v.get("msgs_per_server_cpu_sec")),
-            ratio(v.get("msgs_per_server_cpu_sec"), base.get("msgs_per_server_cpu_sec")) if base else "—",
+            ratio(v.get("msgs_per_server_cpu_sec"), ref.get("msgs_per_server_cpu_sec")) if ref else "—",
             num(v, "p50_us"), num(v, "p99_us"), num(v, "server_cpu_percent"), num(v, "node_a_cpu_percent"),
             num(v, "redis_cpu_percent"), num(v, "client_cpu_percent"), num(v, "node_a_us_per_publish", "%.1f"),
             num(v, "redis_us_per_publish", "%.1f"), v["errors"]))

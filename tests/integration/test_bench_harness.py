@@ -133,6 +133,29 @@ class BenchHarness(unittest.TestCase):
         for t in echo:
             self.assertGreater(report["points"][t]["py-echo"]["msgs_per_sec"], 0, t)
 
+    def test_echo_only_run_merged_into_a_report_with_pubsub_points(self):
+        # An --only run keeps the earlier report's other points and prints
+        # their tables too. The tls, pub/sub and cluster tables once kept
+        # their reference figures in the variable naming the echo baseline,
+        # so the plot step after them crashed and no plot data was written.
+        results = os.path.join(self.tmp.name, "results")
+        os.makedirs(results)
+        earlier = {"points": {"ps-broadcast-r10-s64": {
+            name: {"msgs_per_sec": 1000.0, "msgs_per_server_cpu_sec": cpu, "p99_us": 900.0, "errors": 0}
+            for name, cpu in (("ps-raw", 2000.0), ("ps-v1", 1500.0))}}}
+        with open(os.path.join(results, "latest.json"), "w") as f:
+            json.dump(earlier, f)
+        rc, out, _ = self.bench("--quick", "--only", "echo", "--point", "2:100:1")
+        self.assertEqual(rc, 0, out[-3000:])
+        self.assertNotIn("Traceback", out)
+        self.assertRegex(out, r"\| broadcast deliveries, 10 receivers x 64 B \| ps-v1 \| .* \| 0\.75 \|")
+        self.assertRegex(out, r"\n\| 2 \| 100 \| 1 \| ")  # the echo table
+        self.assertNotIn("no echo points", out)  # the plot data was written
+        with open(os.path.join(results, "latest.json")) as f:
+            report = json.load(f)
+        self.assertIn("ps-broadcast-r10-s64", report["points"])
+        self.assertIn("echo-c2-s100-k1", report["points"])
+
     def test_a_server_that_never_listens_is_named(self):
         note = os.path.join(self.tmp.name, "never.pid")
         rc, out, took = self.bench("--quick", "--servers-only", "--server",
