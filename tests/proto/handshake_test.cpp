@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proto/base64.hpp"
@@ -103,6 +105,23 @@ parsed parse_split(request_parser& p, std::string_view text, const std::vector<s
 
 TEST(Handshake, AcceptKeyMatchesGoldenVector_1_3) {
     EXPECT_EQ(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+// The digest context is reused, one per thread: consecutive keys must not
+// leak into each other, and reactors on several threads hash at once.
+TEST(Handshake, AcceptKeysOnSeveralThreadsStayIndependent) {
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 500; ++i) {
+                if (accept_key("dGhlIHNhbXBsZSBub25jZQ==") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") ++wrong;
+                // RFC 6455 §1.3's key with its last symbol changed: another digest.
+                if (accept_key("dGhlIHNhbXBsZSBub25jZA==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") ++wrong;
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(Handshake, RfcExampleRequestGetsTheRfcResponse_1_3) {
