@@ -162,6 +162,18 @@ TEST(RequestParser, ExposesRequestLineAndHeadersForRouting) {
     EXPECT_EQ(req.count("host"), 1u);
 }
 
+// The edges of what RFC 9110 allows: every tchar in a name (§5.6.2), and
+// HTAB, obs-text (0x80-0xFF) and "~" (the last VCHAR) inside a value (§5.5).
+TEST(RequestParser, AcceptsEveryTcharInNamesAndObsTextInValues) {
+    request_parser p;
+    const std::string text = request_from(
+        {"Host: a", "!#$%&'*+-.^_`|~09azAZ: x", "X-Obs: caf\xc3\xa9\x80\xff", "X-Tab: a\tb~"});
+    ASSERT_EQ(parse_whole(p, text).st, status::complete);
+    EXPECT_EQ(p.request().header("!#$%&'*+-.^_`|~09AZaz"), "x");
+    EXPECT_EQ(p.request().header("X-Obs"), "caf\xc3\xa9\x80\xff");
+    EXPECT_EQ(p.request().header("X-Tab"), "a\tb~");
+}
+
 TEST(RequestParser, PathWithoutQueryHasEmptyQuery) {
     request_parser p;
     ASSERT_EQ(parse_whole(p, request_from(good_lines, "GET / HTTP/1.1")).st, status::complete);
