@@ -152,7 +152,9 @@ void epoll_reactor::read_queued() {
 void epoll_reactor::flush(connection& c) {
     int err = 0;
     auto status = wire(c).flush(
-        pool_, [fd = c.fd](const iovec* iov, int n) { return send_iov(fd, iov, n); }, err);
+        pool_,
+        [fd = c.fd, flags = send_flags(c)](const iovec* iov, int n) { return send_iov(fd, iov, n, flags); },
+        err);
     if (status == flush_status::failed) return send_failed(c, -err);  // EPIPE, ECONNRESET
     if (status == flush_status::blocked) c.io |= io_write_blocked;  // EPOLLOUT edge resumes it
     sent(c);

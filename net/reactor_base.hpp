@@ -8,6 +8,8 @@
 // io_uring: net/uring_reactor.cpp).
 // Read next: net/epoll_reactor.hpp, then net/uring_reactor.hpp.
 #pragma once
+#include <sys/socket.h>  // MSG_MORE
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -106,6 +108,16 @@ protected:
     write_queue& wire(connection& c) {
         if (c.state == conn_state::outbound) return outbound_wire(c, true);
         return c.tls ? tls_.seal(c) : c.out;
+    }
+    // 5: MSG_MORE for a draining plaintext connection's sends: its FIN
+    // (close or SHUT_WR) follows its last byte within the turn, and the
+    // kernel then puts the FIN on the segment still holding those bytes
+    // (tcp_send_fin) instead of sending a segment of its own. One packet,
+    // one ACK and one wake-up of the peer fewer per close handshake. A
+    // send cut short keeps at most a part-segment corked until the next
+    // send or the FIN. (wss://: left out, its close_notify goes between.)
+    static int send_flags(const connection& c) {
+        return c.state == conn_state::draining && !c.tls ? MSG_MORE : 0;
     }
     write_queue& wire_queue(connection& c) {
         if (c.state == conn_state::outbound) return outbound_wire(c, false);

@@ -94,12 +94,12 @@ ssize_t recv_some(int fd, void* buf, std::size_t len) {
     }
 }
 
-ssize_t send_iov(int fd, const iovec* iov, int n) {
+ssize_t send_iov(int fd, const iovec* iov, int n, int flags) {
     msghdr msg{};
     msg.msg_iov = const_cast<iovec*>(iov);
     msg.msg_iovlen = static_cast<std::size_t>(n);
     for (;;) {
-        ssize_t sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        ssize_t sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
         if (sent >= 0) return sent;
         if (errno != EINTR) return -errno;
     }

@@ -482,9 +482,9 @@ void uring_reactor::prep_send(connection& c, const iovec* iov, std::size_t n) {
         m.hdr = {};
         m.hdr.msg_iov = m.iov;
         m.hdr.msg_iovlen = n;
-        io_uring_prep_sendmsg(s, c.fd, &m.hdr, MSG_NOSIGNAL);
+        io_uring_prep_sendmsg(s, c.fd, &m.hdr, MSG_NOSIGNAL | send_flags(c));
     } else {
-        io_uring_prep_send(s, c.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        io_uring_prep_send(s, c.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | send_flags(c));
     }
     io_uring_sqe_set_data64(s, op_data{&c, op::send, msg}.pack());
     c.io |= io_send_busy;
