@@ -391,7 +391,7 @@ if ((${#SERVERS[@]})); then
     done
   fi
 
-  echo; echo "== resident memory per idle connection ($IDLE_CONNS connections, a fresh server each)"
+  echo; echo "== resident memory per idle connection ($IDLE_CONNS connections, a fresh server each, then again on it)"
   for name in "${SERVERS[@]}"; do
     case $name in
       tcp-echo) start_server "$name" 0 "$BUILD/tcp-echo-server" --host 127.0.0.1 --port 0 || continue ;;
@@ -401,6 +401,10 @@ if ((${#SERVERS[@]})); then
     esac
     sleep 0.3  # let the fresh server settle before its baseline is read
     bench_run "$name" "idle-c$IDLE_CONNS" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 60
+    # Warm: the same again on the same server. A fresh figure includes
+    # one-time costs (a reactor's buffers, the first slab chunks, pages
+    # of a free list); what a second round adds is what connections cost.
+    bench_run "$name" "idle-c$IDLE_CONNS-warm" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 60
     stop_any "$name"
   done
 elif want echo; then
@@ -842,7 +846,9 @@ for t in sorted(points):
         if t.startswith("idle-"):
             val = "%s B/conn" % fmt(v.get("rss_per_connection_bytes"))
             r = ratio(v.get("rss_per_connection_bytes"), tcp.get("rss_per_connection_bytes")) if s != base else ""
-            extra.append("| resident memory, %s idle connections | %s | %s | — | — | — | %s |" % (t[6:], s, val, r))
+            conns, _, warm = t[6:].partition("-")
+            what = "%s idle connections%s" % (conns, ", second round on the same server" if warm else "")
+            extra.append("| resident memory, %s | %s | %s | — | — | — | %s |" % (what, s, val, r))
         else:
             what = "connect+upgrade+close /s (16 at a time)" if t.startswith("connect") else \
                    "broadcast deliveries/s, %s receivers" % t.split("-r")[-1]

@@ -99,8 +99,13 @@ class BenchHarness(unittest.TestCase):
             self.assertEqual(v["errors"], 0, t)
             self.assertIn("tcp-echo", report["points"][t])
             self.assertGreater(report["ratios"][t]["py-echo"]["msgs_per_sec"], 0, t)
-        idle = [t for t in report["points"] if t.startswith("idle-")]
+        idle = sorted(t for t in report["points"] if t.startswith("idle-"))
         self.assertIn("py-echo", report["points"][idle[0]])
+        # each server measured twice: fresh, then warm (a second round on it)
+        self.assertEqual([t for t in idle if t.endswith("-warm")], [idle[0] + "-warm"], idle)
+        for s in ("py-echo", "ws-epoll"):
+            self.assertIsNotNone(report["points"][idle[0] + "-warm"][s].get("rss_per_connection_bytes"), s)
+        self.assertRegex(out, r"\| resident memory, \d+ idle connections, second round on the same server \| py-echo \|")
         self.assertEqual(report["baseline"], "tcp-echo")
         self.assertEqual([s["name"] for s in report["servers_external"]], ["py-echo"])
         self.assertIn(script, report["servers_external"][0]["command"])
