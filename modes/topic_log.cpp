@@ -41,6 +41,13 @@ struct ilist {
         (tail ? (tail->*L).next : head) = x;
         tail = x;
     }
+    // After `pos`, or first when pos is null.
+    void insert_after(T* pos, T* x) {
+        T* next = pos ? (pos->*L).next : head;
+        x->*L = {pos, next};
+        (pos ? (pos->*L).next : head) = x;
+        (next ? (next->*L).prev : tail) = x;
+    }
     void unlink(T* x) {
         links<T>& l = x->*L;
         (l.prev ? (l.prev->*L).next : head) = l.next;
@@ -53,7 +60,7 @@ struct record;
 
 // One append's frames: messages [first, first + messages) of its topic.
 struct entry {
-    links<entry> age{};       // the global list: append order, which is time order
+    links<entry> age{};       // the global list, in time order (`at`), oldest first
     links<entry> in_topic{};  // the topic's history: prev is older, next newer
     record* owner = nullptr;
     std::uint64_t first = 0;
@@ -219,8 +226,10 @@ struct topic_log::impl {
         enforce_bytes();  // may take this very entry if it alone passes max_bytes
     }
 
-    void add_entry(record& r, std::uint64_t first, std::uint32_t messages, core::shared_buffer frames,
-                   time_point t) {
+    // `t` is now for an append; a sync dates its entries back (their age in
+    // the broker), oldest first, each passing the one before as `older`.
+    entry* add_entry(record& r, std::uint64_t first, std::uint32_t messages, core::shared_buffer frames,
+                     time_point t, entry* older = nullptr) {
         entry* e = new entry;
         e->owner = &r;
         e->first = first;
@@ -228,11 +237,27 @@ struct topic_log::impl {
         e->messages = messages;
         e->frames = std::move(frames);
         r.history.push_back(e);
-        age.push_back(e);
+        link_by_age(e, older);
         ++totals.entries;
         totals.messages += messages;
         totals.bytes += cost_of(*e);
         update_idle(r);
+        return e;
+    }
+
+    // Into the global list after every entry not younger than e, so its
+    // front stays the oldest (sweep and enforce_bytes take from there). An
+    // append lands at the tail at once; a sync's back-dated entries walk
+    // back from the tail once, then forward from `older` (no younger than e).
+    void link_by_age(entry* e, entry* older) {
+        entry* after = older;
+        if (after) {
+            while (after->age.next && after->age.next->at <= e->at) after = after->age.next;
+        } else {
+            after = age.tail;
+            while (after && after->at > e->at) after = after->age.prev;
+        }
+        age.insert_after(after, e);
     }
 
     // Drops `r`'s oldest entry; returns its messages (for the counters).
@@ -270,7 +295,7 @@ struct topic_log::impl {
     void enforce_bytes() {
         while (totals.bytes > opts.max_bytes && !age.empty()) {
             record& r = *age.head->owner;
-            assert(r.history.head == age.head);  // both lists are in append order
+            assert(r.history.head == age.head);  // a topic's entries: time order in both lists
             totals.evicted_bytes += cost_of(*age.head);
             drop_oldest(r);
         }
@@ -372,11 +397,16 @@ bool topic_log::sync_remote(std::string_view topic, std::string_view epoch, std:
     r->synced_at = last;
     if (keeps_history()) {
         // One entry per stored message, dated by its age in the broker, so
-        // the ttl counts from its publish, not from this node's sync.
+        // the ttl counts from its publish, not from this node's sync. Dates
+        // never go back along the offsets (a topic's oldest entry must be
+        // its first, in both lists) nor past now.
         const time_point t = m.now();
+        entry* older = nullptr;
         for (stored_message& s : history) {
             if (s.offset == 0 || s.offset > last || s.frame.size() == 0) continue;
-            m.add_entry(*r, s.offset, 1, std::move(s.frame), t - s.age);
+            time_point at = std::min(t, t - s.age);
+            if (older && at < older->at) at = older->at;
+            older = m.add_entry(*r, s.offset, 1, std::move(s.frame), at, older);
         }
         m.trim(*r, t);
         m.enforce_bytes();

@@ -174,8 +174,6 @@ TEST_F(remote_log, ASecondSyncReplacesTheHistory) {
 // The global age list is what sweep reads, front first: entries a sync
 // dates back (by their age in the broker) must not hide behind younger ones.
 TEST_F(remote_log, SweepDropsExpiredSyncedEntriesBehindYoungerOnes) {
-    GTEST_SKIP() << "bug: sync_remote appends back-dated entries at the end of the age list; sweep "
-                 << "stops at the first unexpired entry, so they stay until the younger ones expire";
     follow("young", 0);
     counting_encode enc;
     ASSERT_EQ(log.append_remote("young", "R1", 1, 1, enc), remote_append::applied);  // at t
@@ -184,6 +182,71 @@ TEST_F(remote_log, SweepDropsExpiredSyncedEntriesBehindYoungerOnes) {
     clock.t += 200ms;  // "old"'s message is 10.1 s old; "young"'s 0.2 s
     log.sweep();
     EXPECT_EQ(log.stats().messages, 1u) << "the expired message should be dropped by sweep";
+}
+
+// Several synced topics and live appends interleaved in time: sweep drops
+// exactly the expired ones at each step, oldest first, whatever their topic.
+TEST_F(remote_log, SweepFollowsPublishTimeAcrossSyncsAndAppends) {
+    follow("live", 0);
+    counting_encode enc;
+    ASSERT_EQ(log.append_remote("live", "R1", 1, 1, enc), remote_append::applied);  // published at t0
+    clock.t += 3000ms;                                                                // t0 + 3 s
+    log.retain("a");  // 1..3 published at t0 - 4, t0 - 2, t0 + 0 s
+    ASSERT_TRUE(log.sync_remote("a", "R1", 3, stored(1, 3, 3000ms, 2000ms)));
+    log.retain("b");  // 1..2 published at t0 + 1, t0 + 2 s
+    ASSERT_TRUE(log.sync_remote("b", "R1", 2, stored(1, 2, 1000ms, 1000ms)));
+    ASSERT_EQ(log.append_remote("live", "R1", 2, 1, enc), remote_append::applied);  // t0 + 3 s
+    ASSERT_EQ(log.stats().messages, 7u);
+    // The ttl is 10 s; each step passes one or more publish times by 0.5 s.
+    const std::pair<std::chrono::milliseconds, std::uint64_t> steps[] = {
+        {6500ms, 6},   // t0 + 6.5 s: a/1 (t0 - 4) expired
+        {8500ms, 5},   // t0 + 8.5 s: a/2 (t0 - 2)
+        {10500ms, 3},  // t0 + 10.5 s: a/3 and live/1 (t0 + 0)
+        {11500ms, 2},  // b/1 (t0 + 1)
+        {12500ms, 1},  // b/2 (t0 + 2)
+        {13500ms, 0},  // live/2 (t0 + 3)
+    };
+    const auto t0 = clock.t - 3000ms;
+    for (const auto& [at, left] : steps) {
+        clock.t = t0 + at;
+        log.sweep();
+        EXPECT_EQ(log.stats().messages, left) << "at t0 + " << at.count() << " ms";
+    }
+}
+
+// max_bytes evicts the oldest first: a synced message published long ago
+// goes before a younger live one that was stored earlier.
+TEST_F(remote_log, ByteLimitEvictsTheOldestPublishFirst) {
+    follow("live", 0);
+    counting_encode enc;
+    ASSERT_EQ(log.append_remote("live", "R1", 1, 1, enc), remote_append::applied);
+    log.retain("old");
+    ASSERT_TRUE(log.sync_remote("old", "R1", 1, stored(1, 1, 5000ms)));
+    const std::uint64_t both = log.stats().bytes;
+    opts.max_bytes = both - 1;  // one of the two entries must go
+    topic_log small(opts, clock.source());
+    small.retain("live");
+    ASSERT_TRUE(small.sync_remote("live", "R1", 0, {}));
+    ASSERT_EQ(small.append_remote("live", "R1", 1, 1, enc), remote_append::applied);
+    small.retain("old");
+    ASSERT_TRUE(small.sync_remote("old", "R1", 1, stored(1, 1, 5000ms)));
+    EXPECT_FALSE(small.recover("old", {"R1", 0}, 1).recovered) << "the 5 s old message should go first";
+    EXPECT_TRUE(small.recover("live", {"R1", 0}, 1).recovered) << "the live one is younger";
+}
+
+// A broker whose ages go back along the offsets (clock skew between the
+// nodes that published): dates are made monotonic, so the topic's first
+// entry stays its oldest in both lists and sweep still drops in order.
+TEST_F(remote_log, AgesThatGoBackAlongTheOffsetsAreMadeMonotonic) {
+    log.retain("t");
+    std::vector<topic_log::stored_message> h{{1, 2000ms, frames_for(1, 1)},
+                                             {2, 9000ms, frames_for(2, 1)},  // "older" than 1
+                                             {3, 0ms, frames_for(3, 1)}};
+    ASSERT_TRUE(log.sync_remote("t", "R1", 3, std::move(h)));
+    clock.t += 8500ms;  // 1 is 10.5 s old; 2 dated as 1
+    log.sweep();
+    EXPECT_EQ(log.stats().messages, 1u);
+    EXPECT_EQ(payloads(log.recover("t", {"R1", 2}, 3)), expected(3, 3));
 }
 
 // ---- append_remote ---------------------------------------------------------------------
