@@ -32,9 +32,9 @@ namespace wsring::net {
 // Older kernels get the same memory as 4 KiB buffers, a whole one per recv.
 // 4 × 512 KiB: the ring fits a server core's L2 cache (2 MiB on our
 // machines), so the bytes the kernel copies in are still there when the
-// session unmasks them, and a
-// 64 KiB frame is seldom cut across two buffers (each cut one is copied
-// into the decoder's message). Measured in net/uring_reactor.cpp.
+// session unmasks them, and a 64 KiB frame is seldom cut across two
+// buffers (each cut one is copied into the decoder's message). Measured in
+// net/uring_reactor.cpp.
 struct uring_buffers {
     unsigned count = 4;
     unsigned size = 512u << 10;  // a multiple of 4 KiB

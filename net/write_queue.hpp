@@ -3,8 +3,8 @@
 //
 // Two kinds of segment: *owned* ones are 16 KiB blocks from the reactor's
 // segment_pool into which frames are encoded back to back (so sixteen
-// queued 1 KiB echo replies leave in one or two iovecs), and *shared* ones reference a
-// core::shared_buffer (a large echo, later a broadcast frame that every
+// queued 1 KiB echo replies leave in one or two iovecs), and *shared* ones
+// reference a core::shared_buffer (a large echo, later a broadcast frame that every
 // receiver shares). An empty queue holds no memory: three words in the
 // connection. The queue knows nothing of sockets: flush() takes the send
 // function, so tests drive it with fake short writes and failures.
