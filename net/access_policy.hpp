@@ -8,7 +8,7 @@
 // says what to answer (401 with WWW-Authenticate, 403), or, admitted,
 // whether the connection may publish and when its token expires.
 // Immutable once built: a SIGHUP builds a new one and swaps it in.
-// Read next: net/acl.hpp, proto/jwt.hpp; net/session.cpp calls admit().
+// Read next: net/acl.hpp, proto/jwt.hpp; net/session_admission.cpp calls admit().
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -17,7 +17,7 @@
 // from peers in --trusted-proxy, and then the client is the rightmost
 // address in it that is not itself a trusted proxy (what nginx's
 // real_ip_recursive does); a spoofed left part cannot pick the key.
-// Read next: net/session.cpp (admit, finish), docs/auth.md.
+// Read next: net/session_admission.cpp (within_rate, within_per_address), docs/auth.md.
 #pragma once
 #include <array>
 #include <atomic>
