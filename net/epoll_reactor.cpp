@@ -123,6 +123,7 @@ void epoll_reactor::read(connection& c) {
         ssize_t n = recv_some(c.fd, rbuf_.get(), ro_.recv_buffer);
         if (n > 0) {
             deliver(c, {rbuf_.get(), static_cast<std::size_t>(n)});
+            flush_own_replies(c);  // while its write block is hot
             if (static_cast<std::size_t>(n) == ro_.recv_buffer) return read_soon(c);
             if (!(c.io & io_hup)) return;
             continue;

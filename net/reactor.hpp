@@ -69,6 +69,9 @@ struct tls_stats {
 
 struct reactor_stats {
     core::counter accepted = 0;  // TCP connections accepted
+    // Output blocks (16 KiB, net/write_queue.hpp) in use at once, at the
+    // most since the start: a figure per reactor, summed over reactors.
+    core::counter write_blocks_peak = 0;
     session_stats session;
     tls_stats tls;
 };

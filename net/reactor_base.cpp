@@ -243,6 +243,31 @@ std::size_t reactor_base::write_now(connection& c, const iovec* iov, int n) {
     return sent > 0 ? static_cast<std::size_t>(sent) : 0;
 }
 
+// Phase 3's exception to phase 5. A turn that reads 1,000 connections used
+// to hold 1,000 write blocks until its flush, one per connection (16 MiB of
+// blocks written once each, cold in cache, and their first pages left
+// resident after a burst of upgrades: 60–100 B per idle connection).
+// Sending a connection's replies as soon as its read was handled gives the
+// block back at once, so the next connection takes the same, still hot,
+// block from the pool. Same syscalls: one send per connection per turn.
+// Only when c is the newest entry on the flush list (the list is a stack,
+// so it pops in O(1)): a read that also queued to other connections (a
+// publish) leaves all of them to phase 5, and a connection whose replies
+// also wait on phase 4 (the broadcast ring) gets a second send — rare, and
+// the order of its bytes is unchanged. Measured on epoll (interleaved
+// rounds, per server-CPU-second): 1,000 × 16 × 1 KiB echo 2.39–2.51 M →
+// 2.59–2.66 M, 100 × 16 × 16 B 4.42–4.46 M → 4.56–4.61 M, 64 KiB no
+// change; fresh idle memory at 10 k connections 256 → 193 B each.
+// io_uring does not use it: its sends complete later, so the block would
+// stay in use just as long.
+void reactor_base::flush_own_replies(connection& c) {
+    if (dirty_ != &c || (c.io & io_write_blocked) || c.state == conn_state::closed) return;
+    dirty_ = c.next_dirty;
+    c.next_dirty = nullptr;
+    c.io &= ~io_dirty;
+    flush(c);
+}
+
 void reactor_base::flush_soon(connection& c) {
     if (c.io & io_dirty) return;
     c.io |= io_dirty;

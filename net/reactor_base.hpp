@@ -40,7 +40,9 @@ public:
     void set_wakeup_hook(wakeup_hook hook) override { hook_ = std::move(hook); }
     bool dial(int fd, client_link& link, std::function<void()> on_end) override;
     session& sessions() override { return session_; }
-    reactor_stats stats() const override { return {accepted_, session_.stats(), tls_.stats()}; }
+    reactor_stats stats() const override {
+        return {accepted_, pool_.most_in_use(), session_.stats(), tls_.stats()};
+    }
 
 protected:
     // transport, the part every backend shares (the flush and read lists, the
@@ -125,6 +127,10 @@ protected:
     }
     // 5: after a send from the wire queue (or when it was empty).
     void sent(connection& c);
+    // 3, right after c's bytes were handled (a synchronous backend): when
+    // c's replies are the newest entry on the flush list, send them now
+    // instead of in phase 5. See reactor_base.cpp.
+    void flush_own_replies(connection& c);
 
     reactor_options ro_;
     core::consumer_wakeup wakeup_;  // eventfd + announce-sleep flag

@@ -85,6 +85,7 @@ reactor_stats server::stats() const {
     for (auto& r : reactors_) {
         reactor_stats s = r->stats();
         sum.accepted += s.accepted;
+        sum.write_blocks_peak += s.write_blocks_peak;
         sum.session += s.session;
         sum.tls += s.tls;
     }

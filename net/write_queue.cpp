@@ -31,6 +31,7 @@ void segment_pool::free_block(segment* s) {
 
 segment* segment_pool::get_owned() {
     peak_in_use_ = std::max(peak_in_use_, ++in_use_);
+    if (in_use_ > most_in_use_) most_in_use_.set(in_use_);
     if (segment* s = free_owned_) {
         free_owned_ = s->next;
         --owned_free_count_;

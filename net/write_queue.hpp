@@ -18,6 +18,7 @@
 #include <span>
 #include <sys/types.h>
 
+#include "core/counter.hpp"
 #include "core/shared_buffer.hpp"
 
 namespace wsring::net {
@@ -71,6 +72,9 @@ public:
     void trim();
 
     std::size_t blocks_in_use() const { return in_use_; }  // leak checks in tests
+    // The most blocks in use at once since the pool was made (never reset;
+    // any thread may read it: reactor_stats, GET /metrics).
+    const core::counter& most_in_use() const { return most_in_use_; }
     std::size_t free_blocks() const { return owned_free_count_; }
     // More free blocks than trim() would keep if nothing more happened (the
     // floor, or as many as are in use now): there is something to give back.
@@ -89,6 +93,7 @@ private:
     std::size_t max_free_;
     std::size_t in_use_ = 0;       // owned blocks handed out
     std::size_t peak_in_use_ = 0;  // the most in use at once since the last trim()
+    core::counter most_in_use_;    // ... since the start
 };
 
 // What a flush ended with.

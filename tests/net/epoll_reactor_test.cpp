@@ -218,6 +218,41 @@ TEST_P(Reactor, ShutdownDeadlineEndsSilentPeers) {
     EXPECT_EQ(srv.stats().accepted, 2u);
 }
 
+TEST(EpollReactor, ReadsOfOneTurnShareOneHotWriteBlock) {
+    // 64 connections whose upgrade and first message all wait before the
+    // loop runs: their reads land in the same turn or two. Each one's 101
+    // and echo are sent right after its read (reactor_base::
+    // flush_own_replies), so the block goes back to the pool before the
+    // next connection needs one. Sent in phase 5 instead, every read of
+    // the turn would hold a block of its own until then.
+    std::string why;
+    int fd = listen_tcp({.host = "127.0.0.1", .port = 0}, why);
+    ASSERT_GE(fd, 0) << why;
+    const int port = local_port(fd);
+    session_shared shared;
+    auto r = make_reactor(backend_kind::epoll, fd, reactor_options{}, session_options{}, shared,
+                          std::make_unique<echo_handler>());
+    std::vector<std::unique_ptr<client>> clients;
+    for (int i = 0; i < 64; ++i) {
+        clients.push_back(std::make_unique<client>(port));
+        ASSERT_TRUE(clients.back()->send_upgrade());
+        ASSERT_TRUE(clients.back()->send_frame(opcode::text, "hello " + std::to_string(i)));
+    }
+    std::thread t([&] { r->run(); });
+    for (int i = 0; i < 64; ++i) {
+        ASSERT_TRUE(clients[i]->upgraded()) << i;
+        EXPECT_EQ(clients[i]->recv().payload, "hello " + std::to_string(i));
+    }
+    EXPECT_EQ(r->stats().accepted, 64u);
+    EXPECT_EQ(r->stats().write_blocks_peak, 1u) << "replies waited for the end of the turn";
+    r->stop();  // (its 1001s are queued together: that is a turn of its own)
+    for (auto& c : clients) {
+        EXPECT_EQ(c->recv().code, 1001);
+        c->send_frame(opcode::close, "\x03\xE9");
+    }
+    t.join();
+}
+
 TEST_P(Reactor, WakeRunsTheHookOnTheLoopThread) {
     std::string why;
     int fd = listen_tcp({.host = "127.0.0.1", .port = 0}, why);

@@ -99,11 +99,15 @@ public:
         buf_.append(tmp, static_cast<std::size_t>(n));
         return true;
     }
-    bool handshake(std::string_view path = "/") {
-        std::string key = proto::make_client_key();
-        if (!send_all(proto::make_client_request({.host = "127.0.0.1", .path = std::string(path)}, key)))
-            return false;
-        proto::response_checker rc(key);
+    bool handshake(std::string_view path = "/") { return send_upgrade(path) && upgraded(); }
+    // The two halves of handshake(), for a client that sends more before
+    // the answer comes (or before the server runs at all).
+    bool send_upgrade(std::string_view path = "/") {
+        key_ = proto::make_client_key();
+        return send_all(proto::make_client_request({.host = "127.0.0.1", .path = std::string(path)}, key_));
+    }
+    bool upgraded() {
+        proto::response_checker rc(key_);
         for (;;) {
             std::size_t used = 0;
             auto st = rc.feed(std::as_bytes(std::span(buf_.data(), buf_.size())), used);
@@ -153,6 +157,7 @@ private:
     int fd_ = -1;
     bool connected_ = false;
     std::string buf_;
+    std::string key_;  // Sec-WebSocket-Key of the upgrade sent
     proto::decoder dec_{proto::role::client, {.max_message = 64u << 20}};
 };
 
