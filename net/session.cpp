@@ -180,8 +180,13 @@ void session::close(connection& c, close_code code, std::string_view reason) {
     if (c.state == conn_state::handshake) return finish(c);
     if (c.state != conn_state::open) return;
     // RFC 6455 §7.1.2 *Start the WebSocket Closing Handshake*; then wait
-    // for the peer's close, but not forever.
-    queue_close(c, code, reason);
+    // for the peer's close, but not forever. (Mostly a timer's or a
+    // shutdown's doing, for many connections at once: sent unprompted.)
+    std::byte frame[proto::max_answer_size];
+    if (std::size_t n = c.ws.write_close(frame, code, reason)) {
+        stats_.bytes_sent += n;
+        send_unprompted(c, std::span(frame, n));
+    }
     c.state = conn_state::closing;
     t_.timers().schedule_in(c, close_ticks_);
 }
@@ -479,7 +484,12 @@ void session::on_idle_timer(connection& c) {
     if (idle_ticks_ && silent >= idle_ticks_)
         return close(c, close_code::going_away, "idle timeout");
     if (ping_ticks_ && !(c.flags & sf_pinged) && silent >= ping_ticks_) {
-        queue_frame(c, opcode::ping, {});
+        std::byte frame[proto::max_header_size];
+        if (c.ws.can_send()) {
+            std::size_t n = c.ws.write_message(frame, opcode::ping, {}, {});
+            stats_.bytes_sent += n;
+            send_unprompted(c, std::span(frame, n));
+        }
         c.flags |= sf_pinged;
     } else if (ping_ticks_ && !idle_ticks_ && (c.flags & sf_pinged) && silent >= 2 * ping_ticks_) {
         return close(c, close_code::going_away, "no pong");
@@ -603,6 +613,24 @@ void session::queue_answer(connection& c, const proto::event& ev) {
         c.out.append_copy(t_.pool(), std::span(frame, n));
         want_flush(c);
     }
+}
+
+// Output no read asked for: a timer's ping or close, a shutdown's 1001.
+// Sent at once when nothing is queued ahead of it (transport::write_now:
+// plaintext, no send in flight), queued only for what the socket did not
+// take. A keep-alive round fires for thousands of idle connections in one
+// tick; queued, each frame took a 16 KiB write block until the turn's
+// flush, and the blocks' first pages stayed resident after: 10,000 idle
+// connections grew by 11 MiB (1.1 KiB each) at their first ping, for good.
+void session::send_unprompted(connection& c, std::span<const std::byte> frame) {
+    std::size_t sent = 0;
+    if (c.out.empty()) {
+        iovec iov{const_cast<std::byte*>(frame.data()), frame.size()};
+        sent = t_.write_now(c, &iov, 1);
+        if (sent == frame.size()) return;
+    }
+    c.out.append_copy(t_.pool(), frame.subspan(sent));
+    want_flush(c);
 }
 
 void session::queue_bytes(connection& c, std::string_view bytes) {

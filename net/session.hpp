@@ -173,6 +173,7 @@ private:
     void queue_close(connection& c, proto::close_code code, std::string_view reason);
     void queue_answer(connection& c, const proto::event& ev);
     void queue_bytes(connection& c, std::string_view bytes);
+    void send_unprompted(connection& c, std::span<const std::byte> frame);
     void want_flush(connection& c) {
         if (!(c.io & io_dirty)) t_.flush_soon(c);
     }
