@@ -406,6 +406,17 @@ if ((${#SERVERS[@]})); then
     # of a free list); what a second round adds is what connections cost.
     bench_run "$name" "idle-c$IDLE_CONNS-warm" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 1 --connect-timeout 60
     stop_any "$name"
+    # Pinged (ours only: another server's keep-alive is its own business):
+    # a fresh server that pings after 1 s of silence, measured after that
+    # round (3 s warm-up). The points above run with pings off, and a ping
+    # round once left a write block's page resident per connection.
+    if [[ $name == ws-* ]]; then
+      start_server "$name" 0 "$BUILD/ws-server" --mode echo --host 127.0.0.1 --port 0 --threads 1 \
+        --backend "${name#ws-}" --idle-timeout 0 --ping-interval 1 || continue
+      sleep 0.3
+      bench_run "$name" "idle-c$IDLE_CONNS-pinged" 1 --mode idle -c "$IDLE_CONNS" -d 2 --warmup 3 --connect-timeout 60
+      stop_server "$name"
+    fi
   done
 elif want echo; then
   echo "bench: no server and ws-bench pair to run: skipping the load matrix"
@@ -846,8 +857,10 @@ for t in sorted(points):
         if t.startswith("idle-"):
             val = "%s B/conn" % fmt(v.get("rss_per_connection_bytes"))
             r = ratio(v.get("rss_per_connection_bytes"), tcp.get("rss_per_connection_bytes")) if s != base else ""
-            conns, _, warm = t[6:].partition("-")
-            what = "%s idle connections%s" % (conns, ", second round on the same server" if warm else "")
+            conns, _, when = t[6:].partition("-")
+            what = "%s idle connections%s" % (conns, {
+                "warm": ", second round on the same server",
+                "pinged": ", after a round of keep-alive pings (--ping-interval 1)"}.get(when, ""))
             extra.append("| resident memory, %s | %s | %s | — | — | — | %s |" % (what, s, val, r))
         else:
             what = "connect+upgrade+close /s (16 at a time)" if t.startswith("connect") else \

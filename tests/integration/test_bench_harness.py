@@ -106,6 +106,12 @@ class BenchHarness(unittest.TestCase):
         for s in ("py-echo", "ws-epoll"):
             self.assertIsNotNone(report["points"][idle[0] + "-warm"][s].get("rss_per_connection_bytes"), s)
         self.assertRegex(out, r"\| resident memory, \d+ idle connections, second round on the same server \| py-echo \|")
+        # ours once more, after a round of keep-alive pings (the others' pings are their own)
+        pinged = report["points"][idle[0] + "-pinged"]
+        self.assertNotIn("py-echo", pinged)
+        self.assertIsNotNone(pinged["ws-epoll"].get("rss_per_connection_bytes"))
+        self.assertEqual(pinged["ws-epoll"]["errors"], 0)
+        self.assertRegex(out, r"\| resident memory, \d+ idle connections, after a round of keep-alive pings")
         self.assertEqual(report["baseline"], "tcp-echo")
         self.assertEqual([s["name"] for s in report["servers_external"]], ["py-echo"])
         self.assertIn(script, report["servers_external"][0]["command"])
