@@ -151,12 +151,8 @@ void epoll_reactor::read_queued() {
 
 // Phase 5, one connection: gather writes until drained or the socket is full.
 void epoll_reactor::flush(connection& c) {
-    int err = 0;
-    auto status = wire(c).flush(
-        pool_,
-        [fd = c.fd, flags = send_flags(c)](const iovec* iov, int n) { return send_iov(fd, iov, n, flags); },
-        err);
-    if (status == flush_status::failed) return send_failed(c, -err);  // EPIPE, ECONNRESET
+    flush_status status = send_queue(c);
+    if (status == flush_status::failed) return;
     if (status == flush_status::blocked) c.io |= io_write_blocked;  // EPOLLOUT edge resumes it
     sent(c);
 }

@@ -245,27 +245,43 @@ std::size_t reactor_base::write_now(connection& c, const iovec* iov, int n) {
 
 // Phase 3's exception to phase 5. A turn that reads 1,000 connections used
 // to hold 1,000 write blocks until its flush, one per connection (16 MiB of
-// blocks written once each, cold in cache, and their first pages left
-// resident after a burst of upgrades: 60–100 B per idle connection).
-// Sending a connection's replies as soon as its read was handled gives the
-// block back at once, so the next connection takes the same, still hot,
-// block from the pool. Same syscalls: one send per connection per turn.
-// Only when c is the newest entry on the flush list (the list is a stack,
-// so it pops in O(1)): a read that also queued to other connections (a
-// publish) leaves all of them to phase 5, and a connection whose replies
-// also wait on phase 4 (the broadcast ring) gets a second send — rare, and
-// the order of its bytes is unchanged. Measured on epoll (interleaved
-// rounds, per server-CPU-second): 1,000 × 16 × 1 KiB echo 2.39–2.51 M →
-// 2.59–2.66 M, 100 × 16 × 16 B 4.42–4.46 M → 4.56–4.61 M, 64 KiB no
-// change; fresh idle memory at 10 k connections 256 → 193 B each.
-// io_uring does not use it: its sends complete later, so the block would
-// stay in use just as long.
+// blocks written once each, cold in cache by the time the kernel copied
+// them, and after a burst of upgrades their first pages left resident:
+// 60–100 B per idle connection). Sending a connection's replies as soon
+// as its read was handled gives the block back at once, so the next
+// connection takes the same, still hot, block from the pool. epoll makes
+// the same syscalls as before (one send per connection per turn);
+// io_uring makes a synchronous send where phase 5 would have prepared a
+// send SQE, and falls back to that SQE when the socket is full (or a send
+// is in flight). Only when c is the newest entry on the flush list (a
+// stack, so it pops in O(1)): a read that also queued to other
+// connections (a publish) leaves all of them to phase 5, where io_uring
+// submits their sends together; and a connection whose replies also wait
+// on phase 4 (the broadcast ring) gets a second send, rare, with its
+// bytes in the same order.
+//
+// Measured (interleaved rounds, per server-CPU-second): epoll 1,000 × 16 ×
+// 1 KiB echo 2.39–2.51 M → 2.59–2.66 M, 100 × 16 × 16 B 4.42–4.46 M →
+// 4.56–4.61 M; io_uring 1 KiB 2.29–2.40 M → 2.63–2.79 M (level with
+// epoll), 16 B 4.70–4.75 M → 4.70–4.79 M with msgs/s +3–5 %; 64 KiB and
+// connect unchanged on both; fresh idle memory at 10 k connections
+// 256 → 193 B each on epoll.
 void reactor_base::flush_own_replies(connection& c) {
     if (dirty_ != &c || (c.io & io_write_blocked) || c.state == conn_state::closed) return;
     dirty_ = c.next_dirty;
     c.next_dirty = nullptr;
     c.io &= ~io_dirty;
-    flush(c);
+    flush_now(c);
+}
+
+flush_status reactor_base::send_queue(connection& c) {
+    int err = 0;
+    auto status = wire(c).flush(
+        pool_,
+        [fd = c.fd, flags = send_flags(c)](const iovec* iov, int n) { return send_iov(fd, iov, n, flags); },
+        err);
+    if (status == flush_status::failed) send_failed(c, -err);  // EPIPE, ECONNRESET
+    return status;
 }
 
 void reactor_base::flush_soon(connection& c) {

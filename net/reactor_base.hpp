@@ -61,6 +61,9 @@ protected:
     virtual void wait_and_dispatch(int timeout_ms) = 0;
     virtual void read_queued() = 0;                      // 3: the read_soon list
     virtual void flush(connection& c) = 0;               // 5: send c's queue
+    // 3 (flush_own_replies): send c's queue now, from this call, where the
+    // socket takes it; epoll's flush already is that.
+    virtual void flush_now(connection& c) { flush(c); }
     virtual bool watch(connection& c) = 0;               // adopt(): start moving c's bytes
     virtual void close_listener() = 0;                   // drain: accept no more, for good
     virtual void mute_listener() = 0;                    // EMFILE: pause accepting
@@ -127,10 +130,13 @@ protected:
     }
     // 5: after a send from the wire queue (or when it was empty).
     void sent(connection& c);
-    // 3, right after c's bytes were handled (a synchronous backend): when
-    // c's replies are the newest entry on the flush list, send them now
-    // instead of in phase 5. See reactor_base.cpp.
+    // 3, right after c's bytes were handled: when c's replies are the newest
+    // entry on the flush list, send them now (flush_now) instead of in
+    // phase 5. See reactor_base.cpp.
     void flush_own_replies(connection& c);
+    // A blocking-free gather write of c's wire queue, until it is drained
+    // or the socket is full; `failed` was handed to the session already.
+    flush_status send_queue(connection& c);
 
     reactor_options ro_;
     core::consumer_wakeup wakeup_;  // eventfd + announce-sleep flag

@@ -324,7 +324,10 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
         auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         std::byte* at = buf_mem_ + std::size_t{bid} * buf_size_ + (used_.empty() ? 0 : used_[bid]);
         if (cqe.res > 0 && c.state != conn_state::closed)
+        {
             deliver(c, {at, static_cast<std::size_t>(cqe.res)});
+            flush_own_replies(c);  // while its write block is hot
+        }
         consume_buffer(bid, cqe);
     }
     if (c.state == conn_state::closed) return;  // close() cancelled us; recycled at turn end
@@ -369,6 +372,17 @@ void uring_reactor::flush(connection& c) {
     std::size_t n = wire(c).gather(iov, write_queue::max_iov);
     if (n == 0) return sent(c);  // nothing queued: e.g. draining ends TCP
     prep_send(c, iov, n);
+}
+
+// Phase 3 (flush_own_replies): a synchronous send, not an SQE. Whatever
+// the socket does not take goes to phase 5's send SQE, which waits for
+// room; with a send in flight, its CQE sends the rest, in order.
+void uring_reactor::flush_now(connection& c) {
+    if (c.io & io_send_busy) return flush_soon(c);
+    flush_status status = send_queue(c);
+    if (status == flush_status::failed) return;
+    if (status == flush_status::blocked) return flush_soon(c);
+    sent(c);
 }
 
 void uring_reactor::on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uint16_t msg) {

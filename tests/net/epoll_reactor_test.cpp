@@ -218,19 +218,20 @@ TEST_P(Reactor, ShutdownDeadlineEndsSilentPeers) {
     EXPECT_EQ(srv.stats().accepted, 2u);
 }
 
-TEST(EpollReactor, ReadsOfOneTurnShareOneHotWriteBlock) {
+TEST_P(Reactor, ReadsOfOneTurnShareOneHotWriteBlock) {
     // 64 connections whose upgrade and first message all wait before the
     // loop runs: their reads land in the same turn or two. Each one's 101
     // and echo are sent right after its read (reactor_base::
-    // flush_own_replies), so the block goes back to the pool before the
-    // next connection needs one. Sent in phase 5 instead, every read of
-    // the turn would hold a block of its own until then.
+    // flush_own_replies; io_uring too, synchronously), so the block goes
+    // back to the pool before the next connection needs one. Sent in
+    // phase 5 instead, every read of the turn would hold a block of its
+    // own until then (io_uring: until its send completed).
     std::string why;
     int fd = listen_tcp({.host = "127.0.0.1", .port = 0}, why);
     ASSERT_GE(fd, 0) << why;
     const int port = local_port(fd);
     session_shared shared;
-    auto r = make_reactor(backend_kind::epoll, fd, reactor_options{}, session_options{}, shared,
+    auto r = make_reactor(GetParam(), fd, reactor_options{}, session_options{}, shared,
                           std::make_unique<echo_handler>());
     std::vector<std::unique_ptr<client>> clients;
     for (int i = 0; i < 64; ++i) {
