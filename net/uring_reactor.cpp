@@ -331,8 +331,7 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     if (cqe.flags & IORING_CQE_F_BUFFER) {
         auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         std::byte* at = buf_mem_ + std::size_t{bid} * buf_size_ + (used_.empty() ? 0 : used_[bid]);
-        if (cqe.res > 0 && c.state != conn_state::closed)
-        {
+        if (cqe.res > 0 && c.state != conn_state::closed) {
             deliver(c, {at, static_cast<std::size_t>(cqe.res)});
             flush_own_replies(c);  // while its write block is hot
         }

@@ -73,7 +73,7 @@ public:
 
     std::size_t blocks_in_use() const { return in_use_; }  // leak checks in tests
     // The most blocks in use at once since the pool was made (never reset;
-    // any thread may read it: reactor_stats, GET /metrics).
+    // any thread may read it: reactor_stats::write_blocks_peak).
     const core::counter& most_in_use() const { return most_in_use_; }
     std::size_t free_blocks() const { return owned_free_count_; }
     // More free blocks than trim() would keep if nothing more happened (the
