@@ -273,6 +273,16 @@ class DeliveryTest(ClusterBase):
                     subs.append((ws, s, t))
             raws = [await RawSub.open(srv, names[0], "raw sub of %s on node %d" % (names[0], i))
                     for i, srv in enumerate(nodes)]
+            # The WebSocket publishers subscribe here too, before anyone
+            # publishes: opened inside their tasks, an HTTP publisher's
+            # first message could beat one's subscription, and its stream
+            # rightly began after that offset (seen once under ASan).
+            pubs = []
+            for i, srv in enumerate(nodes if ws_publishers else []):
+                t = names[i % topics]
+                ws, s = await fresh_v1(self, node_url(srv, t), "v1 publisher %d on %s" % (i, t))
+                streams[t].append(s)
+                pubs.append((ws, s))
             for t in names:
                 epochs = {s.epoch for s in streams[t]}
                 self.assertEqual(len(epochs), 1, "%s: nodes disagree on the epoch: %r" % (t, epochs))
@@ -293,10 +303,9 @@ class DeliveryTest(ClusterBase):
                     answers.append((t, body, e, off))
                 pub.close()
 
-            async def ws_pub(i, srv):
+            async def ws_pub(i):
                 t = names[i % topics]
-                ws, s = await fresh_v1(self, node_url(srv, t), "v1 publisher %d on %s" % (i, t))
-                streams[t].append(s)
+                ws, s = pubs[i]
                 mine = [0]  # own messages seen back
                 window = asyncio.Event()
 
@@ -326,7 +335,7 @@ class DeliveryTest(ClusterBase):
             tasks = [collect(ws, s, t) for ws, s, t in subs]
             tasks += [http_pub(i, srv) for i, srv in enumerate(nodes)]
             if ws_publishers:
-                tasks += [ws_pub(i, srv) for i, srv in enumerate(nodes)]
+                tasks += [ws_pub(i) for i in range(len(nodes))]
             await asyncio.gather(*tasks)
             # The raw subscribers: the same payloads as the v1 ones of topic 0.
             ref = streams[names[0]][0].payloads()
