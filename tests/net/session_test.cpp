@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -408,6 +410,60 @@ TEST(Session, SilencePingsThenClosesAtTheIdleTimeout) {
     EXPECT_EQ(f[1].close_code(), 1001);
     EXPECT_EQ(f[1].payload.substr(2), "idle timeout");
     EXPECT_EQ(x.c->state, conn_state::closing);
+}
+
+// A timer's ping and a shutdown's close go to the socket at once
+// (session::send_unprompted). Whatever part the socket takes — none, part
+// of the header, all but a byte — the queue holds exactly the rest, and the
+// wire carries the frame whole, once.
+TEST(Session, UnpromptedFramesWrittenInPartQueueExactlyTheRest) {
+    const std::vector<std::function<void(harness&)>> unprompted = {
+        [](harness& x) { x.advance(1100ms); },                // the keep-alive ping
+        [](harness& x) { x.s.begin_shutdown(*x.c); },         // the 1001 close
+    };
+    for (std::size_t which = 0; which < unprompted.size(); ++which) {
+        harness whole;  // how long the frame is, when the socket takes it all
+        whole.open();
+        whole.wire.clear();
+        whole.t.write_now_room = SIZE_MAX;
+        unprompted[which](whole);
+        const std::size_t size = whole.wire.size();
+        ASSERT_GE(size, 2u);  // a ping with no payload is its 2-byte header
+        EXPECT_TRUE(whole.c->out.empty()) << "the socket took it all: nothing queued";
+        for (std::size_t room : std::set<std::size_t>{0, 1, size / 2, size - 1}) {
+            SCOPED_TRACE(testing::Message() << "frame " << which << ", room " << room);
+            harness x;
+            x.open();
+            x.t.write_now_room = room;
+            int before = x.t.write_nows;
+            unprompted[which](x);
+            EXPECT_EQ(x.t.write_nows, before + 1);
+            EXPECT_EQ(x.c->out.bytes(), size - room);
+            x.flush();
+            auto f = x.frames();
+            ASSERT_EQ(f.size(), 1u);
+            EXPECT_EQ(f[0].op, which == 0 ? opcode::ping : opcode::close);
+            EXPECT_TRUE(x.c->out.empty());
+        }
+    }
+}
+
+// Behind queued replies a ping waits its turn: sent at once, it would
+// overtake them (and cut a frame in two on the wire).
+TEST(Session, UnpromptedFrameBehindQueuedBytesIsQueuedAfterThem) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    x.feed(client_frame(opcode::text, "reply first"));  // its echo waits for the flush
+    ASSERT_FALSE(x.c->out.empty());
+    int before = x.t.write_nows;
+    x.advance(1100ms);  // the ping is due
+    EXPECT_EQ(x.t.write_nows, before) << "the ping was written ahead of the queued reply";
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].payload, "reply first");
+    EXPECT_EQ(f[1].op, opcode::ping);
 }
 
 TEST(Session, WithoutIdleTimeoutAMissingPongCloses) {
