@@ -10,7 +10,9 @@
 //     port) covers the gap between the probe and our own binds, so two
 //     servers started at the same instant cannot both pass the probe.
 // The lock is held only while starting (release() after the binds): after
-// that our listeners themselves make every later probe fail.
+// that our listeners themselves make every later probe fail. A listener
+// already there is given a second to go away (a killed io_uring server's
+// closes a few ms after its process is gone) before the claim fails.
 // Read next: net/server.cpp.
 #pragma once
 #include <string>

@@ -4,7 +4,8 @@
 # first client echoes, /healthz answers, a burst of 100 connections all
 # upgrade. Also: one process per port — a second ws-server on a port that a
 # running one holds fails with "Address already in use" and exits non-zero,
-# while the reactors of one process still share their port.
+# while the reactors of one process still share their port, and a server
+# restarted right after a SIGKILL gets its port back.
 #
 # The waits here are the point of the tests (silence longer than a timer), so
 # they are real sleeps, each commented; everything else waits on events.
@@ -96,6 +97,28 @@ class QuietBase:
                     c.handshake()
                     c.echo(OP_TEXT, b"still the first %d" % i)
             self.assertTrue(first.alive())
+
+    def test_restart_right_after_sigkill_takes_the_port(self):
+        # A supervisor restarts a crashed server at once, on its port. A
+        # SIGKILLed io_uring server's listener outlives the process by a few
+        # ms (the kernel tears its ring down afterwards): the new server must
+        # wait that out, not exit with "Address already in use".
+        port = free_port()
+        for attempt in range(3):
+            with Server("--port", port, backend=self.backend, threads=2) as old:
+                idle = [socket.create_connection((HOST, port)) for _ in range(200)]
+                try:
+                    with RawClient(port) as c:  # the server has taken connections
+                        c.handshake()
+                        c.echo(OP_TEXT, b"before the kill")
+                    old.kill()  # SIGKILL, by PID
+                    with Server("--port", port, backend=self.backend, threads=2) as new:
+                        with RawClient(port) as c:
+                            c.handshake()
+                            c.echo(OP_TEXT, b"restart %d" % attempt)
+                finally:
+                    for s in idle:
+                        s.close()
 
     def test_port_held_by_another_program_fails(self):
         with socket.socket() as holder:  # a plain listener, no SO_REUSEPORT

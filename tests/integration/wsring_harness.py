@@ -326,26 +326,6 @@ class Server:
                 pass
         if self._reader:
             self._reader.join(timeout=2)
-        self.wait_port_released()
-
-    def wait_port_released(self, timeout=5.0):
-        """After SIGKILL an io_uring server's ring is torn down by a kernel
-        worker once the process is gone, and the listening socket its
-        multishot accept holds goes only then: a restart on the same port
-        could race it (EADDRINUSE). Waits until the port can be bound."""
-        if not self.port:
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            with socket.socket() as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    s.bind((self.host or HOST, self.port))
-                    return
-                except OSError:
-                    if time.monotonic() > deadline:
-                        return  # the restart will say what holds it
-            time.sleep(0.02)
 
     def close_files(self):
         if self.proc is not None and self.proc.stdout and not self.proc.stdout.closed:
