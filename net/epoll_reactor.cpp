@@ -38,7 +38,6 @@ constexpr std::uint64_t tag_wakeup = 2;
 epoll_reactor::epoll_reactor(int listen_fd, const reactor_options& ro, const session_options& so,
                              session_shared& shared, std::unique_ptr<message_handler> handler)
     : reactor_base(listen_fd, ro, so, shared, std::move(handler)),
-      rbuf_(std::make_unique_for_overwrite<std::byte[]>(ro.recv_buffer)),
       events_(static_cast<std::size_t>(ro.max_events)) {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) die("epoll_create1");
@@ -120,20 +119,10 @@ bool epoll_reactor::watch(connection& c) {
 // announce new bytes — unless a hang-up was seen, then read on to the EOF.
 void epoll_reactor::read(connection& c) {
     while (session_.wants_read(c) && !(c.io & io_eof)) {
-        ssize_t n = recv_some(c.fd, rbuf_.get(), ro_.recv_buffer);
-        if (n > 0) {
-            deliver(c, {rbuf_.get(), static_cast<std::size_t>(n)});
-            flush_own_replies(c);  // while its write block is hot
-            if (static_cast<std::size_t>(n) == ro_.recv_buffer) return read_soon(c);
-            if (!(c.io & io_hup)) return;
-            continue;
-        }
-        if (n == 0) {
-            c.io |= io_eof;
-            return deliver_eof(c, 0);
-        }
-        if (n == -EAGAIN || n == -EWOULDBLOCK) return;
-        return deliver_eof(c, static_cast<int>(n));  // ECONNRESET, ...
+        ssize_t n = read_once(c);
+        if (n <= 0) return;  // nothing waiting, or the read side ended
+        if (static_cast<std::size_t>(n) == ro_.recv_buffer) return read_soon(c);
+        if (!(c.io & io_hup)) return;
     }
 }
 

@@ -48,7 +48,6 @@ private:
     void epoll_add(int fd, std::uint32_t events, std::uint64_t data);
 
     int epfd_ = -1;
-    std::unique_ptr<std::byte[]> rbuf_;  // the receive buffer: untouched pages cost no RSS
     std::vector<epoll_event> events_;
 };
 

@@ -34,10 +34,12 @@ struct reactor_options {
     const tls_context* tls = nullptr;
     milliseconds tick{50};              // timer wheel resolution
     std::size_t wheel_slots = 1024;     // one revolution = slots × tick (51 s)
-    // epoll: the one receive buffer of the reactor. 512 KiB, not 128: a 64 KiB
-    // echo then needs a third of the recv calls (and the window updates they
-    // trigger), +40 % messages per server-CPU-second (docs/performance.md);
-    // pages untouched by small reads never become resident.
+    // The reactor's receive buffer: epoll reads every connection into it,
+    // io_uring a connection its provided-buffer ring ran dry for. 512 KiB,
+    // not 128: a 64 KiB echo on epoll then needs a third of the recv calls
+    // (and the window updates they trigger), +40 % messages per
+    // server-CPU-second (docs/performance.md); pages untouched by small
+    // reads never become resident.
     std::size_t recv_buffer = 512u << 10;
     int accept_batch = 64;              // accepts per loop turn before serving others
     int max_events = 256;               // epoll: the epoll_wait batch

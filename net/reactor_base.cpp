@@ -14,16 +14,14 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "net/address_limits.hpp"
 #include "net/client_link.hpp"
-
-#include <unistd.h>
-
-#include <algorithm>
-
 #include "net/log.hpp"
 #include "net/socket.hpp"
 
@@ -40,6 +38,7 @@ core::tick_t to_ticks(milliseconds d, milliseconds tick) {
 reactor_base::reactor_base(int listen_fd, const reactor_options& ro, const session_options& so,
                            session_shared& shared, std::unique_ptr<message_handler> handler)
     : ro_(ro),
+      recv_buf_(std::make_unique_for_overwrite<std::byte[]>(ro.recv_buffer)),
       listen_fd_(listen_fd),
       wheel_(ro.wheel_slots),
       conns_(proto::decoder_limits{.max_message = so.max_message}),
@@ -47,6 +46,19 @@ reactor_base::reactor_base(int listen_fd, const reactor_options& ro, const sessi
       session_(so, ro.tick, *this, *handler_, shared),
       tls_(ro.tls, session_, *this),
       start_(now()) {}
+
+ssize_t reactor_base::read_once(connection& c) {
+    ssize_t n = recv_some(c.fd, recv_buf_.get(), ro_.recv_buffer);
+    if (n > 0) {
+        deliver(c, {recv_buf_.get(), static_cast<std::size_t>(n)});
+        flush_own_replies(c);  // while its write block is hot
+        return n;
+    }
+    if (n == -EAGAIN || n == -EWOULDBLOCK) return 0;
+    if (n == 0) c.io |= io_eof;
+    deliver_eof(c, static_cast<int>(n));  // 0: EOF; ECONNRESET, ...
+    return -1;
+}
 
 void reactor_base::stop() {
     // seq_cst store, partner: the load in sleep_ok(); notify() kicks the

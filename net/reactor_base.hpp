@@ -103,6 +103,12 @@ protected:
         if (c.state == conn_state::outbound) return outbound_eof(c, err);
         session_.on_peer_closed(c, err);
     }
+    // 3: one recv of c into the reactor's receive buffer, handed over like
+    // any read (then c's replies leave at once, flush_own_replies). Returns
+    // the bytes read (> 0), 0 when none were waiting (EAGAIN), or -1 when
+    // the read side ended (EOF or an error, delivered). epoll reads every
+    // connection this way; io_uring one its provided-buffer ring ran dry for.
+    ssize_t read_once(connection& c);
     // 3, read_soon list: decrypted bytes a paused session left in the stream
     // (no new bytes, so no readiness edge or completion would bring them).
     void deliver_buffered(connection& c) {
@@ -139,6 +145,8 @@ protected:
     flush_status send_queue(connection& c);
 
     reactor_options ro_;
+    // The receive buffer (ro_.recv_buffer bytes): untouched pages cost no RSS.
+    std::unique_ptr<std::byte[]> recv_buf_;
     core::consumer_wakeup wakeup_;  // eventfd + announce-sleep flag
     int listen_fd_ = -1;
     bool draining_ = false;  // stop() seen: listener closed, closes sent

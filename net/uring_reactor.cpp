@@ -350,6 +350,15 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
         return;
     }
     if (c.io & (io_recv_armed | io_eof)) return;
+    // The ring ran dry before c's bytes came: read them now, into the
+    // receive buffer, and parse them while they are hot (read_once, as
+    // epoll reads), then re-arm. Re-armed at once instead, every such recv
+    // was issued at the next io_uring_enter, one after another, and a turn's
+    // megabyte landed in the ring before any of it was parsed: 100 conns ×
+    // 4 × 64 KiB echo 63.1–70.2 k messages per server-CPU-second, median
+    // 65.4 k; read now 68.3–72.8 k, median 70.5 k (8 interleaved rounds,
+    // msgs/s the same). The ring ran dry 0.5–0.6 times per message there.
+    if (cqe.res == -ENOBUFS && (read_once(c) < 0 || !session_.wants_read(c))) return;
     // wss://: decrypted bytes a paused session left wait in the TLS stream,
     // and read_queued hands them over first.
     if (c.tls) return read_soon(c);
