@@ -224,6 +224,15 @@ void uring_reactor::run() {
 // 2 × 256 KiB runs dry at 1 KiB: 1.77–2.10 M). 16 KiB × 100 conns +2–5 %.
 // Its cost: 1000 conns × 16 × 4 KiB (64 MiB in flight) 671–746 k against
 // 738–778 k; 100 conns × 16 × 4 KiB, 16 B, connect: no change.
+// Once a dry ring meant a read into the receive buffer at once (no longer
+// a re-armed recv a turn later), smaller rings won (medians, 3–6 rounds,
+// the sizes in one run each): 64 KiB echo 2 × 512 KiB 67.5 k, 2 × 256 KiB
+// 73.3–74.5 k, 4 × 128 KiB 72.8–73.7 k, 4 × 64 KiB 73.0 k, 8 × 64 KiB 69.4 k
+// (epoll 76.5 k); 1 KiB 2.20 M, 2.27 M, 2.23 M (6 rounds; 4 × 64 KiB
+// 0.94× of 2 × 512 in another run); 1000 × 16 × 4 KiB 666 k, 680 k, 695 k;
+// 16 B 4.57 M, 4.47 M, 4.46 M (within the rounds' spread); fresh idle memory
+// at 10 k 297 B, 245 B, 245 B. 2 × 256 KiB has the fewest cut frames of the
+// 512 KiB rings.
 // Older kernels answer EINVAL to the flag and get 4 KiB buffers, whole.
 void uring_reactor::setup_buffers() {
     int rc = whole_buffers_ ? -EINVAL : setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);

@@ -30,14 +30,16 @@ namespace wsring::net {
 // takes only the bytes it read from the buffer at the ring's head, so a
 // 16-byte message takes 16 bytes and a 64 KiB one can arrive in one CQE.
 // Older kernels get the same memory as 4 KiB buffers, a whole one per recv.
-// 2 × 512 KiB: the ring fits a server core's L2 cache (2 MiB on our
+// 2 × 256 KiB: the ring fits a server core's L2 cache (2 MiB on our
 // machines) with room to spare, so the bytes the kernel copies in are
 // still there when the session unmasks them, and a 64 KiB frame is seldom
 // cut across two buffers (each cut one is copied into the decoder's
-// message). Measured in net/uring_reactor.cpp.
+// message). When it runs dry, the connection is read at once into the
+// reactor's receive buffer (on_recv_cqe), so a small ring costs little.
+// Measured in net/uring_reactor.cpp.
 struct uring_buffers {
     unsigned count = 2;
-    unsigned size = 512u << 10;  // a multiple of 4 KiB
+    unsigned size = 256u << 10;  // a multiple of 4 KiB
     bool whole = false;          // the layout of kernels before 6.12 even on a newer one (tests)
 };
 
