@@ -17,7 +17,19 @@ namespace wsring::net {
 
 namespace {
 
-constexpr auto listener_teardown_wait = std::chrono::seconds(1);
+// Calls `attempt` (>= 0: done; -errno: failed) again every 5 ms while it
+// fails with EADDRINUSE, for up to `patience`: something that holds the
+// name or the port is expected to let go soon. Nothing announces that, so
+// this polls: the next try after it lets go, at most 5 ms later, succeeds.
+template <class Attempt>
+int retry_while_in_use(Attempt attempt, std::chrono::milliseconds patience) {
+    auto give_up = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+        int rc = attempt();
+        if (rc != -EADDRINUSE || std::chrono::steady_clock::now() > give_up) return rc;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
 
 // Binds the lock's name, waiting out another server's start-up (a few ms).
 int take_startup_lock(std::uint16_t port) {
@@ -26,16 +38,16 @@ int take_startup_lock(std::uint16_t port) {
     std::string name = "wsring-port-" + std::to_string(port);
     std::memcpy(a.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
     auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    for (;;) {
-        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return -errno;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0) return fd;
-        int err = errno;
-        ::close(fd);
-        if (err != EADDRINUSE || std::chrono::steady_clock::now() > give_up) return -err;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // another server is starting
-    }
+    return retry_while_in_use(
+        [&] {
+            int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) return -errno;
+            if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0) return fd;
+            int err = errno;
+            ::close(fd);
+            return -err;
+        },
+        std::chrono::seconds(2));
 }
 
 // Binds a plain (no SO_REUSEPORT) socket to host:port and lets it go:
@@ -73,13 +85,8 @@ bool port_claim::take(const listen_options& opts, std::string& why) {
     // connections, ~40 ms with 5,000 (measured). A restart right away (a
     // supervisor's) waits that out rather than failing; a live listener
     // still fails, a second later.
-    auto give_up = std::chrono::steady_clock::now() + listener_teardown_wait;
-    for (;;) {
-        int rc = probe_bind(opts, why);
-        if (rc == 0) return true;
-        if (rc != -EADDRINUSE || std::chrono::steady_clock::now() > give_up) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    if (retry_while_in_use([&] { return probe_bind(opts, why); }, std::chrono::seconds(1)) == 0)
+        return true;
     release();
     return false;
 }
