@@ -201,38 +201,14 @@ void uring_reactor::run() {
     bufs_ = nullptr;
 }
 
-// The provided buffers, incrementally consumed where the kernel can (6.12+).
-// Measured in the same rounds on 100 conns × 4 × 64 KiB echo (server
-// messages per CPU-second): whole 4 KiB buffers 30.0–30.9 k, 64 KiB ones
-// consumed incrementally 33.5–34.7 k (epoll 36.8–38.0 k) — a recv of 4 KiB
-// at most means 16 CQEs and a reassembly per message; 1000 conns × 16 ×
-// 1 KiB: 1.53–1.66 M against 2.08–2.15 M; 16-byte messages: no change.
-// Whole 16 or 32 KiB buffers did worse: per connection 367–2721 messages
-// (a recv takes a whole buffer even for 16 bytes, so the ring ran dry often).
-// The ring's size, later (messages per server-CPU-second, 3 interleaved
-// rounds, 64 KiB echo after write-through; epoll 75–84 k): 64 × 64 KiB
-// (4 MiB, every frame cut) 47–50 k; 8 × 64 KiB 52–56 k; 8 × 128 KiB
-// 54–55 k; 8 × 256 KiB 54–57 k; 4 × 1 MiB 53–65 k; 4 × 512 KiB 61–63 k,
-// msgs/s 51.7–55.9 k against 42.8–48.6 k. Smaller rings run dry on
-// 1000 conns × 16 × 1 KiB: 2 × 256 KiB 1.30–1.34 M, 2 × 512 KiB 1.62–2.19 M,
-// 4 × 512 KiB 2.22–2.34 M (64 × 64 KiB: 2.17–2.32 M). 16 B: no change.
-// Once a connection's replies were sent synchronously after its read
-// (reactor_base::flush_own_replies), 2 × 512 KiB no longer ran dry on the
-// 1 KiB echo (2.45–2.85 M against 4 × 512 KiB's 2.47–2.70 M, 6 rounds),
-// and it is the best on 64 KiB: 71.5–73.9 k against 58.8–66.4 k (2 × 768
-// KiB 65.0–65.2 k, 4 × 384 KiB 61.0–63.5 k, 4 × 256 KiB 60.6–63.8 k;
-// 2 × 256 KiB runs dry at 1 KiB: 1.77–2.10 M). 16 KiB × 100 conns +2–5 %.
-// Its cost: 1000 conns × 16 × 4 KiB (64 MiB in flight) 671–746 k against
-// 738–778 k; 100 conns × 16 × 4 KiB, 16 B, connect: no change.
-// Once a dry ring meant a read into the receive buffer at once (no longer
-// a re-armed recv a turn later), smaller rings won (medians, 3–6 rounds,
-// the sizes in one run each): 64 KiB echo 2 × 512 KiB 67.5 k, 2 × 256 KiB
-// 73.3–74.5 k, 4 × 128 KiB 72.8–73.7 k, 4 × 64 KiB 73.0 k, 8 × 64 KiB 69.4 k
-// (epoll 76.5 k); 1 KiB 2.20 M, 2.27 M, 2.23 M (6 rounds; 4 × 64 KiB
-// 0.94× of 2 × 512 in another run); 1000 × 16 × 4 KiB 666 k, 680 k, 695 k;
-// 16 B 4.57 M, 4.47 M, 4.46 M (within the rounds' spread); fresh idle memory
-// at 10 k 297 B, 245 B, 245 B. 2 × 256 KiB has the fewest cut frames of the
-// 512 KiB rings.
+// The provided buffers, incrementally consumed where the kernel can (6.12+):
+// a recv takes only the bytes it read, so a 64 KiB message can arrive in
+// one CQE and a 16-byte one takes 16 bytes. Whole 4 KiB buffers meant 16
+// CQEs and a reassembly per 64 KiB message (30 k against 34 k messages per
+// server-CPU-second); whole 16 or 32 KiB ones ran dry at once, since a
+// 16-byte recv takes a whole buffer. The ring's size (uring_buffers) was
+// measured against every change that moved it; the rounds, from 64 × 64 KiB
+// to today's 2 × 256 KiB, are in docs/performance.md ("io_uring at 64 KiB").
 // Older kernels answer EINVAL to the flag and get 4 KiB buffers, whole.
 void uring_reactor::setup_buffers() {
     int rc = whole_buffers_ ? -EINVAL : setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);

@@ -36,7 +36,7 @@ namespace wsring::net {
 // cut across two buffers (each cut one is copied into the decoder's
 // message). When it runs dry, the connection is read at once into the
 // reactor's receive buffer (on_recv_cqe), so a small ring costs little.
-// Measured in net/uring_reactor.cpp.
+// Measured: docs/performance.md, "The ring's sizes, as measured".
 struct uring_buffers {
     unsigned count = 2;
     unsigned size = 256u << 10;  // a multiple of 4 KiB
