@@ -10,24 +10,8 @@
 
 namespace wsring::proto {
 
-std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
-                         frame_options opts) {
-    frame_header h;
-    h.fin = opts.fin;
-    h.rsv1 = opts.rsv1;
-    h.opcode_bits = static_cast<std::uint8_t>(op);
-    h.masked = opts.mask.has_value();
-    h.length = payload.size();
-    h.key = opts.mask.value_or(0);
-    std::size_t n = encode_header(h, out.data());
-    std::span<std::byte> body = out.subspan(n, payload.size());
-    if (!payload.empty()) std::memcpy(body.data(), payload.data(), payload.size());
-    if (h.masked) apply_mask(body, h.key, 0);  // RFC 6455 §5.3
-    return n + payload.size();
-}
-
 std::size_t encode_unmasked_header(std::span<std::byte> out, opcode op, std::size_t length,
-                                   frame_options opts) {
+                                   const frame_options& opts) {
     frame_header h;
     h.fin = opts.fin;
     h.rsv1 = opts.rsv1;

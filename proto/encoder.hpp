@@ -4,6 +4,7 @@
 // with a fresh key from the caller.
 #pragma once
 #include <cstddef>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -25,16 +26,30 @@ struct frame_options {
 
 // Writes header + payload (masked when opts.mask is set) into `out`, which
 // holds at least frame_size(payload.size(), opts.mask.has_value()) bytes.
-// Returns the bytes written.
-std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
-                         frame_options opts = {});
+// Returns the bytes written. Inline: a server's small reply is then a
+// two-byte header and a copy, with the masking branch folded away.
+inline std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<const std::byte> payload,
+                                const frame_options& opts = {}) {
+    frame_header h;
+    h.fin = opts.fin;
+    h.rsv1 = opts.rsv1;
+    h.opcode_bits = static_cast<std::uint8_t>(op);
+    h.masked = opts.mask.has_value();
+    h.length = payload.size();
+    h.key = opts.mask.value_or(0);
+    std::size_t n = encode_header(h, out.data());
+    std::span<std::byte> body = out.subspan(n, payload.size());
+    if (!payload.empty()) std::memcpy(body.data(), payload.data(), payload.size());
+    if (h.masked) apply_mask(body, h.key, 0);  // RFC 6455 §5.3
+    return n + payload.size();
+}
 
 // Only the header of an unmasked frame with a payload of `length` bytes
 // (≤ max_header_size into `out`): a server frame is its header and then the
 // payload unchanged (§5.1: servers do not mask), so a caller may send the
 // two pieces with one gather write and never copy the payload.
 std::size_t encode_unmasked_header(std::span<std::byte> out, opcode op, std::size_t length,
-                                   frame_options opts = {});
+                                   const frame_options& opts = {});
 
 // A close frame (§5.5.1): the 2-byte code in network order, then the reason,
 // cut to fit the 125-byte control payload on a UTF-8 boundary. `out` holds at
