@@ -1,11 +1,12 @@
 // The socket wrappers. Nothing here allocates on the data path (recv_some,
-// send_iov are one syscall each).
+// send_iov are one syscall each, made with syscall(): see recv_some).
 #include "net/socket.hpp"
 
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +23,15 @@ int fail(std::string& why, const char* step, int err) {
 
 int set_int_option(int fd, int level, int name, int value) {
     return ::setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+ssize_t syscall_result(long r) { return r >= 0 ? static_cast<ssize_t>(r) : -errno; }
+
+ssize_t send_msg(int fd, const iovec* iov, int n, int flags) {
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(iov);
+    msg.msg_iovlen = static_cast<std::size_t>(n);
+    return syscall_result(::syscall(SYS_sendmsg, fd, &msg, flags));
 }
 
 }  // namespace
@@ -86,22 +96,29 @@ int accept_nonblocking(int listen_fd) {
 
 int set_nodelay(int fd) { return set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 
+// The data path's three calls go to the kernel through syscall(), not
+// glibc's recv(), send() and sendmsg(). Those are cancellation points: in a
+// process with more than one thread (ws-server's main thread waits for
+// signals while the reactors run) each call switches asynchronous
+// cancellation on and off around the syscall, 1.4 % of the server's time
+// in the 16 B echo. We never cancel a thread, so we skip that dance.
 ssize_t recv_some(int fd, void* buf, std::size_t len) {
     for (;;) {
-        ssize_t n = ::recv(fd, buf, len, 0);
-        if (n >= 0) return n;
-        if (errno != EINTR) return -errno;
+        ssize_t n = syscall_result(::syscall(SYS_recvfrom, fd, buf, len, 0, nullptr, nullptr));
+        if (n != -EINTR) return n;
     }
 }
 
 ssize_t send_iov(int fd, const iovec* iov, int n, int flags) {
-    msghdr msg{};
-    msg.msg_iov = const_cast<iovec*>(iov);
-    msg.msg_iovlen = static_cast<std::size_t>(n);
+    flags |= MSG_NOSIGNAL;
     for (;;) {
-        ssize_t sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
-        if (sent >= 0) return sent;
-        if (errno != EINTR) return -errno;
+        // One piece (a broadcast entry, most replies): send(), whose kernel
+        // path imports one range instead of a message header and an iovec
+        // array. Broadcast to 1,000: +2.5-3.5 % per server-CPU-second.
+        ssize_t sent = n == 1 ? syscall_result(::syscall(SYS_sendto, fd, iov[0].iov_base, iov[0].iov_len,
+                                                         flags, nullptr, 0))
+                              : send_msg(fd, iov, n, flags);
+        if (sent != -EINTR) return sent;
     }
 }
 

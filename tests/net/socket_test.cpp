@@ -110,6 +110,25 @@ TEST(Socket, SendIovGathers) {
     ::close(sv[1]);
 }
 
+// One iovec takes send()'s path (socket.cpp), several sendmsg()'s: both
+// deliver every byte, in order, and both fail with -EPIPE, not SIGPIPE.
+TEST(Socket, SendIovOfOnePieceAndOfSeveralBothArriveInOrder) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    char one[] = "single";
+    iovec iov1{one, 6};
+    EXPECT_EQ(send_iov(sv[0], &iov1, 1), 6);
+    char a[] = "x", b[] = "yz";
+    iovec iov2[2] = {{a, 1}, {b, 2}};
+    EXPECT_EQ(send_iov(sv[0], iov2, 2), 3);
+    char got[16] = {};
+    EXPECT_EQ(recv_some(sv[1], got, sizeof got), 9);
+    EXPECT_STREQ(got, "singlexyz");
+    ::close(sv[1]);
+    EXPECT_EQ(send_iov(sv[0], iov2, 2), -EPIPE);
+    ::close(sv[0]);
+}
+
 TEST(Socket, FormatAddress) {
     EXPECT_EQ(format_address("0.0.0.0", 9001), "0.0.0.0:9001");
     EXPECT_EQ(format_address("::1", 80), "[::1]:80");
