@@ -785,6 +785,18 @@ if only and os.path.exists(latest):
               "repetitions": int(reps), "sections": only.split(), "points": sorted(points),
               "loadavg": [round(x, 2) for x in os.getloadavg()]}  # other work on the machine, 1/5/15 min
     old_points = old.get("points", {})
+    # Say which rows below were not measured now, and when they were: the
+    # tables print every point of the file, and a row from another day (or
+    # another build) reads like one of this run's.
+    earlier = {}
+    for t in sorted(set(old_points) - set(points)):
+        src = next((u for u in reversed(old.get("updates", [])) if t in u.get("points", [])), old)
+        earlier.setdefault("%s, commit %s" % (src.get("generated", "?"), src.get("commit", "?")), []).append(t)
+    if earlier:
+        print("bench: --only: %d point(s) in the tables below are from earlier runs (%s), not measured now:"
+              % (sum(map(len, earlier.values())), latest))
+        for when, tags in sorted(earlier.items()):
+            print("  %s: %s" % (when, " ".join(tags)))
     old_points.update(points)
     if not micro: micro = old.get("micro", {})
     report = {k: v for k, v in old.items() if not k.startswith("table_")}

@@ -161,6 +161,9 @@ class BenchHarness(unittest.TestCase):
         self.assertNotIn("Traceback", out)
         self.assertRegex(out, r"\| broadcast deliveries, 10 receivers x 64 B \| ps-v1 \| .* \| 0\.75 \|")
         self.assertRegex(out, r"\n\| 2 \| 100 \| 1 \| ")  # the echo table
+        # ... and the rows it did not measure now are named as earlier ones
+        self.assertRegex(out, r"1 point\(s\) in the tables below are from earlier runs")
+        self.assertRegex(out, r"\n  \?, commit \?: ps-broadcast-r10-s64\n")
         self.assertNotIn("no echo points", out)  # the plot data was written
         with open(os.path.join(results, "latest.json")) as f:
             report = json.load(f)
