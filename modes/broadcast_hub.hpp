@@ -53,8 +53,11 @@ struct broadcast_message {
     std::uint32_t messages = 1;  // frames in `frames` (stats)
     // permessage-deflate (RFC 7692): the same messages, each compressed once
     // without context takeover, for every receiver that can read them
-    // (deflate_contexts::shares); empty when nobody needed it. A message
-    // under the threshold is in here as it is (§6: that is legal).
+    // (deflate_contexts::shares). A message under the threshold is in here
+    // as it is (§6: that is legal); `frames` itself when none reached it.
+    // Empty when the publisher saw no such receiver, or a broker delivered
+    // the entry (Redis carries plain frames): a reactor with sharing
+    // receivers then compresses it once for all of them.
     core::shared_buffer deflated{};
     // Positions (modes/topic_log.hpp): the offset of the first message;
     // the others follow it one by one.

@@ -180,10 +180,8 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
         b.topic = topics_.name(c.topic);
         b.origin = origin;
         b.ticket = remote ? ticket_of(c) : 0;
-        // Multi-node: the frames go to Redis plain, and come back plain: a
-        // compressed copy would have to be made by each receiving node's
-        // broker (not done yet: deflate receivers get plain frames, which
-        // RFC 7692 §6 allows).
+        // Multi-node: the frames go to Redis plain and come back plain; each
+        // reactor that delivers them compresses them once (deliver()).
         b.deflate = !remote && want_deflate(s);
         pending_.push_back(c.topic);
     }
@@ -197,6 +195,17 @@ void pubsub_handler::on_message(session& s, connection& c, proto::opcode op,
 // Compress once only if some receiver, on any reactor, can use it.
 bool pubsub_handler::want_deflate(session& s) const {
     return s.deflate().options().enabled && hub_.has_sharing_receivers();
+}
+
+// Every message of an entry's `frames` as encode_deflated() frames it for
+// sharing receivers; `frames` itself when none reached the threshold.
+core::shared_buffer pubsub_handler::deflated_form(const core::shared_buffer& frames) {
+    std::vector<std::byte> z;
+    std::uint32_t compressed = 0;
+    for_each_frame(frames.bytes(), 0, [&](proto::opcode op, std::span<const std::byte> payload, bool) {
+        encode_deflated(*session_, op, payload, z, compressed);
+    });
+    return compressed ? core::shared_buffer::copy_of(z) : frames;
 }
 
 // Appends the message to `out` as a frame for sharing receivers: compressed
@@ -236,14 +245,7 @@ std::uint64_t pubsub_handler::publish(broadcast_message m, std::string* epoch) {
             return m.v1;
         });
     const std::uint64_t first = m.first_offset;
-    if (m.v1 && m.deflated && hub_.has_v1_receivers()) {
-        std::vector<std::byte> z;
-        std::uint32_t compressed = 0;
-        for_each_frame(m.v1.bytes(), 0, [&](proto::opcode op, std::span<const std::byte> payload, bool) {
-            encode_deflated(*session_, op, payload, z, compressed);
-        });
-        m.v1_deflated = core::shared_buffer::copy_of(z);
-    }
+    if (m.v1 && m.deflated && hub_.has_v1_receivers()) m.v1_deflated = deflated_form(m.v1);
     ++stats_.entries;
     producer_.publish_claimed(seq, std::move(m), [this] {
         wake_others();             // rule 2: they may sleep on entries we published
@@ -325,7 +327,7 @@ void pubsub_handler::flush_batch(std::uint32_t topic) {
     if (hub_.remote()) return publish_remote(topic, b);
     broadcast_message m{core::shared_buffer::copy_of(b.frames), std::move(b.topic),
                         {b.origin ? index_ : broadcast_origin::no_reactor, b.origin}, b.messages};
-    if (b.compressed) m.deflated = core::shared_buffer::copy_of(b.deflated);
+    if (b.deflate) m.deflated = b.compressed ? core::shared_buffer::copy_of(b.deflated) : m.frames;
     m.published_ns = b.first_ns;
     b.frames.clear();  // keeps its capacity for the next turn
     b.deflated.clear();
@@ -493,9 +495,18 @@ void pubsub_handler::deliver(const broadcast_message& m) {
     if (consume_ns_ == 0) consume_ns_ = ring_clock_ns();
     if (m.published_ns != 0 && consume_ns_ >= m.published_ns)
         delivery_.observe_n(static_cast<std::uint64_t>(consume_ns_ - m.published_ns), m.messages - skip);
-    // A publisher that saw no wsring.v1 subscriber anywhere did not encode
-    // their frames (history off): ours now, once for all our subscribers.
-    core::shared_buffer own_v1;
+    // Encodings the entry came without, made here once for all our
+    // subscribers: wsring.v1 frames when its publisher saw no v1 subscriber
+    // anywhere (history off); compressed ones when it saw no sharing
+    // receiver (one joined since), or when a broker delivered it (Redis
+    // carries plain frames only).
+    core::shared_buffer own_v1, own_z, own_v1_z;
+    const auto deflated = [this](const core::shared_buffer& made, const core::shared_buffer& of,
+                                 core::shared_buffer& own) -> const core::shared_buffer& {
+        if (made) return made;
+        if (!own) own = deflated_form(of);
+        return own;
+    };
     // Where each encoding starts after `skip` messages: found once, lazily.
     enum { plain, plain_z, v1, v1_z, encodings };
     std::array<std::size_t, encodings> begin;
@@ -516,11 +527,13 @@ void pubsub_handler::deliver(const broadcast_message& m) {
         if (c->mode & mode_v1) {
             if (!m.v1 && !own_v1) own_v1 = encode_v1_frames(m.frames.bytes(), lt.epoch, m.first_offset);
             text = m.v1 ? &m.v1 : &own_v1;
-            e = shares && m.v1_deflated ? v1_z : v1;
-        } else if (shares && m.deflated) {
+            e = shares ? v1_z : v1;
+        } else if (shares) {
             e = plain_z;
         }
-        const core::shared_buffer& frames = e == plain_z ? m.deflated : e == v1_z ? m.v1_deflated : *text;
+        const core::shared_buffer& frames = e == plain_z ? deflated(m.deflated, m.frames, own_z)
+                                            : e == v1_z  ? deflated(m.v1_deflated, *text, own_v1_z)
+                                                         : *text;
         if (begin[e] == std::numeric_limits<std::size_t>::max()) begin[e] = frame_offset(frames.bytes(), skip);
         if (c->out.bytes() + frames.size() - begin[e] > backpressure_cap(*c)) {
             slow_consumer(*c, m.messages - skip);

@@ -176,6 +176,7 @@ private:
     void deliver_reset(const broadcast_message& m, std::uint32_t t);
     void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
                          std::vector<std::byte>& out, std::uint32_t& compressed);
+    core::shared_buffer deflated_form(const core::shared_buffer& frames);
     std::uint64_t publish(broadcast_message m, std::string* epoch = nullptr);
     void send_position(session& s, connection& c);
     void flush_batch(std::uint32_t topic);

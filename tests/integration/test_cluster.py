@@ -9,7 +9,8 @@
 # persistence (503 / !error / 1011 while it is down; repaired, also when
 # it is still loading its data as the nodes reconnect; or !unrecovered and
 # 1012), sharding over three Redis servers, a 5,000-client reconnect storm,
-# an unreachable Redis at start, SIGTERM. Not here: the wire
+# an unreachable Redis at start, SIGTERM, permessage-deflate receivers on
+# another node than the publisher's (compressed once per node). Not here: the wire
 # format itself (test_positions.py), one node's publish API (test_publish_api.py).
 # WSRING_CLUSTER_MESSAGES scales the delivery tests (default 10,000).
 # Read next: docs/cluster.md, cluster/redis_broker.hpp.
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import time
 import unittest
+import zlib
 
 import websockets  # Debian's python3-websockets (10.x)
 
@@ -31,7 +33,7 @@ from cluster_harness import (V1, Cluster, HttpPublisher, backoff_delays, down_re
                              node_command, redis_command, up_re)
 from wsring_v1 import parse_v1
 from wsring_harness import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT,
-                            aio_open, aio_recv_frame, backends, build_frame, check_101,
+                            aio_open, aio_recv_frame, aio_upgrade, backends, build_frame, check_101,
                             skip_over_tls, upgrade_request, wait_until)
 
 API_KEY = "cluster-key-42"
@@ -814,6 +816,91 @@ class LifecycleTest(ClusterBase):
         self.run_async(scenario(), 30)
         self.assertEqual(srv.wait(T), 0, "exit status after SIGTERM\n" + srv.stderr_text())
 
+
+
+# ---------------------------------------------------------------- permessage-deflate
+
+def inflate_raw(payload):
+    """A compressed message's payload (RFC 7692 §7.2.2: the sync flush's
+    4-byte tail was removed) → its bytes."""
+    return zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+
+
+class DeflateAcrossNodesTest(ClusterBase):
+    def test_deflate_receivers_on_another_node_get_compressed_frames(self):
+        """--deflate with --redis: what node A's publisher sends reaches node
+        B's permessage-deflate receivers compressed (RSV1, RFC 7692 §6), bare
+        and wsring.v1, each form compressed once on node B for all who share
+        it; a plain receiver and a message under the threshold get plain frames."""
+        redis = self.c.redis()
+        a, b = self.nodes([redis], 2, "--deflate")
+        big = ("".join('{"user":"ada","room":"news","n":%d,"text":"hello there, everyone"},' % i
+                       for i in range(40))).encode()
+        small = b"hi"
+        offer = {"Sec-WebSocket-Extensions": "permessage-deflate"}
+
+        async def raw(headers, name):
+            reader, writer, hdrs = await aio_upgrade(b.port, T, "/news", headers)
+            self.assertEqual(hdrs.get("sec-websocket-extensions", "").split(";")[0],
+                             "permessage-deflate" if "Sec-WebSocket-Extensions" in headers else "",
+                             "%s: the 101's extensions" % name)
+            return reader, writer
+
+        async def frames(reader, n, name):
+            got = []
+            while len(got) < n:
+                f = await aio_recv_frame(reader, T)
+                if f.opcode in (OP_PING, OP_PONG):
+                    continue
+                self.assertTrue(f.fin and f.opcode == OP_TEXT, "%s: %r" % (name, f))
+                got.append(f)
+            return got
+
+        async def scenario():
+            self.stage = "subscribing on node B"
+            z = await raw(offer, "deflate")
+            z2 = await raw(offer, "deflate 2")
+            p = await raw({}, "plain")
+            v1z = await raw(dict(offer, **{"Sec-WebSocket-Protocol": V1}), "v1 deflate")
+            (notice,) = await frames(v1z[0], 1, "v1 deflate")
+            self.assertEqual(parse_v1(notice.payload.decode()).kind, "position")
+            ws, s = await fresh_v1(self, node_url(b, "news"), "v1 websockets")  # synced after this
+            self.assertEqual([e.name for e in ws.extensions], ["permessage-deflate"])
+            self.stage = "publishing on node A"
+            pub = await HttpPublisher(a.port, API_KEY).open()
+            await http_ok(pub, "news", big)
+            await http_ok(pub, "news", small)
+            self.stage = "receiving on node B"
+            for (reader, _), name in ((z, "deflate"), (z2, "deflate 2")):
+                f_big, f_small = await frames(reader, 2, name)
+                self.assertEqual(f_big.rsv, 4, "%s: not compressed: %r" % (name, f_big))
+                self.assertLess(len(f_big.payload), len(big) // 2)
+                self.assertEqual(inflate_raw(f_big.payload), big, name)
+                self.assertEqual((f_small.rsv, f_small.payload), (0, small), name)
+            f_big, f_small = await frames(p[0], 2, "plain")
+            self.assertEqual((f_big.rsv, f_big.payload, f_small.rsv, f_small.payload),
+                             (0, big, 0, small))
+            f_big, f_small = await frames(v1z[0], 2, "v1 deflate")
+            self.assertEqual(f_big.rsv, 4, "v1 deflate: not compressed: %r" % f_big)
+            m_big = parse_v1(inflate_raw(f_big.payload).decode())
+            m_small = parse_v1(bytes(f_small.payload if not f_small.rsv else inflate_raw(f_small.payload)).decode())
+            self.assertEqual((m_big.offset, m_big.payload, m_small.offset, m_small.payload),
+                             (s.first + 1, big, s.first + 2, small))
+            for want in (big, small):  # websockets inflates: it gets the same messages
+                m = await recv_v1(ws)
+                self.assertEqual(m.payload, want)
+            self.small_v1_compressed = bool(f_small.rsv)
+            await ws.close()
+            pub.close()
+            for _, writer in (z, z2, p, v1z):
+                writer.close()
+        self.run_async(scenario(), 60)
+        self.dead.add(b)
+        self.assertEqual(b.stop(), 0, b.stderr_text())
+        # One compression per message and form on node B, whoever shares it:
+        # the large message bare and in v1 (the small one in v1 too when its
+        # position prefix brings it to the threshold).
+        self.assertRegex(b.stdout_text() + b.stderr_text(), r"compressed once %d," % (2 + self.small_v1_compressed))
 
 if __name__ == "__main__":
     unittest.main()

@@ -728,9 +728,16 @@ def ws_connect(url, **kw):
 
 async def aio_open(port, timeout=10.0, path="/"):
     """Open and upgrade a raw asyncio connection on `path`; returns (reader, writer)."""
+    reader, writer, _ = await aio_upgrade(port, timeout, path)
+    return reader, writer
+
+
+async def aio_upgrade(port, timeout=10.0, path="/", headers=None):
+    """aio_open with `headers` added to the request; returns (reader, writer,
+    the 101's headers by lower-case name)."""
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection(HOST, port, ssl=default_ssl()), timeout)
-    req, key = upgrade_request(path)
+    req, key = upgrade_request(path, headers=headers)
     writer.write(req)
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
     lines = head.decode("latin-1").split("\r\n")
@@ -743,7 +750,7 @@ async def aio_open(port, timeout=10.0, path="/"):
         if name:
             hdrs[name.strip().lower()] = value.strip()
     check_101(hdrs, key)
-    return reader, writer
+    return reader, writer, hdrs
 
 
 async def aio_recv_frame(reader, timeout=10.0):

@@ -17,6 +17,7 @@
 #include "modes/position_frames.hpp"
 #include "modes/pubsub_handler.hpp"
 #include "proto/frame_header.hpp"
+#include "proto/inflater.hpp"
 #include "proto/wsring_v1.hpp"
 
 namespace wsring::modes {
@@ -502,9 +503,15 @@ TEST_F(PubsubBroker, ResetFromBeforeASubscriberCameIsNotDeliveredToIt) {
     EXPECT_EQ(raw.state, conn_state::open) << "no 1012 for a reset from before it came";
 }
 
-// The RSV1 bit of each frame queued to `c` (RFC 7692 §6: compressed).
-std::vector<bool> rsv1_of_queued(fake_reactor& r, connection& c) {
-    std::vector<bool> out;
+// The frames queued to `c` (RSV1, payload, where its bytes are), and the
+// queue emptied.
+struct queued_frame {
+    bool rsv1;
+    std::string payload;
+    const std::byte* at;
+};
+std::vector<queued_frame> queued(fake_reactor& r, connection& c) {
+    std::vector<queued_frame> out;
     iovec iov[write_queue::max_iov];
     const std::size_t n = c.out.gather(iov, write_queue::max_iov);
     for (std::size_t i = 0; i < n; ++i) {
@@ -513,31 +520,82 @@ std::vector<bool> rsv1_of_queued(fake_reactor& r, connection& c) {
             proto::frame_header h;
             const std::size_t head = proto::decode_header(bytes, h).size;
             if (head == 0) break;
-            out.push_back(h.rsv1);
-            bytes = bytes.subspan(head + static_cast<std::size_t>(h.length));
+            auto payload = bytes.subspan(head, static_cast<std::size_t>(h.length));
+            out.push_back({h.rsv1, {reinterpret_cast<const char*>(payload.data()), payload.size()},
+                           bytes.data()});
+            bytes = bytes.subspan(head + payload.size());
         }
     }
     c.out.consume(r.t.blocks, c.out.bytes());
     return out;
 }
 
-// --deflate with --redis: what the broker delivers is compressed for the
-// receivers that agreed permessage-deflate, as a local publish would be
-// ("multi-node: the receiving nodes encode", pubsub_handler.cpp).
-TEST_F(PubsubBroker, DeliveredMessagesAreCompressedForDeflateReceivers) {
-    GTEST_SKIP() << "bug: entries from the broker carry no deflated form and deliver() falls back to "
-                 << "plain frames: with --redis nothing is ever compressed (nobody encodes on receipt)";
+// A compressed frame's payload inflated (RFC 7692 §7.2.2).
+std::string inflated(const queued_frame& f) {
+    proto::inflater i;
+    std::vector<std::byte> out;
+    EXPECT_EQ(i.decompress(std::as_bytes(std::span(f.payload.data(), f.payload.size())), 1u << 20, out),
+              proto::inflater::status::ok);
+    return {reinterpret_cast<const char*>(out.data()), out.size()};
+}
+
+// --deflate with --redis: what the broker delivers comes with plain frames
+// only (Redis carries those); each reactor with receivers that share the
+// compressed form compresses the entry once for all of them, in both
+// encodings (bare and wsring.v1). A message under the threshold stays as it is.
+TEST_F(PubsubBroker, DeliveredMessagesAreCompressedOncePerReactorForDeflateReceivers) {
+    session_options so;
+    so.deflate = {.enabled = true};
+    fake_reactor r0(hub, 0, fo(), so), r1(hub, 1, fo(), so);
+    connection& z0 = r0.open("/t", "permessage-deflate");
+    connection& z0b = r0.open("/t", "permessage-deflate");
+    connection& plain = r0.open("/t");
+    connection& v1z = r1.open_with({.host = "h", .path = "/t", .subprotocols = {"wsring.v1"},
+                                    .extra_headers = {"Sec-WebSocket-Extensions: permessage-deflate"}});
+    sync("t", "E", 0);
+    r0.handler.drain();
+    r1.handler.drain();
+    (void)r1.received(v1z);  // its "!position"
+    std::string big;
+    while (big.size() < 1000) big += "{\"user\":\"ada\",\"text\":\"hello there, everyone\"},";
+    ASSERT_EQ(deliver("t", "E", 1, {big, "tiny"}), remote_append::applied);
+    r0.handler.drain();
+    r1.handler.drain();
+    EXPECT_EQ(r0.handler.stats().compressed, 1u) << "once for both sharing receivers";
+    EXPECT_EQ(r1.handler.stats().compressed, 1u) << "the v1 form, on the reactor that has its receiver";
+    const auto f0 = queued(r0, z0), f0b = queued(r0, z0b), fp = queued(r0, plain), fv = queued(r1, v1z);
+    ASSERT_EQ(f0.size(), 2u);
+    ASSERT_EQ(f0b.size(), 2u);
+    ASSERT_EQ(fp.size(), 2u);
+    ASSERT_EQ(fv.size(), 2u);
+    EXPECT_TRUE(f0[0].rsv1 && fv[0].rsv1) << "compressed (RFC 7692 §6)";
+    EXPECT_FALSE(f0[1].rsv1 || fv[1].rsv1 || fp[0].rsv1 || fp[1].rsv1);
+    EXPECT_EQ(f0[0].at, f0b[0].at) << "one compressed frame, referenced by both queues";
+    EXPECT_EQ(inflated(f0[0]), big);
+    EXPECT_EQ(f0[1].payload, "tiny");
+    EXPECT_EQ(fp[0].payload, big);
+    EXPECT_EQ(inflated(fv[0]), "E:1\n" + big);
+    EXPECT_EQ(fv[1].payload, "E:2\ntiny");
+}
+
+// Messages all under the threshold: nothing to compress, and the sharing
+// receivers get the plain frames themselves, not a copy.
+TEST_F(PubsubBroker, DeliveredSmallMessagesGoToDeflateReceiversAsTheyAre) {
     session_options so;
     so.deflate = {.enabled = true};
     fake_reactor r(hub, 0, fo(), so);
     connection& z = r.open("/t", "permessage-deflate");
+    connection& plain = r.open("/t");
     sync("t", "E", 0);
     r.handler.drain();
-    std::string big;
-    while (big.size() < 1000) big += "{\"user\":\"ada\",\"text\":\"hello there, everyone\"},";
-    ASSERT_EQ(deliver("t", "E", 1, {big}), remote_append::applied);
+    ASSERT_EQ(deliver("t", "E", 1, {"a", "b"}), remote_append::applied);
     r.handler.drain();
-    EXPECT_EQ(rsv1_of_queued(r, z), std::vector<bool>{true});
+    EXPECT_EQ(r.handler.stats().compressed, 0u);
+    const auto fz = queued(r, z), fp = queued(r, plain);
+    ASSERT_EQ(fz.size(), 2u);
+    ASSERT_EQ(fp.size(), 2u);
+    EXPECT_FALSE(fz[0].rsv1 || fz[1].rsv1);
+    EXPECT_EQ(fz[0].at, fp[0].at) << "the entry's own frames";
 }
 
 }  // namespace

@@ -292,5 +292,31 @@ TEST(PubsubHandler, DeflateSkipsTheCompressionWhenNoReceiverCanShare) {
     EXPECT_EQ(r.handler.stats().compressed, 1u);
 }
 
+// The publisher decides at a batch's first message whether to compress;
+// a sharing receiver that subscribes after that (on another reactor) still
+// gets the message compressed: its reactor compresses the entry once.
+TEST(PubsubHandler, DeflateReceiverThatCameAfterThePublishersDecisionGetsItCompressed) {
+    using namespace deflate_once;
+    broadcast_hub hub(64, 2);
+    session_options so;
+    so.deflate = {.enabled = true};
+    fake_reactor r0(hub, 0, fanout_options{}, so), r1(hub, 1, fanout_options{}, so);
+    connection& pub = r0.open("/t");
+    const std::string msg = json_like(1024);
+    r0.send(pub, msg);  // nobody can share yet: the batch stays plain
+    connection& z = r1.open("/t", "permessage-deflate");
+    connection& z2 = r1.open("/t", "permessage-deflate");
+    r0.handler.drain();
+    r1.handler.drain();
+    EXPECT_EQ(r0.handler.stats().compressed, 0u);
+    EXPECT_EQ(r1.handler.stats().compressed, 1u) << "once, for both of its sharing receivers";
+    auto fz = queued_frames(r1, z), fz2 = queued_frames(r1, z2);
+    ASSERT_EQ(fz.size(), 1u);
+    ASSERT_EQ(fz2.size(), 1u);
+    EXPECT_TRUE(fz[0].rsv1);
+    EXPECT_EQ(inflated(fz[0]), msg);
+    EXPECT_EQ(fz[0].at, fz2[0].at);
+}
+
 }  // namespace
 }  // namespace wsring::modes
