@@ -33,6 +33,9 @@ bool decoder::mid_message() const {
 
 event decoder::next(std::span<std::byte>& in) {
     release_delivered();
+    std::size_t head = 0, length = 0;
+    if (phase_ == phase::header && is_whole_small_frame(in, head, length))
+        return whole_small_frame(in, head, length);
     for (;;) {
         switch (phase_) {
         case phase::header: {
@@ -70,6 +73,43 @@ inline void decoder::release_delivered() {
     } else {
         std::vector<std::byte>().swap(message_);
     }
+}
+
+// The common case, told from the first two bytes: a small data frame that
+// is wholly here. FIN set and no RSV bit, text or binary, masked as our
+// role requires (§5.1), a 7-bit length (§5.2), no fragmented message open
+// (§5.4), within max_message: every rule of check_header() holds for such
+// a frame, so whole_small_frame() takes it without them. Anything else
+// (the 16- and 64-bit lengths too: there the parse is a small share of
+// the frame's cost) takes the general path.
+inline bool decoder::is_whole_small_frame(std::span<const std::byte> in, std::size_t& head,
+                                          std::size_t& length) const {
+    if (in.size() < 2 || header_have_ != 0 || message_op_ != 0) return false;
+    const auto b0 = std::to_integer<std::uint8_t>(in[0]);
+    const auto b1 = std::to_integer<std::uint8_t>(in[1]);
+    const bool masked = (b1 & 0x80) != 0;
+    length = b1 & 0x7f;
+    head = masked ? 6 : 2;
+    return (b0 == (0x80 | op_text) || b0 == (0x80 | op_binary)) && masked == (self_ == role::server) &&
+           length <= 125 && in.size() >= head + length && length <= max_message_;  // 126, 127: longer forms
+}
+
+// The event is returned, not passed out through a parameter: built in
+// place in the caller's slot, never copied (a copy of a struct written
+// field by field stalls on its reload).
+inline event decoder::whole_small_frame(std::span<std::byte>& in, std::size_t head, std::size_t length) {
+    const bool text = in[0] == std::byte{0x80 | op_text};
+    const bool masked = (std::to_integer<std::uint8_t>(in[1]) & 0x80) != 0;
+    std::span<std::byte> payload = in.subspan(head, length);
+    if (masked) {
+        mask_key key;
+        std::memcpy(&key, in.data() + head - 4, sizeof key);
+        apply_mask(payload, key, 0);  // §5.3
+    }
+    in = in.subspan(head + length);
+    if (!text) return {.kind = event_kind::binary, .payload = payload};
+    if (!is_valid_utf8(payload)) return fail(error::invalid_utf8);  // §8.1
+    return {.kind = event_kind::text, .payload = payload};
 }
 
 // Gathers the 2-14 header bytes, across calls if a read cut them.

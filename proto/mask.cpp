@@ -1,23 +1,12 @@
-// The scalar reference for RFC 6455 §5.3 masking, one octet at a time, and
-// the key rotation every wide path starts from. The wide paths and the
-// run-time choice between them live in mask_simd.cpp.
+// The scalar reference for RFC 6455 §5.3 masking, one octet at a time. The
+// small-payload path and the key rotation are inline in mask.hpp; the wide
+// paths and the run-time choice between them live in mask_simd.cpp.
 #include "proto/mask.hpp"
 
 #include <array>
-#include <bit>
 #include <cstring>
 
 namespace wsring::proto {
-
-mask_key rotate_key(mask_key key, std::size_t phase) {
-    // Octet `phase` of the wire order must come first in memory: on a
-    // little-endian CPU the first octet is the low byte, so rotate right.
-    int bits = static_cast<int>(8 * (phase & 3));
-    if constexpr (std::endian::native == std::endian::little)
-        return std::rotr(key, bits);
-    else
-        return std::rotl(key, bits);
-}
 
 std::size_t apply_mask_scalar(std::span<std::byte> data, mask_key key, std::size_t phase) {
     std::array<std::byte, 4> k{};

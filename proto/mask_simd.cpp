@@ -21,28 +21,7 @@ namespace {
 // a multiple of 4 octets later the same key applies again.
 using mask_kernel = void (*)(std::byte* p, std::size_t n, mask_key k);
 
-// 8 octets per step, then 4, then single octets. Small payloads (the common
-// case for chat-sized messages) take only this path, with no dispatch.
-inline void mask_words(std::byte* p, std::size_t n, mask_key k) {
-    std::uint64_t k64 = (std::uint64_t{k} << 32) | k;  // both halves = k: byte-order free
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        w ^= k64;
-        std::memcpy(p, &w, 8);
-    }
-    if (n >= 4) {
-        std::uint32_t w;
-        std::memcpy(&w, p, 4);
-        w ^= k;
-        std::memcpy(p, &w, 4);
-        p += 4;
-        n -= 4;
-    }
-    unsigned char kb[4];
-    std::memcpy(kb, &k, 4);
-    for (std::size_t i = 0; i < n; ++i) p[i] ^= std::byte{kb[i]};
-}
+using detail::mask_words;
 
 void mask_portable(std::byte* p, std::size_t n, mask_key k) { mask_words(p, n, k); }
 
@@ -139,18 +118,10 @@ constexpr mask_kernel kernels[] = {mask_portable, mask_sse2, mask_avx2, mask_avx
 constexpr mask_kernel kernels[] = {mask_portable, mask_portable, mask_portable, mask_portable};
 #endif
 
-// Up to here a dispatched call costs more than the work it saves.
-constexpr std::size_t small_payload = 16;
-
 }  // namespace
 
-std::size_t apply_mask(std::span<std::byte> data, mask_key key, std::size_t phase) {
-    const mask_key k = rotate_key(key, phase);
-    if (data.size() <= small_payload)
-        mask_words(data.data(), data.size(), k);
-    else
-        kernels[static_cast<int>(base::detail::current_level())](data.data(), data.size(), k);
-    return (phase + data.size()) & 3;
+void detail::mask_dispatched(std::byte* p, std::size_t n, mask_key k) {
+    kernels[static_cast<int>(base::detail::current_level())](p, n, k);
 }
 
 std::size_t apply_mask_at(base::simd_level level, std::span<std::byte> data, mask_key key,
