@@ -66,8 +66,6 @@ std::string deflate_contexts::negotiate(connection& c, const proto::http_request
     return proto::format_deflate_response(*agreed);
 }
 
-bool deflate_contexts::agreed(const connection& c) { return c.deflate & agreed_bit; }
-
 bool deflate_contexts::shares(const connection& c) const {
     return agreed(c) && !(c.deflate & server_takeover_bit) && window_of(c) >= opts_.window_bits;
 }

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/connection.hpp"
 #include "proto/deflater.hpp"
 #include "proto/error.hpp"
 #include "proto/handshake.hpp"
@@ -30,8 +31,6 @@
 #include "proto/permessage_deflate.hpp"
 
 namespace wsring::net {
-
-struct connection;
 
 struct deflate_options {
     bool enabled = false;         // --deflate: negotiate permessage-deflate at all
@@ -56,8 +55,9 @@ public:
     // when deflate is off or no offer was acceptable.
     std::string negotiate(connection& c, const proto::http_request& req);
 
-    // Whether `c` agreed to permessage-deflate.
-    static bool agreed(const connection& c);
+    // Whether `c` agreed to permessage-deflate (connection::deflate is 0
+    // otherwise). Inline: asked for every message sent and received.
+    static bool agreed(const connection& c) { return c.deflate != 0; }
     // Whether `c` can read a message compressed once for everyone (no
     // server context takeover, and a window at least shared_window_bits()).
     bool shares(const connection& c) const;

@@ -153,7 +153,7 @@ void session::abort(connection& c) { finish(c); }
 void session::send_message(connection& c, opcode op, std::span<const std::byte> payload) {
     if (c.state != conn_state::open || !c.ws.can_send()) return;
     std::span<const std::byte> compressed;
-    if (deflate_.compress_for(c, payload, compressed)) {
+    if (deflate_contexts::agreed(c) && deflate_.compress_for(c, payload, compressed)) {
         ++stats_.deflated;
         ++stats_.messages_sent;
         return queue_frame(c, op, compressed, true);  // RFC 7692 §6.1: RSV1 marks it
