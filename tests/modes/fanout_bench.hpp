@@ -2,7 +2,8 @@
 // a fake transport and a pub/sub handler each) that share one hub, driven
 // by hand: open a connection with any request, feed it frames, play phase 4
 // (handler.drain()), read back what was queued to each connection.
-// Used by tests/modes/pubsub_handler_test.cpp and pubsub_positions_test.cpp.
+// Used by tests/modes/pubsub_handler_test.cpp, pubsub_positions_test.cpp and
+// pubsub_broker_test.cpp.
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/uio.h>
@@ -17,6 +18,7 @@
 #include "proto/client_handshake.hpp"
 #include "proto/encoder.hpp"
 #include "proto/frame_header.hpp"
+#include "proto/inflater.hpp"
 
 namespace wsring::modes::fanout_bench {
 
@@ -41,6 +43,25 @@ inline std::string client_frame(opcode op, std::string_view payload) {
     out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
                                    std::as_bytes(std::span(payload.data(), payload.size())), fo));
     return out;
+}
+
+// A frame queued to a connection: its RSV1 bit (RFC 7692 §6: compressed),
+// its payload, and where its bytes are (a shared frame has one address in
+// every queue, a copy its own).
+struct queued_frame {
+    bool rsv1;
+    std::string payload;
+    const std::byte* at;
+};
+
+// A queued frame's payload, inflated when it is compressed (RFC 7692 §7.2.2).
+inline std::string inflated(const queued_frame& f) {
+    if (!f.rsv1) return f.payload;
+    proto::inflater i;
+    std::vector<std::byte> out;
+    EXPECT_EQ(i.decompress(std::as_bytes(std::span(f.payload.data(), f.payload.size())), 1u << 20, out),
+              proto::inflater::status::ok);
+    return {reinterpret_cast<const char*>(out.data()), out.size()};
 }
 
 // One reactor's worth of state, driven by hand.
@@ -122,6 +143,28 @@ struct fake_reactor {
                 if (where) where->push_back(reinterpret_cast<const std::byte*>(p + at));
                 out.push_back(bytes.substr(at + 2, len));
                 at += 2 + len;
+            }
+        }
+        c.out.consume(t.blocks, c.out.bytes());
+        return out;
+    }
+
+    // The frames queued to `c` (any length, compressed or not), and the
+    // queue emptied.
+    std::vector<queued_frame> frames(connection& c) {
+        std::vector<queued_frame> out;
+        iovec iov[write_queue::max_iov];
+        const std::size_t n = c.out.gather(iov, write_queue::max_iov);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto bytes = std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len);
+            while (!bytes.empty()) {
+                proto::frame_header h;
+                const std::size_t head = proto::decode_header(bytes, h).size;
+                if (head == 0) break;
+                auto payload = bytes.subspan(head, static_cast<std::size_t>(h.length));
+                out.push_back({h.rsv1, {reinterpret_cast<const char*>(payload.data()), payload.size()},
+                               bytes.data()});
+                bytes = bytes.subspan(head + payload.size());
             }
         }
         c.out.consume(t.blocks, c.out.bytes());

@@ -17,7 +17,6 @@
 #include "modes/position_frames.hpp"
 #include "modes/pubsub_handler.hpp"
 #include "proto/frame_header.hpp"
-#include "proto/inflater.hpp"
 #include "proto/wsring_v1.hpp"
 
 namespace wsring::modes {
@@ -503,42 +502,6 @@ TEST_F(PubsubBroker, ResetFromBeforeASubscriberCameIsNotDeliveredToIt) {
     EXPECT_EQ(raw.state, conn_state::open) << "no 1012 for a reset from before it came";
 }
 
-// The frames queued to `c` (RSV1, payload, where its bytes are), and the
-// queue emptied.
-struct queued_frame {
-    bool rsv1;
-    std::string payload;
-    const std::byte* at;
-};
-std::vector<queued_frame> queued(fake_reactor& r, connection& c) {
-    std::vector<queued_frame> out;
-    iovec iov[write_queue::max_iov];
-    const std::size_t n = c.out.gather(iov, write_queue::max_iov);
-    for (std::size_t i = 0; i < n; ++i) {
-        auto bytes = std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len);
-        while (!bytes.empty()) {
-            proto::frame_header h;
-            const std::size_t head = proto::decode_header(bytes, h).size;
-            if (head == 0) break;
-            auto payload = bytes.subspan(head, static_cast<std::size_t>(h.length));
-            out.push_back({h.rsv1, {reinterpret_cast<const char*>(payload.data()), payload.size()},
-                           bytes.data()});
-            bytes = bytes.subspan(head + payload.size());
-        }
-    }
-    c.out.consume(r.t.blocks, c.out.bytes());
-    return out;
-}
-
-// A compressed frame's payload inflated (RFC 7692 §7.2.2).
-std::string inflated(const queued_frame& f) {
-    proto::inflater i;
-    std::vector<std::byte> out;
-    EXPECT_EQ(i.decompress(std::as_bytes(std::span(f.payload.data(), f.payload.size())), 1u << 20, out),
-              proto::inflater::status::ok);
-    return {reinterpret_cast<const char*>(out.data()), out.size()};
-}
-
 // --deflate with --redis: what the broker delivers comes with plain frames
 // only (Redis carries those); each reactor with receivers that share the
 // compressed form compresses the entry once for all of them, in both
@@ -563,7 +526,7 @@ TEST_F(PubsubBroker, DeliveredMessagesAreCompressedOncePerReactorForDeflateRecei
     r1.handler.drain();
     EXPECT_EQ(r0.handler.stats().compressed, 1u) << "once for both sharing receivers";
     EXPECT_EQ(r1.handler.stats().compressed, 1u) << "the v1 form, on the reactor that has its receiver";
-    const auto f0 = queued(r0, z0), f0b = queued(r0, z0b), fp = queued(r0, plain), fv = queued(r1, v1z);
+    const auto f0 = r0.frames(z0), f0b = r0.frames(z0b), fp = r0.frames(plain), fv = r1.frames(v1z);
     ASSERT_EQ(f0.size(), 2u);
     ASSERT_EQ(f0b.size(), 2u);
     ASSERT_EQ(fp.size(), 2u);
@@ -591,7 +554,7 @@ TEST_F(PubsubBroker, DeliveredSmallMessagesGoToDeflateReceiversAsTheyAre) {
     ASSERT_EQ(deliver("t", "E", 1, {"a", "b"}), remote_append::applied);
     r.handler.drain();
     EXPECT_EQ(r.handler.stats().compressed, 0u);
-    const auto fz = queued(r, z), fp = queued(r, plain);
+    const auto fz = r.frames(z), fp = r.frames(plain);
     ASSERT_EQ(fz.size(), 2u);
     ASSERT_EQ(fp.size(), 2u);
     EXPECT_FALSE(fz[0].rsv1 || fz[1].rsv1);

@@ -16,8 +16,6 @@
 #include "net/session.hpp"
 #include "proto/client_handshake.hpp"
 #include "proto/encoder.hpp"
-#include "proto/frame_header.hpp"
-#include "proto/inflater.hpp"
 
 namespace wsring::modes {
 namespace {
@@ -186,40 +184,6 @@ TEST(PubsubHandler, SlowConsumerSkippedKeepsConnection) {
 
 namespace deflate_once {
 
-// The frames queued to `c`: RSV1 bit, payload, and where the frame's bytes are.
-struct queued {
-    bool rsv1;
-    std::string payload;
-    const std::byte* at;
-};
-std::vector<queued> queued_frames(fake_reactor& r, connection& c) {
-    std::vector<queued> out;
-    iovec iov[write_queue::max_iov];
-    std::size_t n = c.out.gather(iov, write_queue::max_iov);
-    for (std::size_t i = 0; i < n; ++i) {
-        auto bytes = std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len);
-        while (!bytes.empty()) {
-            proto::frame_header h;
-            std::size_t head = proto::decode_header(bytes, h).size;
-            auto payload = bytes.subspan(head, static_cast<std::size_t>(h.length));
-            out.push_back({h.rsv1, {reinterpret_cast<const char*>(payload.data()), payload.size()},
-                           bytes.data()});
-            bytes = bytes.subspan(head + payload.size());
-        }
-    }
-    c.out.consume(r.t.blocks, c.out.bytes());
-    return out;
-}
-
-std::string inflated(const queued& f) {
-    if (!f.rsv1) return f.payload;
-    proto::inflater i;
-    std::vector<std::byte> out;
-    EXPECT_EQ(i.decompress(std::as_bytes(std::span(f.payload.data(), f.payload.size())), 1u << 20, out),
-              proto::inflater::status::ok);
-    return {reinterpret_cast<const char*>(out.data()), out.size()};
-}
-
 std::string json_like(std::size_t n) {
     std::string s;
     while (s.size() < n) s += R"({"user":"ada","room":"general","text":"hello there, everyone"},)";
@@ -251,8 +215,8 @@ TEST(PubsubHandler, DeflateCompressesOncePerMessageForEveryReceiverThatCanShare)
     EXPECT_EQ(r1.handler.stats().compressed, 0u) << "the publishing reactor compressed it";
     EXPECT_EQ(r1.handler.stats().recompressed, 2u) << "the narrow-window receiver, both messages";
 
-    auto f_pub = queued_frames(r0, pub), f0 = queued_frames(r0, z0), f1 = queued_frames(r1, z1),
-         f2 = queued_frames(r1, z2), fn = queued_frames(r1, narrow), fp = queued_frames(r1, plain);
+    auto f_pub = r0.frames(pub), f0 = r0.frames(z0), f1 = r1.frames(z1),
+         f2 = r1.frames(z2), fn = r1.frames(narrow), fp = r1.frames(plain);
     for (auto* fs : {&f_pub, &f0, &f1, &f2, &fn, &fp}) {
         ASSERT_EQ(fs->size(), 2u);
         EXPECT_EQ(inflated((*fs)[0]), msg);
@@ -278,12 +242,12 @@ TEST(PubsubHandler, DeflateSkipsTheCompressionWhenNoReceiverCanShare) {
     r.send(a, json_like(1024));
     r.handler.drain();
     EXPECT_EQ(r.handler.stats().compressed, 0u);
-    EXPECT_EQ(queued_frames(r, b).size(), 1u);
+    EXPECT_EQ(r.frames(b).size(), 1u);
     connection& z = r.open("/t", "permessage-deflate");
     r.send(a, json_like(1024));
     r.handler.drain();
     EXPECT_EQ(r.handler.stats().compressed, 1u) << "now someone can use it";
-    auto fz = queued_frames(r, z);
+    auto fz = r.frames(z);
     ASSERT_EQ(fz.size(), 1u);
     EXPECT_TRUE(fz[0].rsv1);
     r.s.abort(z);  // its goodbye takes it out of the count
@@ -310,7 +274,7 @@ TEST(PubsubHandler, DeflateReceiverThatCameAfterThePublishersDecisionGetsItCompr
     r1.handler.drain();
     EXPECT_EQ(r0.handler.stats().compressed, 0u);
     EXPECT_EQ(r1.handler.stats().compressed, 1u) << "once, for both of its sharing receivers";
-    auto fz = queued_frames(r1, z), fz2 = queued_frames(r1, z2);
+    auto fz = r1.frames(z), fz2 = r1.frames(z2);
     ASSERT_EQ(fz.size(), 1u);
     ASSERT_EQ(fz2.size(), 1u);
     EXPECT_TRUE(fz[0].rsv1);
