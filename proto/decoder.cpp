@@ -33,16 +33,19 @@ bool decoder::mid_message() const {
 
 event decoder::next(std::span<std::byte>& in) {
     release_delivered();
-    std::size_t head = 0, length = 0;
-    if (phase_ == phase::header && is_whole_small_frame(in, head, length))
-        return whole_small_frame(in, head, length);
     for (;;) {
         switch (phase_) {
         case phase::header: {
             if (in.empty()) return {};
             frame_header h;
-            if (!take_header(in, h)) return {};
-            if (error e = check_header(h); e != error::none) return fail(e);
+            // The common small frame needs neither the general parse nor
+            // the checks; either way one whole_frame() call below, inlined
+            // (called from two places it was not, and the header it was
+            // handed through memory stalled on every frame).
+            if (!take_small_header(in, h)) {
+                if (!take_header(in, h)) return {};
+                if (error e = check_header(h); e != error::none) return fail(e);
+            }
             // Not part of a fragmented message and wholly here: no copy.
             bool fragment = !is_control_bits(h.opcode_bits) &&
                             (!h.fin || h.opcode_bits == op_continuation);
@@ -79,37 +82,27 @@ inline void decoder::release_delivered() {
 // is wholly here. FIN set and no RSV bit, text or binary, masked as our
 // role requires (§5.1), a 7-bit length (§5.2), no fragmented message open
 // (§5.4), within max_message: every rule of check_header() holds for such
-// a frame, so whole_small_frame() takes it without them. Anything else
-// (the 16- and 64-bit lengths too: there the parse is a small share of
-// the frame's cost) takes the general path.
-inline bool decoder::is_whole_small_frame(std::span<const std::byte> in, std::size_t& head,
-                                          std::size_t& length) const {
+// a frame, so next() takes it to whole_frame() without them, its header
+// filled in from those two bytes and the key (fin and the RSV bits keep
+// frame_header's defaults). Anything else (the 16- and 64-bit lengths too:
+// there the parse is a small share of the frame's cost) takes the general
+// path, and `in` is left as it was.
+inline bool decoder::take_small_header(std::span<std::byte>& in, frame_header& h) const {
     if (in.size() < 2 || header_have_ != 0 || message_op_ != 0) return false;
     const auto b0 = std::to_integer<std::uint8_t>(in[0]);
     const auto b1 = std::to_integer<std::uint8_t>(in[1]);
     const bool masked = (b1 & 0x80) != 0;
-    length = b1 & 0x7f;
-    head = masked ? 6 : 2;
-    return (b0 == (0x80 | op_text) || b0 == (0x80 | op_binary)) && masked == (self_ == role::server) &&
-           length <= 125 && in.size() >= head + length && length <= max_message_;  // 126, 127: longer forms
-}
-
-// The event is returned, not passed out through a parameter: built in
-// place in the caller's slot, never copied (a copy of a struct written
-// field by field stalls on its reload).
-inline event decoder::whole_small_frame(std::span<std::byte>& in, std::size_t head, std::size_t length) {
-    const bool text = in[0] == std::byte{0x80 | op_text};
-    const bool masked = (std::to_integer<std::uint8_t>(in[1]) & 0x80) != 0;
-    std::span<std::byte> payload = in.subspan(head, length);
-    if (masked) {
-        mask_key key;
-        std::memcpy(&key, in.data() + head - 4, sizeof key);
-        apply_mask(payload, key, 0);  // §5.3
-    }
-    in = in.subspan(head + length);
-    if (!text) return {.kind = event_kind::binary, .payload = payload};
-    if (!is_valid_utf8(payload)) return fail(error::invalid_utf8);  // §8.1
-    return {.kind = event_kind::text, .payload = payload};
+    const std::size_t length = b1 & 0x7f;
+    const std::size_t head = masked ? 6 : 2;
+    if ((b0 != (0x80 | op_text) && b0 != (0x80 | op_binary)) || masked != (self_ == role::server) ||
+        length > 125 || in.size() < head + length || length > max_message_)  // 126, 127: longer forms
+        return false;
+    h.opcode_bits = b0 & 0x0f;
+    h.masked = masked;
+    h.length = length;
+    if (masked) std::memcpy(&h.key, in.data() + 2, sizeof h.key);
+    in = in.subspan(head);
+    return true;
 }
 
 // Gathers the 2-14 header bytes, across calls if a read cut them.

@@ -89,8 +89,7 @@ private:
     enum class phase : std::uint8_t { header, payload, failed, closed };
 
     // The steps of the resumable parse, in the order a frame meets them.
-    bool is_whole_small_frame(std::span<const std::byte> in, std::size_t& head, std::size_t& length) const;
-    event whole_small_frame(std::span<std::byte>& in, std::size_t head, std::size_t length);
+    bool take_small_header(std::span<std::byte>& in, frame_header& h) const;
     bool take_header(std::span<std::byte>& in, frame_header& h);
     error check_header(const frame_header& h) const;
     event whole_frame(const frame_header& h, std::span<std::byte>& in);

@@ -526,7 +526,7 @@ TEST(Decoder, SameErrorsAtEverySplit) {
 }
 
 // A data frame of up to 125 bytes wholly in one read takes the decoder's
-// shortcut (whole_small_frame), which skips the general header checks; fed
+// shortcut (take_small_header), which skips the general header checks; fed
 // a byte at a time the same frame takes the general path. For every first
 // byte (FIN, RSV, opcode) and second byte (mask bit, 7-bit length, and the
 // 16- and 64-bit forms with a few lengths, minimal or not), for both roles,
