@@ -53,8 +53,39 @@ __attribute__((target("sse2"))) void mask_sse2(std::byte* p, std::size_t n, mask
     mask_words(reinterpret_cast<std::byte*>(v), n, k);
 }
 
+// Fewer than 64 octets, as the head before an aligned loop or the tail after
+// it: one 32-octet step, one 16-octet step, then words. Byte-masked AVX-512
+// loads and stores would do it in one step each, but cost as much as a
+// whole 1 KiB loop on the Xeons we measured (docs/performance.md).
+__attribute__((target("avx2"))) inline void mask_short_avx2(std::byte* p, std::size_t n, mask_key k) {
+    if (n >= 32) {
+        auto* h = reinterpret_cast<__m256i*>(p);
+        _mm256_storeu_si256(h, _mm256_xor_si256(_mm256_loadu_si256(h), _mm256_set1_epi32(static_cast<int>(k))));
+        p += 32;
+        n -= 32;
+    }
+    if (n >= 16) {
+        auto* h = reinterpret_cast<__m128i*>(p);
+        _mm_storeu_si128(h, _mm_xor_si128(_mm_loadu_si128(h), _mm_set1_epi32(static_cast<int>(k))));
+        p += 16;
+        n -= 16;
+    }
+    mask_words(p, n, k);
+}
+
+// Masks the octets up to the next `align` boundary (fewer than 64) so the
+// wide loop stores aligned; returns the key for the new start.
+__attribute__((target("avx2"))) inline mask_key align_head_avx2(std::byte*& p, std::size_t& n, mask_key k,
+                                                               std::size_t align) {
+    std::size_t head = (align - reinterpret_cast<std::uintptr_t>(p) % align) % align;
+    mask_short_avx2(p, head, k);
+    p += head;
+    n -= head;
+    return rotate_key(k, head);
+}
+
 __attribute__((target("avx2"))) void mask_avx2(std::byte* p, std::size_t n, mask_key k) {
-    if (n >= 256) k = align_head(p, n, k, 32);
+    if (n >= 256) k = align_head_avx2(p, n, k, 32);
     const __m256i kv = _mm256_set1_epi32(static_cast<int>(k));
     auto* v = reinterpret_cast<__m256i*>(p);
     for (; n >= 128; n -= 128, v += 4) {
@@ -67,34 +98,13 @@ __attribute__((target("avx2"))) void mask_avx2(std::byte* p, std::size_t n, mask
     }
     for (; n >= 32; n -= 32, ++v)
         _mm256_storeu_si256(v, _mm256_xor_si256(_mm256_loadu_si256(v), kv));
-    p = reinterpret_cast<std::byte*>(v);
-    if (n >= 16) {
-        auto* h = reinterpret_cast<__m128i*>(p);
-        _mm_storeu_si128(h, _mm_xor_si128(_mm_loadu_si128(h), _mm256_castsi256_si128(kv)));
-        p += 16;
-        n -= 16;
-    }
-    mask_words(p, n, k);
+    mask_short_avx2(reinterpret_cast<std::byte*>(v), n, k);
 }
 
-// AVX-512BW: byte-masked loads and stores touch only the selected octets
-// (masked-off lanes never fault), so head and tail need no scalar loop.
-__attribute__((target("avx512f,avx512bw"))) inline void mask_avx512_partial(
-    std::byte* p, std::size_t n, __m512i kv) {
-    const __mmask64 m = (n >= 64) ? ~__mmask64{0} : ((__mmask64{1} << n) - 1);
-    __m512i x = _mm512_maskz_loadu_epi8(m, p);
-    _mm512_mask_storeu_epi8(p, m, _mm512_xor_si512(x, kv));
-}
-
+// AVX-512 only widens the loop; head and tail take the AVX2 steps above.
 __attribute__((target("avx512f,avx512bw"))) void mask_avx512(std::byte* p, std::size_t n,
                                                              mask_key k) {
-    if (n >= 256) {
-        std::size_t head = (64 - reinterpret_cast<std::uintptr_t>(p) % 64) % 64;
-        mask_avx512_partial(p, head, _mm512_set1_epi32(static_cast<int>(k)));
-        p += head;
-        n -= head;
-        k = rotate_key(k, head);
-    }
+    if (n >= 256) k = align_head_avx2(p, n, k, 64);
     const __m512i kv = _mm512_set1_epi32(static_cast<int>(k));
     auto* v = reinterpret_cast<__m512i*>(p);
     for (; n >= 256; n -= 256, v += 4) {
@@ -107,7 +117,7 @@ __attribute__((target("avx512f,avx512bw"))) void mask_avx512(std::byte* p, std::
     }
     for (; n >= 64; n -= 64, ++v)
         _mm512_storeu_si512(v, _mm512_xor_si512(_mm512_loadu_si512(v), kv));
-    if (n > 0) mask_avx512_partial(reinterpret_cast<std::byte*>(v), n, kv);
+    mask_short_avx2(reinterpret_cast<std::byte*>(v), n, k);
 }
 #endif  // WSRING_MASK_X86
 
