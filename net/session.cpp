@@ -170,6 +170,7 @@ void session::send_encoded(connection& c, core::shared_buffer frames, std::uint6
 void session::send_encoded(connection& c, core::shared_buffer frames, std::size_t begin,
                            std::size_t end, std::uint64_t messages) {
     if (c.state != conn_state::open || !c.ws.can_send() || begin == end) return;
+    settle(c);
     stats_.messages_sent += messages;
     stats_.bytes_sent += end - begin;
     c.out.append_shared(t_.pool(), std::move(frames), begin, end - begin);
@@ -398,7 +399,16 @@ void session::answer_http(connection& c, const proto::http_request& req) {
 
 // ---- frames (RFC 6455 §5, §6.2) ---------------------------------------------------
 
+// One read's frames. Large replies whose payloads lie in `in` wait in
+// batch_ while it is decoded and leave together at its end (send_batch.hpp).
 void session::on_frames(connection& c, std::span<std::byte> in) {
+    reading_ = in;
+    decode_frames(c, in);
+    reading_ = {};
+    if (batch_.owner()) send_batched();
+}
+
+void session::decode_frames(connection& c, std::span<std::byte> in) {
     while (c.state == conn_state::open || c.state == conn_state::closing) {
         proto::event ev = c.ws.next(in);  // unmasks in place; may point into `in`
         switch (ev.kind) {
@@ -528,6 +538,7 @@ void session::enter_draining(connection& c, bool linger) {
 
 void session::finish(connection& c) {
     if (c.state == conn_state::closed) return;
+    if (batch_.owner() == &c) batch_.clear();  // its payloads are no longer owed
     t_.timers().cancel(c);
     if (c.flags & sf_deferred) {
         c.flags &= ~sf_deferred;
@@ -562,14 +573,18 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
     const proto::frame_options fo{.rsv1 = compressed};
     if (n <= segment_pool::owned_capacity) {
         // Small: encoded straight into the tail block, next to the previous reply.
+        settle(c);
         c.out.commit(c.ws.write_message(c.out.reserve(t_.pool(), n), op, payload, fo));
         return want_flush(c);
     }
-    // Large, with nothing queued ahead of it: header and payload go to the
-    // socket at once, the payload from where it lies (for an echo, the
-    // receive buffer), so the frame is never copied (a 64 KiB echo spent a
-    // fifth of the server in that memmove). Only what the socket does not
-    // take is copied into the queue.
+    // Large, with nothing queued ahead of it, and its payload in the read
+    // being handled (an echo): sent with the read's other large replies,
+    // from where the payload lies, so the frame is never copied (a 64 KiB
+    // echo spent a fifth of the server in that memmove).
+    if (n >= write_through_min && batch_frame(c, op, payload, fo)) return;
+    settle(c);
+    // Large, from elsewhere, with nothing queued ahead: header and payload go
+    // to the socket at once. Only what the socket does not take is copied.
     std::byte header[proto::max_header_size];
     std::size_t header_len = 0;
     std::size_t sent = 0;
@@ -592,10 +607,52 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
     want_flush(c);
 }
 
+// Holds a large frame in batch_ when it can wait there: plaintext (TLS
+// seals bytes first), nothing of c's queued ahead, and the payload inside
+// the read being decoded, which stays put until on_frames sends the batch.
+bool session::batch_frame(connection& c, opcode op, std::span<const std::byte> payload,
+                          const proto::frame_options& fo) {
+    if (c.tls || !c.out.empty() || payload.data() < reading_.data() ||
+        payload.data() + payload.size() > reading_.data() + reading_.size())
+        return false;
+    if (batch_.owner() && (batch_.owner() != &c || batch_.full())) send_batched();
+    if (!c.out.empty()) return false;  // c's batch was not all taken: the rest is queued
+    std::byte header[proto::max_header_size];
+    std::size_t header_len = c.ws.write_header(header, op, payload.size(), fo);
+    if (header_len == 0) return false;
+    batch_.add(c, std::span(header, header_len), payload);
+    return true;
+}
+
+// One gather write for the batch; what the socket does not take (or all of
+// it, where an immediate send is not possible) is copied into the queue.
+void session::send_batched() {
+    connection& c = *batch_.owner();
+    std::span<const iovec> iov = batch_.iovecs();
+    const std::size_t total = batch_.bytes();
+    std::size_t sent = t_.write_now(c, iov.data(), static_cast<int>(iov.size()));
+    if (sent < total) {
+        auto rest = core::shared_buffer::make(total - sent, [&](std::span<std::byte> out) {
+            std::size_t skip = sent, at = 0;
+            for (const iovec& v : iov) {
+                std::size_t len = v.iov_len;
+                std::size_t from = std::min(skip, len);
+                skip -= from;
+                std::memcpy(out.data() + at, static_cast<const std::byte*>(v.iov_base) + from, len - from);
+                at += len - from;
+            }
+        });
+        c.out.append_shared(t_.pool(), std::move(rest), 0, total - sent);
+        want_flush(c);
+    }
+    batch_.clear();
+}
+
 // Our close (§7.1.2), once: write_close writes nothing if ours went out.
 // Control frames go through a stack buffer: reserving queue memory for a
 // frame that turns out not to be owed would leave a block allocated.
 void session::queue_close(connection& c, close_code code, std::string_view reason) {
+    settle(c);
     std::byte frame[proto::max_answer_size];
     if (std::size_t n = c.ws.write_close(frame, code, reason)) {
         stats_.bytes_sent += n;
@@ -607,6 +664,7 @@ void session::queue_close(connection& c, close_code code, std::string_view reaso
 // What the protocol owes for `ev` (a pong, the close echo, the failing
 // close), if anything.
 void session::queue_answer(connection& c, const proto::event& ev) {
+    settle(c);
     std::byte frame[proto::max_answer_size];
     if (std::size_t n = c.ws.answer(ev, frame)) {
         stats_.bytes_sent += n;
@@ -623,6 +681,7 @@ void session::queue_answer(connection& c, const proto::event& ev) {
 // flush, and the blocks' first pages stayed resident after: 10,000 idle
 // connections grew by 11 MiB (1.1 KiB each) at their first ping, for good.
 void session::send_unprompted(connection& c, std::span<const std::byte> frame) {
+    settle(c);
     std::size_t sent = 0;
     if (c.out.empty()) {
         iovec iov{const_cast<std::byte*>(frame.data()), frame.size()};
@@ -634,6 +693,7 @@ void session::send_unprompted(connection& c, std::span<const std::byte> frame) {
 }
 
 void session::queue_bytes(connection& c, std::string_view bytes) {
+    settle(c);
     stats_.bytes_sent += bytes.size();
     c.out.append_copy(t_.pool(), std::as_bytes(std::span(bytes.data(), bytes.size())));
     want_flush(c);

@@ -30,6 +30,7 @@
 #include "net/connection.hpp"
 #include "net/deflate_contexts.hpp"
 #include "net/message_handler.hpp"
+#include "net/send_batch.hpp"
 #include "net/metrics.hpp"
 #include "net/transport.hpp"
 #include "proto/handshake.hpp"
@@ -154,6 +155,7 @@ private:
     void hold_while_deferred(connection& c, std::span<const std::byte> in);
     void answer_http(connection& c, const proto::http_request& req);
     void on_frames(connection& c, std::span<std::byte> in);
+    void decode_frames(connection& c, std::span<std::byte> in);
     void on_data_message(connection& c, const proto::event& ev);
     void on_close_frame(connection& c, const proto::event& ev);
     void fail(connection& c, proto::close_code code, std::string_view reason);
@@ -174,6 +176,13 @@ private:
     void queue_answer(connection& c, const proto::event& ev);
     void queue_bytes(connection& c, std::string_view bytes);
     void send_unprompted(connection& c, std::span<const std::byte> frame);
+    bool batch_frame(connection& c, proto::opcode op, std::span<const std::byte> payload,
+                     const proto::frame_options& fo);
+    void send_batched();
+    // Before anything else joins c's output, c's batched frames go first.
+    void settle(connection& c) {
+        if (batch_.owner() == &c) send_batched();
+    }
     void want_flush(connection& c) {
         if (!(c.io & io_dirty)) t_.flush_soon(c);
     }
@@ -189,6 +198,10 @@ private:
     core::tick_t handshake_ticks_, idle_ticks_, ping_ticks_, close_ticks_;
     session_stats stats_;
     deflate_contexts deflate_;
+    // The bytes of the read being decoded (on_frames), and the large frames
+    // whose payloads lie in them, sent together when that read is handled.
+    std::span<const std::byte> reading_;
+    send_batch batch_;
     // When each connection with sf_expires must be closed (wheel tick): a
     // table beside the slab, so connections without a token pay nothing.
     std::unordered_map<const connection*, core::tick_t> expiry_;

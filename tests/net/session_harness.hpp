@@ -37,12 +37,14 @@ struct fake_transport final : transport {
     core::timer_wheel& timers() override { return wheel; }
     segment_pool& pool() override { return blocks; }
     // write_now: the socket takes up to `write_now_room` bytes (0: none, as
-    // a backend that cannot) into `*sink`, the same wire flush() writes to.
+    // a backend that cannot) into `*sink`, the same wire flush() writes to;
+    // nothing while bytes are queued (they would be overtaken).
     std::size_t write_now_room = 0;
     std::string* sink = nullptr;
     int write_nows = 0;
-    std::size_t write_now(connection&, const iovec* iov, int n) override {
+    std::size_t write_now(connection& c, const iovec* iov, int n) override {
         ++write_nows;
+        if (!c.out.empty()) return 0;  // as reactor_base: never ahead of queued bytes
         std::size_t took = 0;
         for (int i = 0; i < n && took < write_now_room; ++i) {
             std::size_t k = std::min(write_now_room - took, iov[i].iov_len);

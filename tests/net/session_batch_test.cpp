@@ -1,0 +1,144 @@
+// The large replies of one read, sent together (net/send_batch.hpp): one
+// write for the read's frames, the exact rest queued when the socket takes
+// part, and every other frame for the connection (a pong, a small reply, a
+// close) still in the order the peer's frames asked for it.
+#include <set>
+
+#include "session_harness.hpp"
+
+namespace wsring::net::session_bench {
+namespace {
+
+std::string large_frames(int count, std::size_t size, std::vector<std::string>& payloads) {
+    std::string read;
+    for (int i = 0; i < count; ++i) {
+        payloads.push_back(patterned(size, 3 + static_cast<unsigned>(i)));
+        read += client_frame(opcode::binary, payloads.back());
+    }
+    return read;
+}
+
+void expect_payloads(const std::vector<frame>& f, const std::vector<std::string>& payloads) {
+    ASSERT_EQ(f.size(), payloads.size());
+    for (std::size_t i = 0; i < f.size(); ++i) EXPECT_EQ(f[i].payload, payloads[i]) << "frame " << i;
+}
+
+TEST(SessionBatch, LargeRepliesOfOneReadLeaveInOneWrite) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    std::vector<std::string> payloads;
+    x.feed(large_frames(3, 20000, payloads));
+    EXPECT_EQ(x.t.write_nows, 1);
+    EXPECT_TRUE(x.c->out.empty()) << "the socket took it all: nothing queued";
+    expect_payloads(x.frames(), payloads);
+}
+
+// Wherever the socket stops — in a header, between frames, in a payload —
+// the queue holds exactly the rest, and the wire gets every frame whole.
+TEST(SessionBatch, PartlySentBatchQueuesExactlyTheRest) {
+    const std::size_t header = proto::header_size(20000, false);  // 4
+    const std::size_t one = header + 20000, total = 3 * one;
+    for (std::size_t room : std::set<std::size_t>{0, 1, header, header + 1, one, one + 2, 2 * one + 7,
+                                                  total - 1}) {
+        SCOPED_TRACE(room);
+        harness x;
+        x.open();
+        x.t.write_now_room = room;
+        std::vector<std::string> payloads;
+        x.feed(large_frames(3, 20000, payloads));
+        EXPECT_EQ(x.t.write_nows, 1);
+        EXPECT_EQ(x.c->out.bytes(), total - room);
+        x.flush();
+        expect_payloads(x.frames(), payloads);
+    }
+}
+
+// A pong owed between large frames goes after the ones before it and ahead
+// of the ones after it, as does a small reply.
+TEST(SessionBatch, OtherFramesKeepTheirPlaceAmongBatchedOnes) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    const std::string a = patterned(20000, 5), b = patterned(30000, 7);
+    x.feed(client_frame(opcode::binary, a) + client_frame(opcode::ping, "p") +
+           client_frame(opcode::binary, b) + client_frame(opcode::text, "small"));
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 4u);
+    EXPECT_EQ(f[0].payload, a);
+    EXPECT_EQ(f[1].op, opcode::pong);
+    EXPECT_EQ(f[1].payload, "p");
+    EXPECT_EQ(f[2].payload, b);
+    EXPECT_EQ(f[3].payload, "small");
+}
+
+// RFC 6455 §7.1.7: the replies owed before a protocol error still go out,
+// and the close frame that fails the connection comes after them.
+TEST(SessionBatch, BatchedRepliesGoOutBeforeTheFailingClose) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    std::vector<std::string> payloads;
+    std::string read = large_frames(2, 20000, payloads);
+    read += client_frame(opcode::binary, "unmasked", true, false);  // §5.1: a client must mask
+    x.feed(read);
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 3u);
+    EXPECT_EQ(f[0].payload, payloads[0]);
+    EXPECT_EQ(f[1].payload, payloads[1]);
+    EXPECT_EQ(f[2].op, opcode::close);
+    EXPECT_EQ(f[2].close_code(), 1002);
+}
+
+// A frame completed from the previous read lies in the decoder's own buffer,
+// not in this read: it is sent at once, the whole frames after it batched.
+TEST(SessionBatch, FrameCutAcrossReadsGoesAheadOfTheBatch) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    std::vector<std::string> payloads;
+    const std::string all = large_frames(3, 20000, payloads);
+    const std::size_t cut = 9000;
+    x.feed(all.substr(0, cut));
+    EXPECT_EQ(x.t.write_nows, 0);
+    x.feed(all.substr(cut));
+    EXPECT_EQ(x.t.write_nows, 2) << "the cut frame alone, then the batch of two";
+    EXPECT_TRUE(x.c->out.empty());
+    expect_payloads(x.frames(), payloads);
+}
+
+// More large frames than a batch holds: a full batch is sent and a new one
+// started, in order.
+TEST(SessionBatch, AFullBatchIsSentAndANewOneStarted) {
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    std::vector<std::string> payloads;
+    const int count = static_cast<int>(send_batch::max_frames) + 3;
+    x.feed(large_frames(count, 17000, payloads));
+    EXPECT_EQ(x.t.write_nows, 2);
+    expect_payloads(x.frames(), payloads);
+}
+
+// A connection that ends while its frames wait (the handler closes it)
+// leaves nothing behind that points at it.
+TEST(SessionBatch, AnAbortedConnectionDropsItsBatch) {
+    struct closer final : message_handler {
+        void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
+            s.send_message(c, op, p);
+            s.abort(c);
+        }
+    } h;
+    harness y(test_options(), nullptr, &h);
+    y.open();
+    y.t.write_now_room = SIZE_MAX;
+    std::vector<std::string> payloads;
+    y.feed(large_frames(2, 20000, payloads));
+    EXPECT_EQ(y.c->state, conn_state::closed);
+    EXPECT_EQ(y.t.write_nows, 0) << "nothing is sent for a connection that is gone";
+}
+
+}  // namespace
+}  // namespace wsring::net::session_bench
