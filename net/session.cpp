@@ -577,55 +577,33 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
         c.out.commit(c.ws.write_message(c.out.reserve(t_.pool(), n), op, payload, fo));
         return want_flush(c);
     }
-    // Large, with nothing queued ahead of it, and its payload in the read
-    // being handled (an echo): sent with the read's other large replies,
-    // from where the payload lies, so the frame is never copied (a 64 KiB
-    // echo spent a fifth of the server in that memmove).
-    if (n >= write_through_min && batch_frame(c, op, payload, fo)) return;
-    settle(c);
-    // Large, from elsewhere, with nothing queued ahead: header and payload go
-    // to the socket at once. Only what the socket does not take is copied.
+    // Large: never copied into a write block. With nothing queued ahead, it
+    // goes to the socket from where its payload lies, its header beside it
+    // (a 64 KiB echo spent a fifth of the server in that memmove): at once,
+    // or, when the payload lies in the read being decoded (an echo), with
+    // that read's other large replies in one write once the read is handled
+    // (send_batch.hpp). Only what the socket does not take is copied.
+    const bool direct = n >= write_through_min && !c.tls;  // TLS seals the bytes first
+    // c's batch goes first unless this frame joins it; another's, always.
+    if (batch_.owner() && (batch_.owner() != &c || batch_.full() || !direct)) send_batched();
     std::byte header[proto::max_header_size];
     std::size_t header_len = 0;
-    std::size_t sent = 0;
-    if (n >= write_through_min && c.out.empty() &&
-        (header_len = c.ws.write_header(header, op, payload.size(), fo)) != 0) {
-        iovec iov[2] = {{header, header_len},
-                        {const_cast<std::byte*>(payload.data()), payload.size()}};
-        sent = t_.write_now(c, iov, 2);
-        if (sent == n) return;
+    if (!direct || !c.out.empty() ||
+        (header_len = c.ws.write_header(header, op, payload.size(), fo)) == 0) {
+        auto frame = core::shared_buffer::make(
+            n, [&](std::span<std::byte> out) { c.ws.write_message(out, op, payload, fo); });
+        c.out.append_shared(t_.pool(), std::move(frame), 0, n);
+        return want_flush(c);
     }
-    // The rest: its own refcounted buffer, referenced by the queue.
-    auto rest = core::shared_buffer::make(n - sent, [&](std::span<std::byte> out) {
-        if (sent == 0) return static_cast<void>(c.ws.write_message(out, op, payload, fo));
-        std::size_t header_left = sent < header_len ? header_len - sent : 0;
-        std::memcpy(out.data(), header + header_len - header_left, header_left);
-        std::memcpy(out.data() + header_left, payload.data() + (sent + header_left - header_len),
-                    out.size() - header_left);
-    });
-    c.out.append_shared(t_.pool(), std::move(rest), 0, n - sent);
-    want_flush(c);
-}
-
-// Holds a large frame in batch_ when it can wait there: plaintext (TLS
-// seals bytes first), nothing of c's queued ahead, and the payload inside
-// the read being decoded, which stays put until on_frames sends the batch.
-bool session::batch_frame(connection& c, opcode op, std::span<const std::byte> payload,
-                          const proto::frame_options& fo) {
-    if (c.tls || !c.out.empty() || payload.data() < reading_.data() ||
-        payload.data() + payload.size() > reading_.data() + reading_.size())
-        return false;
-    if (batch_.owner() && (batch_.owner() != &c || batch_.full())) send_batched();
-    if (!c.out.empty()) return false;  // c's batch was not all taken: the rest is queued
-    std::byte header[proto::max_header_size];
-    std::size_t header_len = c.ws.write_header(header, op, payload.size(), fo);
-    if (header_len == 0) return false;
     batch_.add(c, std::span(header, header_len), payload);
-    return true;
+    const auto at = reinterpret_cast<std::uintptr_t>(payload.data());
+    const auto read_at = reinterpret_cast<std::uintptr_t>(reading_.data());
+    if (at < read_at || at + payload.size() > read_at + reading_.size())
+        send_batched();  // the payload may not outlive this call: written now
 }
 
-// One gather write for the batch; what the socket does not take (or all of
-// it, where an immediate send is not possible) is copied into the queue.
+// One gather write for the batch (transport::write_now: nothing ahead of it,
+// plaintext); what the socket does not take is copied into the queue.
 void session::send_batched() {
     connection& c = *batch_.owner();
     std::span<const iovec> iov = batch_.iovecs();
@@ -635,11 +613,11 @@ void session::send_batched() {
         auto rest = core::shared_buffer::make(total - sent, [&](std::span<std::byte> out) {
             std::size_t skip = sent, at = 0;
             for (const iovec& v : iov) {
-                std::size_t len = v.iov_len;
-                std::size_t from = std::min(skip, len);
+                std::size_t from = std::min(skip, v.iov_len);
                 skip -= from;
-                std::memcpy(out.data() + at, static_cast<const std::byte*>(v.iov_base) + from, len - from);
-                at += len - from;
+                std::memcpy(out.data() + at, static_cast<const std::byte*>(v.iov_base) + from,
+                            v.iov_len - from);
+                at += v.iov_len - from;
             }
         });
         c.out.append_shared(t_.pool(), std::move(rest), 0, total - sent);

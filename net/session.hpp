@@ -140,9 +140,10 @@ public:
     const session_options& options() const { return opts_; }
 
 private:
-    // Frames this large are offered to the socket at once when nothing is
-    // queued ahead of them (queue_frame): below it, one gather write per turn
-    // for all of a connection's replies costs less than a send per frame.
+    // Frames this large are offered to the socket from where their payload
+    // lies when nothing is queued ahead of them (queue_frame, send_batch):
+    // below it, one gather write per turn for all of a connection's replies
+    // costs less than a send per frame.
     static constexpr std::size_t write_through_min = 16u << 10;
 
     // The phases of a connection, in the order it meets them.
@@ -176,8 +177,6 @@ private:
     void queue_answer(connection& c, const proto::event& ev);
     void queue_bytes(connection& c, std::string_view bytes);
     void send_unprompted(connection& c, std::span<const std::byte> frame);
-    bool batch_frame(connection& c, proto::opcode op, std::span<const std::byte> payload,
-                     const proto::frame_options& fo);
     void send_batched();
     // Before anything else joins c's output, c's batched frames go first.
     void settle(connection& c) {

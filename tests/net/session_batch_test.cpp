@@ -99,6 +99,56 @@ TEST(SessionBatch, FrameCutAcrossReadsGoesAheadOfTheBatch) {
     expect_payloads(x.frames(), payloads);
 }
 
+// A large frame too short to be sent as it lies (between a write block's
+// capacity and write_through_min) is copied into the queue, and still goes
+// after the batched frame before it.
+TEST(SessionBatch, ACopiedLargeFrameGoesAfterTheBatchAheadOfIt) {
+    const std::size_t copied = 16379;  // its frame: 16,383 B
+    static_assert(segment_pool::owned_capacity < 16383);
+    for (std::size_t room : {std::size_t{0}, std::size_t{100}, SIZE_MAX}) {
+        SCOPED_TRACE(room);
+        harness x;
+        x.open();
+        x.t.write_now_room = room;
+        const std::string a = patterned(20000, 5), b = patterned(copied, 9);
+        x.feed(client_frame(opcode::binary, a) + client_frame(opcode::binary, b));
+        x.flush();
+        expect_payloads(x.frames(), {a, b});
+    }
+}
+
+// A large reply from the handler's own memory (not the read) cannot wait:
+// it is written at once, after what the read batched before it, and the
+// queue holds exactly what the socket did not take.
+TEST(SessionBatch, ALargeReplyFromElsewhereIsWrittenAtOnceInItsPlace) {
+    struct own_then_echo final : message_handler {
+        std::string own = patterned(30000, 11);
+        int writes_after_own = -1;
+        fake_transport* t = nullptr;
+        void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
+            s.send_message(c, op, p);
+            s.send_message(c, opcode::binary, std::as_bytes(std::span(own.data(), own.size())));
+            writes_after_own = t->write_nows;
+        }
+    };
+    const std::size_t echo = proto::header_size(20000, false) + 20000;
+    const std::size_t total = echo + proto::header_size(30000, false) + 30000;
+    for (std::size_t room : std::set<std::size_t>{0, 3, echo, echo + 9, total}) {
+        SCOPED_TRACE(room);
+        own_then_echo h;
+        harness x(test_options(), nullptr, &h);
+        h.t = &x.t;
+        x.open();
+        x.t.write_now_room = room;
+        const std::string a = patterned(20000, 5);
+        x.feed(client_frame(opcode::binary, a));
+        EXPECT_EQ(h.writes_after_own, 1) << "the echo's batch and the own reply, in one write";
+        EXPECT_EQ(x.c->out.bytes(), total - std::min(room, total));
+        x.flush();
+        expect_payloads(x.frames(), {a, h.own});
+    }
+}
+
 // More large frames than a batch holds: a full batch is sent and a new one
 // started, in order.
 TEST(SessionBatch, AFullBatchIsSentAndANewOneStarted) {
