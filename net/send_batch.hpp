@@ -7,7 +7,7 @@
 // at a time. The payloads stay where they lie (the read's own bytes, valid
 // until it is handled); only the headers are copied here. What the socket
 // does not take is copied into the connection's queue by the session.
-// Read next: net/session.cpp (queue_frame, send_batched).
+// Read next: net/session_output.cpp (queue_frame, send_batched).
 #pragma once
 #include <sys/uio.h>
 

@@ -20,14 +20,12 @@
 #include "net/session.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <string>
 
 #include "net/http_exchange.hpp"
 #include "net/refusal_log.hpp"
 #include "net/static_site.hpp"
-#include "proto/encoder.hpp"
 #include "proto/error.hpp"
 #include "proto/http_body.hpp"
 #include "proto/utf8.hpp"
@@ -558,123 +556,6 @@ void session::finish(connection& c) {
     c.flags &= ~(sf_expires | sf_read_only);
     c.state = conn_state::closed;
     t_.close(c);
-}
-
-// ---- output ----------------------------------------------------------------------
-
-// Every frame we send is written by c.ws (proto::connection), straight into
-// the queue's memory: it enforces RFC 6455 §5.5.1 (nothing after our close)
-// and keeps the close handshake's state.
-void session::queue_frame(connection& c, opcode op, std::span<const std::byte> payload,
-                          bool compressed) {
-    if (!c.ws.can_send()) return;  // §5.5.1: nothing after our close frame
-    std::size_t n = c.ws.frame_size(payload.size());
-    stats_.bytes_sent += n;
-    const proto::frame_options fo{.rsv1 = compressed};
-    if (n <= segment_pool::owned_capacity) {
-        // Small: encoded straight into the tail block, next to the previous reply.
-        settle(c);
-        c.out.commit(c.ws.write_message(c.out.reserve(t_.pool(), n), op, payload, fo));
-        return want_flush(c);
-    }
-    // Large: never copied into a write block. With nothing queued ahead, it
-    // goes to the socket from where its payload lies, its header beside it
-    // (a 64 KiB echo spent a fifth of the server in that memmove): at once,
-    // or, when the payload lies in the read being decoded (an echo), with
-    // that read's other large replies in one write once the read is handled
-    // (send_batch.hpp). Only what the socket does not take is copied.
-    const bool direct = n >= write_through_min && !c.tls;  // TLS seals the bytes first
-    // c's batch goes first unless this frame joins it; another's, always.
-    if (batch_.owner() && (batch_.owner() != &c || batch_.full() || !direct)) send_batched();
-    std::byte header[proto::max_header_size];
-    std::size_t header_len = 0;
-    if (!direct || !c.out.empty() ||
-        (header_len = c.ws.write_header(header, op, payload.size(), fo)) == 0) {
-        auto frame = core::shared_buffer::make(
-            n, [&](std::span<std::byte> out) { c.ws.write_message(out, op, payload, fo); });
-        c.out.append_shared(t_.pool(), std::move(frame), 0, n);
-        return want_flush(c);
-    }
-    batch_.add(c, std::span(header, header_len), payload);
-    const auto at = reinterpret_cast<std::uintptr_t>(payload.data());
-    const auto read_at = reinterpret_cast<std::uintptr_t>(reading_.data());
-    if (at < read_at || at + payload.size() > read_at + reading_.size())
-        send_batched();  // the payload may not outlive this call: written now
-}
-
-// One gather write for the batch (transport::write_now: nothing ahead of it,
-// plaintext); what the socket does not take is copied into the queue.
-void session::send_batched() {
-    connection& c = *batch_.owner();
-    std::span<const iovec> iov = batch_.iovecs();
-    const std::size_t total = batch_.bytes();
-    std::size_t sent = t_.write_now(c, iov.data(), static_cast<int>(iov.size()));
-    if (sent < total) {
-        auto rest = core::shared_buffer::make(total - sent, [&](std::span<std::byte> out) {
-            std::size_t skip = sent, at = 0;
-            for (const iovec& v : iov) {
-                std::size_t from = std::min(skip, v.iov_len);
-                skip -= from;
-                std::memcpy(out.data() + at, static_cast<const std::byte*>(v.iov_base) + from,
-                            v.iov_len - from);
-                at += v.iov_len - from;
-            }
-        });
-        c.out.append_shared(t_.pool(), std::move(rest), 0, total - sent);
-        want_flush(c);
-    }
-    batch_.clear();
-}
-
-// Our close (§7.1.2), once: write_close writes nothing if ours went out.
-// Control frames go through a stack buffer: reserving queue memory for a
-// frame that turns out not to be owed would leave a block allocated.
-void session::queue_close(connection& c, close_code code, std::string_view reason) {
-    settle(c);
-    std::byte frame[proto::max_answer_size];
-    if (std::size_t n = c.ws.write_close(frame, code, reason)) {
-        stats_.bytes_sent += n;
-        c.out.append_copy(t_.pool(), std::span(frame, n));
-        want_flush(c);
-    }
-}
-
-// What the protocol owes for `ev` (a pong, the close echo, the failing
-// close), if anything.
-void session::queue_answer(connection& c, const proto::event& ev) {
-    settle(c);
-    std::byte frame[proto::max_answer_size];
-    if (std::size_t n = c.ws.answer(ev, frame)) {
-        stats_.bytes_sent += n;
-        c.out.append_copy(t_.pool(), std::span(frame, n));
-        want_flush(c);
-    }
-}
-
-// Output no read asked for: a timer's ping or close, a shutdown's 1001.
-// Sent at once when nothing is queued ahead of it (transport::write_now:
-// plaintext, no send in flight), queued only for what the socket did not
-// take. A keep-alive round fires for thousands of idle connections in one
-// tick; queued, each frame took a 16 KiB write block until the turn's
-// flush, and the blocks' first pages stayed resident after: 10,000 idle
-// connections grew by 11 MiB (1.1 KiB each) at their first ping, for good.
-void session::send_unprompted(connection& c, std::span<const std::byte> frame) {
-    settle(c);
-    std::size_t sent = 0;
-    if (c.out.empty()) {
-        iovec iov{const_cast<std::byte*>(frame.data()), frame.size()};
-        sent = t_.write_now(c, &iov, 1);
-        if (sent == frame.size()) return;
-    }
-    c.out.append_copy(t_.pool(), frame.subspan(sent));
-    want_flush(c);
-}
-
-void session::queue_bytes(connection& c, std::string_view bytes) {
-    settle(c);
-    stats_.bytes_sent += bytes.size();
-    c.out.append_copy(t_.pool(), std::as_bytes(std::span(bytes.data(), bytes.size())));
-    want_flush(c);
 }
 
 session_stats& session_stats::operator+=(const session_stats& o) {

@@ -9,7 +9,8 @@
 // state lives in the connection struct. Every state transition is in
 // session.cpp (h11's rule). RFC 6455 §4.2 (handshake), §5.5 (control frames),
 // §7 (closing); RFC 9112 §6, §9.3 (request bodies, keep-alive).
-// Read next: net/session.cpp, then net/epoll_reactor.cpp.
+// Read next: net/session.cpp, net/session_output.cpp (how output reaches the
+// socket), then net/epoll_reactor.cpp.
 #pragma once
 #include <array>
 #include <atomic>
