@@ -36,10 +36,16 @@ namespace wsring::net {
 // cut across two buffers (each cut one is copied into the decoder's
 // message). When it runs dry, the connection is read at once into the
 // reactor's receive buffer (on_recv_cqe), so a small ring costs little.
+// But a ring that runs dry turn after turn starves some connections when
+// the server is the bottleneck (p99 111-238 ms against epoll's 20-43 ms,
+// 1,000 x 16 x 1 KiB echo on a saturated core), and 8 x 256 KiB was fair
+// there: so the ring grows by one buffer per turn it ran dry in, up to
+// `grow_to`, and a quiet or lightly loaded reactor keeps the small one.
 // Measured: docs/performance.md, "The ring's sizes, as measured".
 struct uring_buffers {
-    unsigned count = 2;
+    unsigned count = 2;          // provided at the start
     unsigned size = 256u << 10;  // a multiple of 4 KiB
+    unsigned grow_to = 8;        // at most, a power of two >= count (= count: never grows)
     bool whole = false;          // the layout of kernels before 6.12 even on a newer one (tests)
 };
 
@@ -62,6 +68,9 @@ public:
     std::string_view backend_name() const override { return "uring"; }
 
     static constexpr unsigned whole_buffer_size = 4096;
+    // Buffers in the ring now (whole 4 KiB ones on older kernels): after
+    // run() returned, or on the loop thread.
+    unsigned provided_buffers() const { return buffers_; }
 
 private:
     struct send_msg;  // msghdr + iovecs of a gather send in flight
@@ -100,15 +109,19 @@ private:
     void setup_buffers();
     void consume_buffer(std::uint16_t bid, const io_uring_cqe& cqe);
     void give_back_buffer(std::uint16_t bid);
+    void grow_buffers();  // one more buffer (of `size`), once per turn, up to grow_to
 
     std::uint16_t take_send_msg();
     void quiesce();  // after the loop: end the listener's and wakeup's ops
 
     io_uring ring_{};
     io_uring_buf_ring* bufs_ = nullptr;  // the provided-buffer ring (mmap'ed)
-    std::byte* buf_mem_ = nullptr;       // buffers_ × buf_size_ (mmap'ed)
-    unsigned buffers_;                   // cut into whole 4 KiB ones: size / 4 KiB times more
+    std::byte* buf_mem_ = nullptr;       // slots_ × buf_size_ (mmap'ed)
+    unsigned buffers_;                   // provided so far; cut into whole 4 KiB ones: size / 4 KiB times more
+    unsigned slots_;                     // the ring's entries: buffers_ once grown to grow_to
     unsigned buf_size_;                  // whole_buffer_size without incremental rings
+    unsigned grow_step_ = 1;             // slots per grow_buffers(): size / 4 KiB for whole buffers
+    bool grew_this_turn_ = false;
     bool whole_buffers_;                 // the constructor's: as if the kernel had none
     std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data

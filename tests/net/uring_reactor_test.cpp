@@ -39,7 +39,7 @@ public:
     static constexpr unsigned buffer_size = 64u << 10;
     explicit tiny_ring(unsigned buffers, session_options so = {},
                        std::unique_ptr<message_handler> handler = std::make_unique<echo_handler>(),
-                       bool whole_buffers = false) {
+                       bool whole_buffers = false, unsigned grow_to = 0) {
         std::string why;
         int fd = listen_tcp({.host = "127.0.0.1", .port = 0}, why);
         EXPECT_GE(fd, 0) << why;
@@ -47,6 +47,7 @@ public:
         r_ = std::make_unique<uring_reactor>(fd, reactor_options{}, so, shared_,
                                              std::move(handler),
                                              uring_buffers{.count = buffers, .size = buffer_size,
+                                                           .grow_to = grow_to ? grow_to : buffers,
                                                            .whole = whole_buffers});
         t_ = std::thread([this] { r_->run(); });
     }
@@ -59,7 +60,7 @@ public:
         t_.join();
     }
     int port() const { return port_; }
-    reactor& get() { return *r_; }
+    uring_reactor& get() { return *r_; }
 
 private:
     session_shared shared_;
@@ -86,8 +87,9 @@ std::string pattern(std::size_t n, unsigned seed) {
 // with -ENOBUFS over and over and must resume where it was. Incrementally
 // consumed 64 KiB buffers where the kernel has them (6.12+), and whole
 // 4 KiB ones (32 of the same memory), as on older kernels.
-void run_dry_without_losing_bytes(bool whole_buffers) {
-    tiny_ring r(2, {}, std::make_unique<echo_handler>(), whole_buffers);
+// With `grow_to` the ring starts at 1 buffer and grows while it runs dry.
+void run_dry_without_losing_bytes(bool whole_buffers, unsigned grow_to = 0) {
+    tiny_ring r(grow_to ? 1 : 2, {}, std::make_unique<echo_handler>(), whole_buffers, grow_to);
     std::vector<std::unique_ptr<client>> clients;
     for (int i = 0; i < 4; ++i) {
         clients.push_back(std::make_unique<client>(r.port()));
@@ -111,11 +113,19 @@ void run_dry_without_losing_bytes(bool whole_buffers) {
     }
     r.stop();
     EXPECT_EQ(r.get().stats().session.failed, 0u);
+    // 300 KiB messages keep a 1-buffer ring dry turn after turn: it grows to
+    // its cap (whole buffers: 16 of 4 KiB per 64 KiB step), and no further.
+    unsigned step = whole_buffers ? tiny_ring::buffer_size / uring_reactor::whole_buffer_size : 1;
+    EXPECT_EQ(r.get().provided_buffers(), (grow_to ? grow_to : 2) * step);
 }
 
 TEST_F(UringReactor, TwoBuffersRunDryWithoutLosingBytes) { run_dry_without_losing_bytes(false); }
 TEST_F(UringReactor, WholeBuffersOfOlderKernelsRunDryWithoutLosingBytes) {
     run_dry_without_losing_bytes(true);
+}
+TEST_F(UringReactor, ADryRingGrowsToItsCapWithoutLosingBytes) { run_dry_without_losing_bytes(false, 4); }
+TEST_F(UringReactor, ADryRingOfWholeBuffersGrowsToItsCapWithoutLosingBytes) {
+    run_dry_without_losing_bytes(true, 4);
 }
 
 // Peers that reset their connection while the ring is dry (2 buffers for
