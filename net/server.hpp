@@ -19,7 +19,11 @@ struct server_options {
     std::string host = "0.0.0.0";
     std::uint16_t port = 9001;  // 0: pick one (all reactors share it)
     unsigned threads = 0;       // 0: one per core
-    backend_kind backend = backend_kind::epoll;
+    // io_uring where this kernel allows it, else epoll with one line saying
+    // why (make_reactor). io_uring is the default since it measured at least
+    // level with epoll on every row of the benchmark matrix and ahead on most
+    // (docs/performance.md, "io_uring as the default").
+    backend_kind backend = backend_kind::uring;
     session_options session;
     reactor_options reactor;
     // wss://: the listener speaks only TLS with this context (null: ws://).

@@ -109,7 +109,8 @@ std::vector<option> table() {
              if (err.empty()) c.server.threads = static_cast<unsigned>(n);
              return err;
          }},
-        {"backend", "epoll|uring", "I/O backend", [](const cli& c) { return c.backend; },
+        {"backend", "epoll|uring", "I/O backend (uring falls back to epoll, saying why)",
+         [](const cli& c) { return c.backend; },
          [](std::string_view v, cli& c) {
              std::string err = one_of(v, {"epoll", "uring"});
              if (!err.empty()) return err;

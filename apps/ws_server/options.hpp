@@ -18,7 +18,7 @@ struct cli {
     net::server_options server;
     modes::fanout_options fanout;  // broadcast and pubsub modes
     std::string mode = "echo";
-    std::string backend = "epoll";  // as asked; the server may fall back
+    std::string backend = "uring";  // as asked (server.backend's default); the server may fall back
     std::string tls_cert, tls_key;  // PEM files: both or neither (wss://)
     std::vector<cluster::redis_address> redis;  // --redis, repeatable: multi-node through Redis
     std::string web;  // --web DIR: static files (the chat demo) on the same port

@@ -2,7 +2,8 @@
 # kernel allows it, and where it does not (here forced with
 # WSRING_DISABLE_URING=1, as an old kernel, kernel.io_uring_disabled or a
 # seccomp filter would) the server says so in one stderr line, runs on
-# epoll, and serves as usual. --backend epoll never mentions io_uring.
+# epoll, and serves as usual. --backend epoll never mentions io_uring. With
+# no --backend the server runs io_uring where it can, the same way.
 import os
 import re
 import unittest
@@ -61,6 +62,24 @@ class BackendChoiceTest(unittest.TestCase):
         self.serve_one(srv)
         self.assertEqual(srv.stop(), 0)
         self.assertNotIn("io_uring unavailable", srv.stderr_text())
+
+    def test_default_is_uring_where_available(self):
+        srv = self.run_server(None, 1, {"WSRING_DISABLE_URING": "0"})
+        line = srv.listening_line()
+        if "backend=epoll" in line:
+            self.assertEqual(len(FALLBACK_RE.findall(srv.stderr_text())), 1, srv.stderr_text())
+            self.skipTest("io_uring unavailable here: " + srv.stderr_text().strip())
+        self.assertIn("backend=uring", line)
+        self.serve_one(srv)
+        self.assertEqual(srv.stop(), 0)
+        self.assertNotIn("io_uring unavailable", srv.stderr_text())
+
+    def test_default_falls_back_to_epoll_with_one_line(self):
+        srv = self.run_server(None, 2, {"WSRING_DISABLE_URING": "1"})
+        self.assertIn("backend=epoll", srv.listening_line())
+        self.serve_one(srv)
+        self.assertEqual(srv.stop(), 0)
+        self.assertEqual(len(FALLBACK_RE.findall(srv.stderr_text())), 1, srv.stderr_text())
 
     def test_epoll_never_mentions_uring(self):
         srv = self.run_server("epoll", 1, {"WSRING_DISABLE_URING": "1"})

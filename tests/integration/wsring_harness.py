@@ -156,7 +156,8 @@ def per_backend(module_globals, base, *mixins):
 
 class Server:
     """One ws-server process. Use as a context manager, or start()/stop().
-    `tls` (default: WSRING_TLS) adds the test certificate and key."""
+    `tls` (default: WSRING_TLS) adds the test certificate and key; `backend`
+    None passes no --backend (the server's default)."""
 
     def __init__(self, *args, backend="epoll", threads=1, mode="echo", start_timeout=15.0,
                  tls=None):
@@ -182,7 +183,8 @@ class Server:
     def command(self):
         return server_command() + [
             "--mode", self.mode, "--host", HOST, "--port", "0",
-            "--threads", str(self.threads), "--backend", self.backend] + self.args + (
+            "--threads", str(self.threads)] + (
+                ["--backend", self.backend] if self.backend else []) + self.args + (
                 tls_server_args() if self.tls else [])
 
     def start(self):
@@ -217,7 +219,7 @@ class Server:
         if threads and self.threads and int(threads.group(1)) != int(self.threads):
             raise AssertionError("asked for %s threads, server says %r" % (self.threads, line))
         backend = re.search(r"backend=(\S+)", line)
-        if backend and backend.group(1) != self.backend:
+        if backend and self.backend and backend.group(1) != self.backend:
             msg = "asked for backend %s, server runs %r\nstderr:\n%s" % (
                 self.backend, line, self.stderr_text())
             if os.environ.get("WSRING_ALLOW_FALLBACK"):
