@@ -51,8 +51,8 @@ class BackendChoiceTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, "one line for all 3 reactors:\n" + srv.stderr_text())
         self.assertIn("WSRING_DISABLE_URING", lines[0])
 
-    def test_uring_when_available(self):
-        srv = self.run_server("uring", 2, {"WSRING_DISABLE_URING": "0"})
+    def check_uring_where_available(self, backend, threads):
+        srv = self.run_server(backend, threads, {"WSRING_DISABLE_URING": "0"})
         line = srv.listening_line()
         if "backend=epoll" in line:
             # This kernel has no usable io_uring: then the reason must be logged.
@@ -63,16 +63,11 @@ class BackendChoiceTest(unittest.TestCase):
         self.assertEqual(srv.stop(), 0)
         self.assertNotIn("io_uring unavailable", srv.stderr_text())
 
+    def test_uring_when_available(self):
+        self.check_uring_where_available("uring", 2)
+
     def test_default_is_uring_where_available(self):
-        srv = self.run_server(None, 1, {"WSRING_DISABLE_URING": "0"})
-        line = srv.listening_line()
-        if "backend=epoll" in line:
-            self.assertEqual(len(FALLBACK_RE.findall(srv.stderr_text())), 1, srv.stderr_text())
-            self.skipTest("io_uring unavailable here: " + srv.stderr_text().strip())
-        self.assertIn("backend=uring", line)
-        self.serve_one(srv)
-        self.assertEqual(srv.stop(), 0)
-        self.assertNotIn("io_uring unavailable", srv.stderr_text())
+        self.check_uring_where_available(None, 1)
 
     def test_default_falls_back_to_epoll_with_one_line(self):
         srv = self.run_server(None, 2, {"WSRING_DISABLE_URING": "1"})
