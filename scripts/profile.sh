@@ -10,6 +10,8 @@
 # has the profiles taken with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# perf is needed here only, not by the build or the tests: installed on first use.
+command -v perf >/dev/null || scripts/setup.sh linux-perf
 name=${1:?usage: scripts/profile.sh NAME [--backend B] [--mode M] -- WS-BENCH ARGS...}; shift
 backend=epoll; mode=echo
 while (($#)) && [[ $1 != -- ]]; do

@@ -15,6 +15,8 @@ packages=(
   redis-server nginx libhiredis-dev  # issue 13: the Redis bridge (hiredis), its cluster tests and scripts/cluster.sh
   chromium libnss3-tools  # the browser test: headless Chromium, certutil for its trust store
 )
+# Arguments name more, wanted only by the script that asks (profile.sh: linux-perf).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
