@@ -39,8 +39,10 @@
 # connection). `--baseline NAME` (default tcp-echo, else the first
 # --server) is what the ratios are to; `--servers-only` runs only the
 # --server ones. `--point CONNS:SIZE:INFLIGHT` (repeatable) runs the echo
-# matrix at those points instead of its grid. See docs/benchmarking.md,
-# "Comparing other servers".
+# matrix at those points instead of its grid. `--reps N` runs N
+# repetitions of each figure (default 3, --quick 1): on a noisy VM the
+# ratios table's "paired" column, the spread of the per-repetition ratios,
+# says how many are needed. See docs/benchmarking.md, "Comparing other servers".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,10 +55,11 @@ EXT=() EXT_B=()
 declare -A EXT_CMD EXT_FIXED EXT_PATH
 BASELINE="" SERVERS_ONLY=0
 POINTS=()  # --point CONNS:SIZE:INFLIGHT: the echo matrix's points, instead of its grid
+REPS_GIVEN=""  # --reps N
 usage() {
   echo "usage: $0 [--quick] [--only micro|echo|tls|deflate|pubsub|cluster]... [--server NAME[@PORT][/PATH]=COMMAND]..." >&2
   echo "       [--server-broadcast NAME[@PORT][/PATH]=COMMAND]... [--baseline NAME] [--servers-only]" >&2
-  echo "       [--point CONNS:SIZE:INFLIGHT]..." >&2
+  echo "       [--point CONNS:SIZE:INFLIGHT]... [--reps N]" >&2
   exit 2
 }
 add_server() {  # add_server e|b SPEC: records NAME[@PORT][/PATH]=COMMAND of --server / --server-broadcast
@@ -90,6 +93,9 @@ while (($#)); do
       [[ ${2:-} =~ ^[1-9][0-9]*:[1-9][0-9]*:[1-9][0-9]*$ ]] ||
         { echo "bench: --point wants CONNS:SIZE:INFLIGHT (e.g. 100:65536:4), not '${2:-}'" >&2; exit 2; }
       POINTS+=("$2"); shift ;;
+    --reps)
+      [[ ${2:-} =~ ^[1-9][0-9]?$ ]] || { echo "bench: --reps wants a count from 1 to 99, not '${2:-}'" >&2; exit 2; }
+      REPS_GIVEN=$2; shift ;;
     *) usage ;;
   esac
   shift
@@ -118,6 +124,7 @@ else
   CONNS=(100 1000); SIZES=(16 1024 65536); WINDOWS=(1 16)
   BCAST_RECV=(1000 10000); IDLE_CONNS=10000; Z_RECV=1000; Z_CONNS=10000; PS_RECV=1000
 fi
+REPS=${REPS_GIVEN:-$REPS}
 
 # 10,000 idle connections need that many descriptors in each process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -716,6 +723,7 @@ for path in glob.glob(os.path.join(work, "runs", "*.json")):
     procs = os.path.join(work, "procs", os.path.basename(path))  # cluster: node A's and Redis' CPU
     if os.path.exists(procs):
         doc["_procs"] = json.load(open(procs))
+    doc["_rep"] = rep  # pairs it with the other servers' same repetition (interleaved: close in time)
     runs.setdefault((tag, server), []).append(doc)
 
 def med(docs, f):
@@ -891,9 +899,19 @@ if len(extra) > 3:
 if other:
     keys = (("msgs_per_sec", "msgs/s"), ("msgs_per_server_cpu_sec", "per server-CPU-s"), ("p99_us", "p99 latency"),
             ("rss_per_connection_bytes", "memory per idle conn"))
-    rl = ["", "ratios to %s (medians; > 1: more messages, more latency or more memory than it)" % base,
-          "", "| point | server | / | " + " | ".join("%s ×" % k[1] for k in keys) + " |",
-          "|---|---|---|" + "---:|" * len(keys)]
+    # Beside the ratio of medians, the ratios of each repetition to the
+    # baseline's same repetition, per server-CPU-second: their spread is
+    # the run's own noise (0.55-2.0 within one run on a busy VM), so a
+    # median ratio whose range straddles 1 has not shown a difference.
+    def paired(t, name, to):
+        cpu = lambda d: (d.get("server") or {}).get("msgs_per_cpu_sec")
+        ref = {d["_rep"]: cpu(d) for d in runs.get((t, to), [])}
+        rs = sorted(cpu(d) / ref[d["_rep"]] for d in runs.get((t, name), []) if cpu(d) and ref.get(d["_rep"]))
+        return rs
+    rl = ["", "ratios to %s (medians; > 1: more messages, more latency or more memory than it;"
+          " paired: min-max of the per-repetition ratios per server-CPU-s)" % base,
+          "", "| point | server | / | " + " | ".join("%s ×" % k[1] for k in keys) + " | paired × |",
+          "|---|---|---|" + "---:|" * (len(keys) + 1)]
     order = ["tcp-echo"] + servers + ["bcast-epoll", "bcast-uring"] + other
     report["ratios"] = {}
     for t in sorted((t for t in points if t.startswith(ECHO_SECTION)),
@@ -905,8 +923,11 @@ if other:
             v = points[t][name]
             r = {k: v[k] / b[k] for k, _ in keys if v.get(k) and b.get(k)
                  and (k == "rss_per_connection_bytes") == t.startswith("idle-")}  # memory: idle points only
+            pr = paired(t, name, to) if not t.startswith("idle-") else []
+            if pr: r["per_cpu_paired"] = pr
             report["ratios"].setdefault(t, {})[name] = dict(r, to=to)
-            rl.append("| %s | %s | %s | %s |" % (t, name, to, " | ".join("%.3f" % r[k] if k in r else "—" for k, _ in keys)))
+            rl.append("| %s | %s | %s | %s | %s |" % (t, name, to, " | ".join("%.3f" % r[k] if k in r else "—" for k, _ in keys),
+                                                       "%.2f-%.2f" % (pr[0], pr[-1]) if pr else "—"))
     if len(rl) > 5:  # a server beside the baseline
         lines += rl
         report["table_ratios"] = rl[3:]

@@ -121,6 +121,9 @@ class BenchHarness(unittest.TestCase):
         self.assertIn("ratios to tcp-echo", out)
         for t in echo:
             self.assertRegex(out, r"\| %s \| py-echo \| tcp-echo \| \d+\.\d{3} \| \d+\.\d{3} \|" % re.escape(t))
+            # the paired column: one repetition, so one per-repetition ratio, as min-max
+            self.assertRegex(out, r"\| %s \| py-echo \| tcp-echo \|[^\n]* \| (\d+\.\d\d)-\1 \|\n" % re.escape(t))
+            self.assertEqual(len(report["ratios"][t]["py-echo"]["per_cpu_paired"]), 1, t)
 
         # it ran on CPU 0 and is gone with the script (every start: echo, idle)
         with open(note) as f:
@@ -133,7 +136,7 @@ class BenchHarness(unittest.TestCase):
         with open(script, "w") as f:
             f.write(ECHO_SERVER)
         rc, out, _ = self.bench("--quick", "--only", "echo", "--servers-only", "--point", "3:100:2",
-                                "--point", "2:70000:1",
+                                "--point", "2:70000:1", "--reps", "2",
                                 "--server", "py-echo=/usr/bin/python3 %s {port} %s" % (
                                     script, os.path.join(self.tmp.name, "note")))
         self.assertEqual(rc, 0, out[-3000:])
@@ -143,6 +146,8 @@ class BenchHarness(unittest.TestCase):
         self.assertEqual(echo, ["echo-c2-s70000-k1", "echo-c3-s100-k2"])
         for t in echo:
             self.assertGreater(report["points"][t]["py-echo"]["msgs_per_sec"], 0, t)
+            self.assertEqual(report["points"][t]["py-echo"]["repetitions"], 2, t)  # --reps over --quick's 1
+        self.assertEqual(report["method"]["repetitions"], 2)
 
     def test_echo_only_run_merged_into_a_report_with_pubsub_points(self):
         # An --only run keeps the earlier report's other points and prints
@@ -193,7 +198,9 @@ class BenchHarness(unittest.TestCase):
                            (["--server", "x=true", "--server", "x=true"], "given twice"),
                            (["--servers-only"], "needs at least one"),
                            (["--point", "100:0:4"], "CONNS:SIZE:INFLIGHT"),
-                           (["--point", "100:16"], "CONNS:SIZE:INFLIGHT")):
+                           (["--point", "100:16"], "CONNS:SIZE:INFLIGHT"),
+                           (["--reps", "0"], "--reps wants a count"),
+                           (["--reps", "x"], "--reps wants a count")):
             rc, out, took = self.bench(*args, limit=10)
             self.assertEqual(rc, 2, (args, out))
             self.assertIn(says, out, args)
