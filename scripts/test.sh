@@ -5,9 +5,10 @@
 #      real binaries with Python `websockets`, Node `ws` and headless Chromium,
 #      then every suite again over TLS (wss://, WSRING_TLS=1).
 #   2. ASan+UBSan build: unit tests + integration tests again, and a TLS subset.
-#   3. TSan build: unit tests + the multi-threaded integration tests.
+#   3. TSan build: the unit tests of the layers that start threads (core, net,
+#      modes, cluster) + the multi-threaded integration tests.
 #   4. clang 14 libFuzzer build: each fuzzer for FUZZ_SMOKE_SECONDS (default 30: twelve
-#      fuzzers; `make fuzz` runs them longer).
+#      fuzzers, one per CPU at a time; `make fuzz` runs them longer).
 # Prints one "N passed, N failed" line at the end; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
