@@ -89,17 +89,7 @@ void write_queue::push(segment* s) {
     tail_ = s;
 }
 
-std::span<std::byte> write_queue::reserve(segment_pool& pool, std::size_t n) {
-    assert(n <= segment_pool::owned_capacity);
-    if (!tail_ || !tail_->owned() || segment_pool::owned_capacity - tail_->end < n)
-        push(pool.get_owned());
-    return {tail_->owned_bytes() + tail_->end, n};
-}
-
-void write_queue::commit(std::size_t n) {
-    tail_->end += n;
-    bytes_ += n;
-}
+void write_queue::push_owned(segment_pool& pool) { push(pool.get_owned()); }
 
 void write_queue::append_copy(segment_pool& pool, std::span<const std::byte> bytes) {
     while (!bytes.empty()) {

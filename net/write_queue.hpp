@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstddef>
 #include <span>
@@ -117,8 +118,18 @@ public:
 
     // `n` (≤ segment_pool::owned_capacity) contiguous bytes at the tail for
     // the caller to fill, then commit(n): how frames are encoded in place.
-    std::span<std::byte> reserve(segment_pool& pool, std::size_t n);
-    void commit(std::size_t n);
+    // Inline: both run once per small reply (out of line they were 10 % of
+    // the session's own time at 16 B, bench_session).
+    std::span<std::byte> reserve(segment_pool& pool, std::size_t n) {
+        assert(n <= segment_pool::owned_capacity);
+        if (!tail_ || !tail_->owned() || segment_pool::owned_capacity - tail_->end < n)
+            push_owned(pool);
+        return {tail_->owned_bytes() + tail_->end, n};
+    }
+    void commit(std::size_t n) {
+        tail_->end += n;
+        bytes_ += n;
+    }
 
     // Copies `bytes` in (across blocks if it must).
     void append_copy(segment_pool& pool, std::span<const std::byte> bytes);
@@ -140,6 +151,7 @@ public:
 
 private:
     void push(segment* s);
+    void push_owned(segment_pool& pool);  // a new block at the tail
 
     segment* head_ = nullptr;
     segment* tail_ = nullptr;
