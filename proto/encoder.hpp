@@ -4,6 +4,7 @@
 // with a fresh key from the caller.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -24,6 +25,27 @@ struct frame_options {
     std::optional<mask_key> mask{};    // clients: a fresh random key per frame (§5.3)
 };
 
+// memcpy, but a payload of up to 16 bytes (a chat line, a counter, the
+// 16 B echo) is copied inline with two overlapping moves of one width, not
+// through a call into libc's memmove: that call was 8 % of the session's
+// own time per 16 B reply (bench_session). Every move stays inside [0, n).
+inline void copy_payload(std::byte* to, const std::byte* from, std::size_t n) {
+    auto two = [&](auto word) {  // the first and the last sizeof(word) bytes
+        std::memcpy(&word, from, sizeof word);
+        decltype(word) last;
+        std::memcpy(&last, from + n - sizeof word, sizeof word);
+        std::memcpy(to, &word, sizeof word);
+        std::memcpy(to + n - sizeof word, &last, sizeof word);
+    };
+    if (n >= 8 && n <= 16) return two(std::uint64_t{});
+    if (n >= 4 && n < 8) return two(std::uint32_t{});
+    if (n > 16) {
+        std::memcpy(to, from, n);
+        return;
+    }
+    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];  // 0-3 bytes
+}
+
 // Writes header + payload (masked when opts.mask is set) into `out`, which
 // holds at least frame_size(payload.size(), opts.mask.has_value()) bytes.
 // Returns the bytes written. Inline: a server's small reply is then a
@@ -41,7 +63,7 @@ inline std::size_t encode_frame(std::span<std::byte> out, opcode op, std::span<c
     std::span<std::byte> body = out.subspan(n, payload.size());
     // body.size() is payload.size(); g++ 12 cannot bound the latter once
     // apply_mask is inline (a -Wstringop-overflow false positive).
-    if (!body.empty()) std::memcpy(body.data(), payload.data(), body.size());
+    copy_payload(body.data(), payload.data(), body.size());
     if (h.masked) apply_mask(body, h.key, 0);  // RFC 6455 §5.3
     return n + payload.size();
 }

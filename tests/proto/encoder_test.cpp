@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "proto/close_payload.hpp"
 #include "proto/utf8.hpp"
+#include "tests/proto/guard_page.hpp"
 #include "tests/proto/test_util.hpp"
 
 namespace wsring::proto {
@@ -131,6 +134,39 @@ TEST(ClosePayload, ValidWireCodes_7_4) {
     EXPECT_FALSE(is_valid_wire_close_code(1015));
     EXPECT_FALSE(is_valid_wire_close_code(2999));
     EXPECT_FALSE(is_valid_wire_close_code(5000));
+}
+
+// copy_payload's inline moves for up to 16 bytes (two overlapping words)
+// against memcpy at every length around its cut-offs, from a source that
+// ends at a guard page (no read past its end) into a destination between
+// canaries (no write outside [0, n)).
+TEST(Encoder, CopyPayloadCopiesExactlyTheBytesAtEveryLength) {
+    wsring::test::guard_page_buffer source(64);
+    for (std::size_t n = 0; n <= 40; ++n) {
+        bytes want(n);
+        for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<std::byte>(0x41 + i * 7);
+        std::span<std::byte> from = source.place(want);
+        bytes to(n + 16, std::byte{0xEE});
+        copy_payload(to.data() + 8, from.data(), n);
+        for (std::size_t i = 0; i < 8; ++i) {
+            EXPECT_EQ(to[i], std::byte{0xEE}) << "n=" << n << ": written before the start";
+            EXPECT_EQ(to[8 + n + i], std::byte{0xEE}) << "n=" << n << ": written past the end";
+        }
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), to.begin() + 8)) << "n=" << n;
+    }
+}
+
+// A whole small frame through the inline copy: the payload follows the
+// two-byte header unchanged at each length the 16-byte path handles.
+TEST(Encoder, SmallUnmaskedFramesCarryTheirPayload_5_2) {
+    for (std::size_t n = 0; n <= 17; ++n) {
+        bytes payload(n);
+        for (std::size_t i = 0; i < n; ++i) payload[i] = static_cast<std::byte>(i + 1);
+        bytes f = encode(opcode::binary, payload);
+        ASSERT_EQ(f.size(), 2 + n);
+        EXPECT_EQ(f[1], static_cast<std::byte>(n));
+        EXPECT_TRUE(std::equal(payload.begin(), payload.end(), f.begin() + 2)) << "n=" << n;
+    }
 }
 
 }  // namespace
