@@ -37,7 +37,7 @@ using proto::opcode;
 
 session::session(const session_options& opts, milliseconds tick, transport& t, message_handler& h,
                  session_shared& shared)
-    : opts_(opts), tick_(tick), t_(t), handler_(h), shared_(shared), deflate_(opts.deflate) {
+    : opts_(opts), tick_(tick), t_(t), pool_(t.pool()), handler_(h), shared_(shared), deflate_(opts.deflate) {
     handshake_ticks_ = ticks(opts_.handshake_timeout);
     idle_ticks_ = opts_.idle_timeout.count() > 0 ? ticks(opts_.idle_timeout) : 0;
     ping_ticks_ = opts_.ping_interval.count() > 0 ? ticks(opts_.ping_interval) : 0;
@@ -148,15 +148,15 @@ void session::abort(connection& c) { finish(c); }
 
 // ---- message handler → session -------------------------------------------------
 
-void session::send_message(connection& c, opcode op, std::span<const std::byte> payload) {
-    if (c.state != conn_state::open || !c.ws.can_send()) return;
+// send_message's path for a connection that agreed to permessage-deflate:
+// compressed unless too short to gain (deflate_contexts::compress_for).
+void session::send_compressible(connection& c, opcode op, std::span<const std::byte> payload) {
     std::span<const std::byte> compressed;
-    if (deflate_contexts::agreed(c) && deflate_.compress_for(c, payload, compressed)) {
+    ++stats_.messages_sent;
+    if (deflate_.compress_for(c, payload, compressed)) {
         ++stats_.deflated;
-        ++stats_.messages_sent;
         return queue_frame(c, op, compressed, true);  // RFC 7692 §6.1: RSV1 marks it
     }
-    ++stats_.messages_sent;
     queue_frame(c, op, payload);
 }
 
@@ -171,7 +171,7 @@ void session::send_encoded(connection& c, core::shared_buffer frames, std::size_
     settle(c);
     stats_.messages_sent += messages;
     stats_.bytes_sent += end - begin;
-    c.out.append_shared(t_.pool(), std::move(frames), begin, end - begin);
+    c.out.append_shared(pool_, std::move(frames), begin, end - begin);
     want_flush(c);
 }
 
@@ -544,7 +544,7 @@ void session::finish(connection& c) {
     }
     delete c.http;
     c.http = nullptr;
-    c.out.clear(t_.pool());
+    c.out.clear(pool_);
     if (c.flags & sf_counted) {
         shared_.open.fetch_sub(1, std::memory_order_relaxed);
         c.flags &= ~sf_counted;

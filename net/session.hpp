@@ -122,7 +122,13 @@ public:
     // Queues one unfragmented message (copied/encoded now), compressed when
     // the connection agreed to permessage-deflate and it is not too short.
     // Dropped once a close was sent (§5.5.1: nothing after a close frame).
-    void send_message(connection& c, proto::opcode op, std::span<const std::byte> payload);
+    // Inline into the handler (an echo's reply is then one call, queue_frame).
+    void send_message(connection& c, proto::opcode op, std::span<const std::byte> payload) {
+        if (c.state != conn_state::open || !c.ws.can_send()) return;
+        if (deflate_contexts::agreed(c)) return send_compressible(c, op, payload);
+        ++stats_.messages_sent;
+        queue_frame(c, op, payload);
+    }
     // Queues already-encoded server frames by reference (broadcast): all of
     // `frames`, or bytes [begin, end) of it (whole frames: a replay's slice).
     // `messages`: how many messages they hold (for the counters).
@@ -172,6 +178,7 @@ private:
     void finish(connection& c);
 
     // Output helpers.
+    void send_compressible(connection& c, proto::opcode op, std::span<const std::byte> payload);
     void queue_frame(connection& c, proto::opcode op, std::span<const std::byte> payload,
                      bool compressed = false);
     void queue_close(connection& c, proto::close_code code, std::string_view reason);
@@ -192,6 +199,10 @@ private:
     session_options opts_;
     milliseconds tick_;
     transport& t_;
+    // t_.pool(), asked once: a virtual call per small reply was 4 % of the
+    // session's own time at 16 B (bench_session). The transport is made
+    // before its session and its pool lives as long as it does.
+    segment_pool& pool_;
     message_handler& handler_;
     session_shared& shared_;
     proto::handshake_policy policy_;

@@ -31,7 +31,7 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
     if (n <= segment_pool::owned_capacity) {
         // Small: encoded straight into the tail block, next to the previous reply.
         settle(c);
-        c.out.commit(c.ws.write_message(c.out.reserve(t_.pool(), n), op, payload, fo));
+        c.out.commit(c.ws.write_message(c.out.reserve(pool_, n), op, payload, fo));
         return want_flush(c);
     }
     // Large: never copied into a write block. With nothing queued ahead, it
@@ -49,7 +49,7 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
         (header_len = c.ws.write_header(header, op, payload.size(), fo)) == 0) {
         auto frame = core::shared_buffer::make(
             n, [&](std::span<std::byte> out) { c.ws.write_message(out, op, payload, fo); });
-        c.out.append_shared(t_.pool(), std::move(frame), 0, n);
+        c.out.append_shared(pool_, std::move(frame), 0, n);
         return want_flush(c);
     }
     batch_.add(c, std::span(header, header_len), payload);
@@ -77,7 +77,7 @@ void session::send_batched() {
                 at += v.iov_len - from;
             }
         });
-        c.out.append_shared(t_.pool(), std::move(rest), 0, total - sent);
+        c.out.append_shared(pool_, std::move(rest), 0, total - sent);
         want_flush(c);
     }
     batch_.clear();
@@ -91,7 +91,7 @@ void session::queue_close(connection& c, close_code code, std::string_view reaso
     std::byte frame[proto::max_answer_size];
     if (std::size_t n = c.ws.write_close(frame, code, reason)) {
         stats_.bytes_sent += n;
-        c.out.append_copy(t_.pool(), std::span(frame, n));
+        c.out.append_copy(pool_, std::span(frame, n));
         want_flush(c);
     }
 }
@@ -103,7 +103,7 @@ void session::queue_answer(connection& c, const proto::event& ev) {
     std::byte frame[proto::max_answer_size];
     if (std::size_t n = c.ws.answer(ev, frame)) {
         stats_.bytes_sent += n;
-        c.out.append_copy(t_.pool(), std::span(frame, n));
+        c.out.append_copy(pool_, std::span(frame, n));
         want_flush(c);
     }
 }
@@ -123,14 +123,14 @@ void session::send_unprompted(connection& c, std::span<const std::byte> frame) {
         sent = t_.write_now(c, &iov, 1);
         if (sent == frame.size()) return;
     }
-    c.out.append_copy(t_.pool(), frame.subspan(sent));
+    c.out.append_copy(pool_, frame.subspan(sent));
     want_flush(c);
 }
 
 void session::queue_bytes(connection& c, std::string_view bytes) {
     settle(c);
     stats_.bytes_sent += bytes.size();
-    c.out.append_copy(t_.pool(), std::as_bytes(std::span(bytes.data(), bytes.size())));
+    c.out.append_copy(pool_, std::as_bytes(std::span(bytes.data(), bytes.size())));
     want_flush(c);
 }
 
