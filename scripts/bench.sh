@@ -731,8 +731,10 @@ def med(docs, f):
     vals = [v for v in vals if v is not None]
     return statistics.median(vals) if vals else None
 
+def srv(d, k):  # one of ws-bench's figures about the server (None without --server-pid)
+    return (d.get("server") or {}).get(k)
+
 def summary(docs):
-    srv = lambda d, k: (d.get("server") or {}).get(k)
     s = {
         "repetitions": len(docs),
         "msgs_per_sec": med(docs, lambda d: d["msgs_per_sec"]),
@@ -904,10 +906,9 @@ if other:
     # the run's own noise (0.55-2.0 within one run on a busy VM), so a
     # median ratio whose range straddles 1 has not shown a difference.
     def paired(t, name, to):
-        cpu = lambda d: (d.get("server") or {}).get("msgs_per_cpu_sec")
+        cpu = lambda d: srv(d, "msgs_per_cpu_sec")
         ref = {d["_rep"]: cpu(d) for d in runs.get((t, to), [])}
-        rs = sorted(cpu(d) / ref[d["_rep"]] for d in runs.get((t, name), []) if cpu(d) and ref.get(d["_rep"]))
-        return rs
+        return sorted(cpu(d) / ref[d["_rep"]] for d in runs.get((t, name), []) if cpu(d) and ref.get(d["_rep"]))
     rl = ["", "ratios to %s (medians; > 1: more messages, more latency or more memory than it;"
           " paired: min-max of the per-repetition ratios per server-CPU-s)" % base,
           "", "| point | server | / | " + " | ".join("%s ×" % k[1] for k in keys) + " | paired × |",
