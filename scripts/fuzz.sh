@@ -9,9 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-jobs=${FUZZ_JOBS:-$(nproc)}
+at_once=${FUZZ_JOBS:-$(nproc)}
+# 0 or a non-number would wait forever for a free slot: refused.
+[[ $at_once =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: FUZZ_JOBS must be a positive number, not '$at_once'" >&2; exit 2; }
 scratch=$(mktemp -d /tmp/wsring-fuzz.XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
+# Interrupted, the fuzzers still running go too (each is the child of a
+# run_one subshell), not on into a deleted folder.
+stop_all() {
+  local p
+  for p in $(jobs -p); do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  rm -rf "$scratch"
+}
+trap stop_all EXIT
 
 # run_one NAME: one fuzzer in $scratch/NAME/, its log in $scratch/NAME.log,
 # and $scratch/NAME.ok once it ended without a finding.
@@ -32,7 +41,7 @@ for fuzzer in build/fuzz/fuzz_*; do
   [[ -x $fuzzer ]] || continue
   name=$(basename "$fuzzer")
   names+=("$name")
-  while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+  while (($(jobs -rp | wc -l) >= at_once)); do wait -n || true; done
   echo "fuzz: $name for ${seconds}s"
   run_one "$name" &
 done
