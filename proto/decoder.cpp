@@ -31,17 +31,16 @@ bool decoder::mid_message() const {
     return phase_ == phase::payload || header_have_ != 0 || message_op_ != 0;
 }
 
-event decoder::next(std::span<std::byte>& in) {
+event decoder::next_general(std::span<std::byte>& in) {
     release_delivered();
     for (;;) {
         switch (phase_) {
         case phase::header: {
             if (in.empty()) return {};
             frame_header h;
-            // The common small frame needs neither the general parse nor
-            // the checks; either way one whole_frame() call below, inlined
-            // (called from two places it was not, and the header it was
-            // handed through memory stalled on every frame).
+            // next() tried take_small_header() only when nothing was left
+            // to release: after a buffered message, the next frame may be
+            // a common one. Either way one whole_frame() call below.
             if (!take_small_header(in, h)) {
                 if (!take_header(in, h)) return {};
                 if (error e = check_header(h); e != error::none) return fail(e);
@@ -76,33 +75,6 @@ inline void decoder::release_delivered() {
     } else {
         std::vector<std::byte>().swap(message_);
     }
-}
-
-// The common case, told from the first two bytes: a small data frame that
-// is wholly here. FIN set and no RSV bit, text or binary, masked as our
-// role requires (§5.1), a 7-bit length (§5.2), no fragmented message open
-// (§5.4), within max_message: every rule of check_header() holds for such
-// a frame, so next() takes it to whole_frame() without them, its header
-// filled in from those two bytes and the key (fin and the RSV bits keep
-// frame_header's defaults). Anything else (the 16- and 64-bit lengths too:
-// there the parse is a small share of the frame's cost) takes the general
-// path, and `in` is left as it was.
-inline bool decoder::take_small_header(std::span<std::byte>& in, frame_header& h) const {
-    if (in.size() < 2 || header_have_ != 0 || message_op_ != 0) return false;
-    const auto b0 = std::to_integer<std::uint8_t>(in[0]);
-    const auto b1 = std::to_integer<std::uint8_t>(in[1]);
-    const bool masked = (b1 & 0x80) != 0;
-    const std::size_t length = b1 & 0x7f;
-    const std::size_t head = masked ? 6 : 2;
-    if ((b0 != (0x80 | op_text) && b0 != (0x80 | op_binary)) || masked != (self_ == role::server) ||
-        length > 125 || in.size() < head + length || length > max_message_)  // 126, 127: longer forms
-        return false;
-    h.opcode_bits = b0 & 0x0f;
-    h.masked = masked;
-    h.length = length;
-    if (masked) std::memcpy(&h.key, in.data() + 2, sizeof h.key);
-    in = in.subspan(head);
-    return true;
 }
 
 // Gathers the 2-14 header bytes, across calls if a read cut them.
@@ -159,22 +131,6 @@ inline error decoder::check_header(const frame_header& h) const {
     std::size_t have = op == op_continuation ? message_.size() : 0;
     if (h.length > max_message_ - have) return error::message_too_big;
     return error::none;
-}
-
-// The zero-copy path: unmask in place, check, point the event at the bytes.
-inline event decoder::whole_frame(const frame_header& h, std::span<std::byte>& in) {
-    std::span<std::byte> payload = in.first(static_cast<std::size_t>(h.length));
-    in = in.subspan(payload.size());
-    if (h.masked) apply_mask(payload, h.key, 0);
-    switch (h.opcode_bits) {
-    case op_text:
-        // RFC 6455 §8.1: text must be valid UTF-8 (compressed text is checked
-        // by the inflater, after decompression).
-        if (!h.rsv1 && !is_valid_utf8(payload)) return fail(error::invalid_utf8);
-        return {.kind = event_kind::text, .payload = payload, .rsv1 = h.rsv1};
-    case op_binary: return {.kind = event_kind::binary, .payload = payload, .rsv1 = h.rsv1};
-    default: return control_event(h.opcode_bits, payload);
-    }
 }
 
 void decoder::start_frame(const frame_header& h) {

@@ -13,6 +13,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,8 @@ private:
     static constexpr std::size_t reserve_ahead_limit = 1u << 20;
     enum class phase : std::uint8_t { header, payload, failed, closed };
 
+    // next() for every case but the inline one: the resumable parse.
+    event next_general(std::span<std::byte>& in);
     // The steps of the resumable parse, in the order a frame meets them.
     bool take_small_header(std::span<std::byte>& in, frame_header& h) const;
     bool take_header(std::span<std::byte>& in, frame_header& h);
@@ -124,5 +127,69 @@ private:
     std::uint8_t header_have_ = 0;    // header bytes gathered so far
     std::byte header_buf_[max_header_size]{};  // a header cut by a read boundary
 };
+
+// ---- the per-frame path, inline ----------------------------------------------------
+// A server's reads are mostly whole frames, each one call to next(). Were
+// that call out of line, its 32-byte event would come back through memory:
+// written in narrow stores, read back in wide loads, a store-forward stall
+// on every message. Inline, the common case stays in the caller's
+// registers; the rest (a frame cut by the read, fragments, control frames,
+// anything take_small_header() turns down) is next_general(), out of line.
+
+inline event decoder::next(std::span<std::byte>& in) {
+    frame_header h;
+    if (!release_ && phase_ == phase::header && take_small_header(in, h)) return whole_frame(h, in);
+    return next_general(in);
+}
+
+// The common case, told from the first two to four bytes: a data frame of
+// up to 64 KiB that is wholly here. FIN set and no RSV bit, text or
+// binary, masked as our role requires (§5.1), a 7- or 16-bit length
+// (§5.2), no fragmented message open (§5.4), within max_message: every
+// rule of check_header() holds for such a frame, so next() takes it to
+// whole_frame() without them, its header filled in from those bytes and
+// the key (fin and the RSV bits keep frame_header's defaults). Anything
+// else (a 64-bit length too: there the parse is a small share of the
+// frame's cost) takes the general path, and `in` is left as it was.
+inline bool decoder::take_small_header(std::span<std::byte>& in, frame_header& h) const {
+    constexpr auto fin_text = 0x80 | static_cast<std::uint8_t>(opcode::text);
+    constexpr auto fin_binary = 0x80 | static_cast<std::uint8_t>(opcode::binary);
+    if (in.size() < 2 || header_have_ != 0 || message_op_ != 0) return false;
+    const auto b0 = std::to_integer<std::uint8_t>(in[0]);
+    const auto b1 = std::to_integer<std::uint8_t>(in[1]);
+    const bool masked = (b1 & 0x80) != 0;
+    std::size_t length = b1 & 0x7f;
+    std::size_t head = masked ? 6 : 2;
+    if (length == 127 || (length == 126 && in.size() < 4)) return false;  // §5.2: 64-bit length
+    if (length == 126) {  // §5.2: a 16-bit length follows
+        length = std::to_integer<std::size_t>(in[2]) << 8 | std::to_integer<std::size_t>(in[3]);
+        head += 2;
+    }
+    if ((b0 != fin_text && b0 != fin_binary) || masked != (self_ == role::server) ||
+        in.size() < head + length || length > max_message_)
+        return false;
+    h.opcode_bits = b0 & 0x0f;
+    h.masked = masked;
+    h.length = length;
+    if (masked) std::memcpy(&h.key, in.data() + head - sizeof h.key, sizeof h.key);
+    in = in.subspan(head);
+    return true;
+}
+
+// The zero-copy path: unmask in place, check, point the event at the bytes.
+inline event decoder::whole_frame(const frame_header& h, std::span<std::byte>& in) {
+    std::span<std::byte> payload = in.first(static_cast<std::size_t>(h.length));
+    in = in.subspan(payload.size());
+    if (h.masked) apply_mask(payload, h.key, 0);
+    switch (static_cast<opcode>(h.opcode_bits)) {
+    case opcode::text:
+        // RFC 6455 §8.1: text must be valid UTF-8 (compressed text is checked
+        // by the inflater, after decompression).
+        if (!h.rsv1 && !is_valid_utf8(payload)) return fail(error::invalid_utf8);
+        return {.kind = event_kind::text, .payload = payload, .rsv1 = h.rsv1};
+    case opcode::binary: return {.kind = event_kind::binary, .payload = payload, .rsv1 = h.rsv1};
+    default: return control_event(h.opcode_bits, payload);
+    }
+}
 
 }  // namespace wsring::proto

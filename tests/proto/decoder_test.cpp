@@ -525,9 +525,10 @@ TEST(Decoder, SameErrorsAtEverySplit) {
     }
 }
 
-// A data frame of up to 125 bytes wholly in one read takes the decoder's
-// shortcut (take_small_header), which skips the general header checks; fed
-// a byte at a time the same frame takes the general path. For every first
+// A data frame with a 7- or 16-bit length wholly in one read takes the
+// decoder's shortcut (take_small_header, inline in next()), which skips the
+// general header checks; fed a byte at a time the same frame takes the
+// general path. For every first
 // byte (FIN, RSV, opcode) and second byte (mask bit, 7-bit length, and the
 // 16- and 64-bit forms with a few lengths, minimal or not), for both roles,
 // with no message open, a fragmented message open, RSV1 allowed and a small
@@ -571,14 +572,15 @@ TEST(Decoder, NeverReadsPastTheInput) {
     wsring::test::guard_page_buffer guard(1 << 17);
     for (role r : both_roles) {
         bytes s = from_peer(r, {.op = 0x1, .payload = text_bytes("héllo")}) +
+                  from_peer(r, {.op = 0x2, .payload = filled(1000)}) +  // a 16-bit length
                   from_peer(r, {.op = 0x2, .payload = filled(300), .fin = false}) +
                   from_peer(r, {.op = 0x9, .payload = text_bytes("p")}) +
                   from_peer(r, {.op = 0x0, .payload = filled(70000 - 300)}) +
                   from_peer(r, {.op = 0x8, .payload = hex("03 e8")});
         // The whole stream, and so the last prefix, must yield these: proof
         // that the prefixes were parsed, not merely survived.
-        const std::vector<event_kind> whole{event_kind::text, event_kind::ping, event_kind::binary,
-                                            event_kind::close};
+        const std::vector<event_kind> whole{event_kind::text, event_kind::binary, event_kind::ping,
+                                            event_kind::binary, event_kind::close};
         for (std::size_t n = 0;; n = std::min(s.size(), n + (n < 400 ? 1 : 997))) {
             decoder d(r);
             std::span<std::byte> in = guard.place(std::span(s).first(n));
