@@ -16,17 +16,9 @@ import subprocess
 import tempfile
 import time
 
-from wsring_harness import HOST, REPO, Server, wait_until
+from wsring_harness import HOST, REPO, Server, free_port, wait_until  # noqa: F401 (free_port: for test_cluster)
 
 V1 = "wsring.v1"
-
-
-def free_port():
-    """A port nothing listens on now (the kernel's pick; racy only against
-    other processes binding at the same moment)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def accepts(port):

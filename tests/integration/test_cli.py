@@ -8,13 +8,12 @@
 # Not per backend, and skipped under WSRING_FILTER (nothing multi-threaded).
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from wsring_harness import (HOST, OP_TEXT, STOP_RE, RawClient, Server, skip_unless_unfiltered)
+from wsring_harness import (HOST, OP_TEXT, STOP_RE, RawClient, Server, free_port, skip_unless_unfiltered)
 
 BUILD = os.environ.get("WSRING_BUILD", "")
 LISTENING = "listening on"
@@ -53,13 +52,6 @@ def run(argv, timeout=5.0, **kw):
         out, err = p.communicate()
         rc = None
     return rc, out, err, time.monotonic() - t0
-
-
-def free_port():
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 class CliAssertions:

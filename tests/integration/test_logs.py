@@ -16,17 +16,11 @@ import subprocess
 import tempfile
 import unittest
 
-from wsring_harness import (HOST, OP_TEXT, RawClient, per_backend, server_command, tls_enabled,
+from wsring_harness import (HOST, OP_TEXT, RawClient, free_port, per_backend, server_command, tls_enabled,
                             tls_server_args, wait_until)
 
 SECRET = "integration-secret-of-thirty-two-bytes!"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def json_lines(text):

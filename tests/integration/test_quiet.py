@@ -15,16 +15,10 @@ import subprocess
 import time
 import unittest
 
-from wsring_harness import (HOST, OP_TEXT, RawClient, Server, http_request, per_backend,
+from wsring_harness import (HOST, OP_TEXT, RawClient, Server, free_port, http_request, per_backend,
                             server_command, skip_unless_unfiltered, ws_connect)
 
 import websockets
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 async def echo_once(url, text):

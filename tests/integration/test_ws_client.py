@@ -30,7 +30,8 @@ import http.client
 
 import websockets  # Debian's python3-websockets (10.x)
 
-from wsring_harness import HOST, REPO, Server, client_ssl_context, per_backend, test_certs, tls_enabled
+from wsring_harness import (HOST, REPO, Server, client_ssl_context, free_port, per_backend, test_certs,
+                            tls_enabled)
 
 T = 10.0  # seconds any one expected event may take
 API_KEY = "test-key-0123"
@@ -257,12 +258,6 @@ def http_publish(port, topic, body):
         return doc["epoch"], doc["offset"]
     finally:
         conn.close()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 class WsClientBase:

@@ -13,6 +13,7 @@ import atexit
 import base64
 import hashlib
 import os
+import random
 import re
 import select
 import shutil
@@ -39,6 +40,30 @@ TLS_STOP_RE = re.compile(
     rb"ws-server: tls: (\d+) handshakes \((\d+) resumed\), failed: not_tls=(\d+)"
     rb" bad_handshake=(\d+) alert=(\d+) renegotiation=(\d+) protocol=(\d+) resources=(\d+)")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+# ---------------------------------------------------------------- ports
+
+def free_port():
+    """A port nothing listens on now: for a server a test starts on a port
+    it names (redis-server, a node coming back on its old port) or for a
+    refused connection. The suites run side by side (scripts/integration.sh
+    lanes), so it is taken from outside the kernel's ephemeral range, where
+    no port-0 bind or outgoing connection of a suite beside this one can be
+    given it between our check and our use; random, checked by binding it."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low, high = map(int, f.read().split())
+    spans = [(max(1024, low - 16384), low), (high + 1, 65536)]
+    start, stop = max(spans, key=lambda span: span[1] - span[0])
+    for _ in range(100):
+        port = random.randrange(start, stop)
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in %d-%d after 100 tries" % (start, stop - 1))
 
 
 # ---------------------------------------------------------------- environment
