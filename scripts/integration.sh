@@ -83,21 +83,28 @@ done
 for m in "${modules[@]}"; do [[ " ${jobs_todo[*]} " == *" $m "* ]] || jobs_todo+=("$m"); done
 
 logs=$(mktemp -d /tmp/wsring-lanes.XXXXXX)
-# On any exit (a failure, a signal from CI's ceiling): no job left running.
+# On any exit (a failure, Ctrl-C, CI's ceiling): each running job is asked
+# to stop with SIGINT, which timeout passes on and Python turns into
+# KeyboardInterrupt, so the suites' own cleanups stop their servers; what is
+# left after 5 s is killed with its process group (timeout made one).
 cleanup() {
   local p
-  for p in $(jobs -p); do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+  if [[ -n $(jobs -pr) ]]; then
+    kill -INT $(jobs -pr) 2>/dev/null
+    for _ in {1..50}; do [[ -z $(jobs -pr) ]] && break; sleep 0.1; done
+    for p in $(jobs -pr); do kill -KILL -- "-$p" 2>/dev/null; done
+  fi
   rm -rf "$logs" "${certs_made:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_job() {  # start_job NAME: in its own process group, so cleanup() reaches its servers too
+start_job() {  # start_job NAME: timeout gives each job a process group of its own
   local j=$1
   if [[ $j == node ]]; then
-    setsid timeout -k 10 "$JS_LIMIT" node --test --test-timeout=120000 "${js[@]}" >"$logs/$j.log" 2>&1 &
+    timeout -k 10 "$JS_LIMIT" node --test --test-timeout=120000 "${js[@]}" >"$logs/$j.log" 2>&1 &
   else
-    setsid timeout -k 10 "$PY_LIMIT" /usr/bin/python3 -m unittest -v "$j" >"$logs/$j.log" 2>&1 &
+    timeout -k 10 "$PY_LIMIT" /usr/bin/python3 -m unittest -v "$j" >"$logs/$j.log" 2>&1 &
   fi
   name_of[$!]=$j; began[$!]=$SECONDS
 }

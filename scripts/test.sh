@@ -3,7 +3,8 @@
 #   0. Docs: every file and file:function the docs name exists (check_docs.py).
 #   1. Release build (g++): unit tests (ctest) + integration tests driving the
 #      real binaries with Python `websockets`, Node `ws` and headless Chromium,
-#      then every suite again over TLS (wss://, WSRING_TLS=1).
+#      then every suite again over TLS (wss://, WSRING_TLS=1). The suites run
+#      in lanes, one per CPU (scripts/integration.sh, WSRING_LANES).
 #   2. ASan+UBSan build: unit tests + integration tests again, and a TLS subset.
 #   3. TSan build: the unit tests of the layers that start threads (core, net,
 #      modes, cluster) + the multi-threaded integration tests.

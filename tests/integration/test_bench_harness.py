@@ -76,6 +76,9 @@ class BenchHarness(unittest.TestCase):
             os.killpg(p.pid, signal.SIGKILL)
             out, _ = p.communicate()
             self.fail("bench.sh %s ran past %d s:\n%s" % (" ".join(args), limit, out[-3000:]))
+        except BaseException:  # KeyboardInterrupt (integration.sh stopping): its session is not ours
+            os.killpg(p.pid, signal.SIGKILL)
+            raise
         return p.returncode, out, time.monotonic() - t0
 
     def test_other_server_beside_ours(self):
