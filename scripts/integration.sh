@@ -83,16 +83,23 @@ done
 for m in "${modules[@]}"; do [[ " ${jobs_todo[*]} " == *" $m "* ]] || jobs_todo+=("$m"); done
 
 logs=$(mktemp -d /tmp/wsring-lanes.XXXXXX)
+declare -A name_of=() began=()  # by PID: each job's name, when it started
 # On any exit (a failure, Ctrl-C, CI's ceiling): each running job is asked
 # to stop with SIGINT, which timeout passes on and Python turns into
 # KeyboardInterrupt, so the suites' own cleanups stop their servers; what is
 # left after 5 s is killed with its process group (timeout made one).
+# Their output so far is printed, so that a run cut short shows where.
 cleanup() {
-  local p
-  if [[ -n $(jobs -pr) ]]; then
-    kill -INT $(jobs -pr) 2>/dev/null
+  local p stopped
+  stopped=$(jobs -pr)
+  if [[ -n $stopped ]]; then
+    kill -INT $stopped 2>/dev/null
     for _ in {1..50}; do [[ -z $(jobs -pr) ]] && break; sleep 0.1; done
     for p in $(jobs -pr); do kill -KILL -- "-$p" 2>/dev/null; done
+    for p in $stopped; do
+      echo "----- ${name_of[$p]:-?}: stopped unfinished, $((SECONDS - ${began[$p]:-0})) s"
+      cat "$logs/${name_of[$p]:-?}.log" 2>/dev/null
+    done
   fi
   rm -rf "$logs" "${certs_made:-}"
 }
@@ -109,7 +116,6 @@ start_job() {  # start_job NAME: timeout gives each job a process group of its o
   name_of[$!]=$j; began[$!]=$SECONDS
 }
 
-declare -A name_of=() began=()
 failed=(); ran=0; running=0; next=0
 finish_one() {  # waits for any job, prints its output whole, counts it
   local pid rc=0 j
