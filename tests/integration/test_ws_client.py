@@ -29,6 +29,12 @@ import unittest
 import http.client
 
 import websockets  # Debian's python3-websockets (10.x)
+# websockets imports its server and client modules on first use. Done in
+# the server's thread while the test's thread imported too, that raced
+# CPython 3.11's import locks (KeyError in importlib, once, in a lane under
+# load): both imported here, up front, on one thread.
+import websockets.legacy.client  # noqa: F401
+import websockets.legacy.server  # noqa: F401
 
 from wsring_harness import (HOST, REPO, Server, client_ssl_context, free_port, per_backend, test_certs,
                             tls_enabled)
