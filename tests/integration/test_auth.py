@@ -23,9 +23,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from wsring_harness import (HOST, OP_TEXT, RawClient, Server, ServerTestMixin, per_backend,
-                            server_command, server_sanitized, test_certs, upgrade_request,
-                            ws_connect)
+from wsring_harness import (HOST, RawClient, ServerTestMixin, per_backend, server_command,
+                            server_sanitized, test_certs, upgrade_request, ws_connect)
 
 SECRET = "integration-secret-of-thirty-two-bytes!"
 ACL = {"roles": {"reader": {"subscribe": ["chat/*"], "publish": []},

@@ -7,8 +7,6 @@ import socket
 import time
 import unittest
 
-import websockets
-
 from wsring_harness import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Closed, RawClient,
                             ServerTestMixin, per_backend, skip_unless_unfiltered, ws_connect)
 

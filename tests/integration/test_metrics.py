@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 from cluster_harness import Cluster

@@ -18,8 +18,6 @@ import unittest
 from wsring_harness import (HOST, OP_TEXT, RawClient, Server, free_port, http_request, per_backend,
                             server_command, skip_unless_unfiltered, ws_connect)
 
-import websockets
-
 
 async def echo_once(url, text):
     async with ws_connect(url, open_timeout=5, close_timeout=5) as ws:
@@ -106,7 +104,7 @@ class QuietBase:
                         c.handshake()
                         c.echo(OP_TEXT, b"before the kill")
                     old.kill()  # SIGKILL, by PID
-                    with Server("--port", port, backend=self.backend, threads=2) as new:
+                    with Server("--port", port, backend=self.backend, threads=2):
                         with RawClient(port) as c:
                             c.handshake()
                             c.echo(OP_TEXT, b"restart %d" % attempt)
