@@ -6,7 +6,7 @@
 // and the ring, exactly as a local publish would have (topic_log's
 // `*_remote` calls). What comes back to a reactor besides messages (a
 // publish's outcome, a topic now in sync) arrives in its broker_inbox.
-// Read next: modes/pubsub_handler.cpp ("broker"), docs/cluster.md.
+// Read next: modes/pubsub_broker.cpp, docs/cluster.md.
 #pragma once
 #include <atomic>
 #include <cstddef>

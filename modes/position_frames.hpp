@@ -3,7 +3,7 @@
 // and the walk over a run of encoded frames that finds where message k
 // starts. The frames are ours: complete, unmasked, unfragmented server
 // frames, so walking them needs no validation.
-// Read next: modes/pubsub_handler.cpp, "positions".
+// Read next: modes/pubsub_deliver.cpp, "Positions".
 #pragma once
 #include <cstddef>
 #include <cstdint>

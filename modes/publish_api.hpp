@@ -4,11 +4,11 @@
 //   Content-Type: text/* or application/json → a text message (UTF-8
 //   checked, else 400); anything else → binary.
 //   → 200 {"epoch":"…","offset":N}, delivered exactly like a message from
-//     a client (modes/pubsub_handler.cpp, publish_now).
+//     a client (modes/pubsub_publish.cpp, publish_now).
 // 401 without the key, 404 for other methods and paths, 413 past
 // --max-message (the session checks that before reading the body).
 // This file only judges requests; it publishes nothing itself.
-// Read next: modes/pubsub_handler.cpp, on_http_head.
+// Read next: modes/pubsub_http.cpp, on_http_head.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -19,7 +19,9 @@
 // the log and the ring; a subscriber of a topic this node does not follow
 // yet waits ("parked") until the broker synced it; a publish the broker
 // could not take is answered: close 1011, "!error" (wsring.v1), HTTP 503.
-// Read next: modes/pubsub_handler.cpp, then docs/broadcast-ring.md, "In the server".
+// Read next, in modes/: pubsub_handler.cpp (subscribers), pubsub_publish.cpp
+// (phase 3), pubsub_deliver.cpp (phase 4), pubsub_broker.cpp (multi-node),
+// pubsub_http.cpp (POST /publish); then docs/broadcast-ring.md, "In the server".
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -164,29 +166,38 @@ private:
         proto::v1::position pos;
     };
 
-    bool want_deflate(session& s) const;
+    // A shared buffer's bytes as text (topic names, epochs).
+    static std::string_view as_view(const core::shared_buffer& b) {
+        return {reinterpret_cast<const char*>(b.data()), b.size()};
+    }
+
+    // pubsub_handler.cpp: subscribers
     void retain_topic(std::uint32_t t, std::string_view name);
+    void send_position(session& s, connection& c);
+    // pubsub_publish.cpp: phase 3
+    bool want_deflate(session& s) const;
+    void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
+                         std::vector<std::byte>& out, std::uint32_t& compressed);
+    core::shared_buffer deflated_form(const core::shared_buffer& frames);
+    std::uint64_t publish(broadcast_message m, std::string* epoch = nullptr);
+    void flush_batch(std::uint32_t topic);
     void publish_remote(std::uint32_t topic, batch& b);
+    // pubsub_deliver.cpp: phase 4
+    void flush_batches();
+    void wake_others();
+    std::size_t consume(std::size_t max);
+    void deliver(const broadcast_message& m);
+    void deliver_reset(const broadcast_message& m, std::uint32_t t);
+    void recompress_for(connection& c, std::span<const std::byte> frames, std::size_t begin);
+    std::size_t backpressure_cap(const connection& c);
+    void slow_consumer(connection& c, std::uint32_t messages);
+    // pubsub_broker.cpp: multi-node
     std::uint64_t ticket_of(connection& c);
     void forget_ticket(const connection& c);
     void read_inbox();
     void on_outcome(const broker_outcome& o);
     void on_synced(std::string_view topic);
     bool start_synced(std::uint32_t t, std::string_view topic);
-    void deliver_reset(const broadcast_message& m, std::uint32_t t);
-    void encode_deflated(session& s, proto::opcode op, std::span<const std::byte> payload,
-                         std::vector<std::byte>& out, std::uint32_t& compressed);
-    core::shared_buffer deflated_form(const core::shared_buffer& frames);
-    std::uint64_t publish(broadcast_message m, std::string* epoch = nullptr);
-    void send_position(session& s, connection& c);
-    void flush_batch(std::uint32_t topic);
-    void flush_batches();
-    void wake_others();
-    std::size_t consume(std::size_t max);
-    void deliver(const broadcast_message& m);
-    void recompress_for(connection& c, std::span<const std::byte> frames, std::size_t begin);
-    void slow_consumer(connection& c, std::uint32_t messages);
-    std::size_t backpressure_cap(const connection& c);
 
     broadcast_hub& hub_;
     broadcast_hub::ring::producer producer_;

@@ -5,7 +5,7 @@
 // that list's front, O(1) per entry, without looking at any other topic.
 // Topics with no subscriber and no history wait on an idle list for sweep().
 // Deliberately not here: what the frames say (proto/wsring_v1.hpp) and who
-// gets them (modes/pubsub_handler.cpp, the caller). Read next: that file.
+// gets them (modes/pubsub_deliver.cpp, a caller). Read next: that file.
 #include "modes/topic_log.hpp"
 
 #include <algorithm>
