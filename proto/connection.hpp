@@ -8,7 +8,7 @@
 // WebSocket Connection*). Framing, fragmentation and UTF-8 stay in the
 // decoder (decoder.hpp); sockets, timers and the TCP teardown are the
 // caller's (net/session.cpp for the server, net/client_session.cpp for the
-// client, apps/ws_bench/worker.cpp for the load generator).
+// client, apps/ws_bench/worker_*.cpp for the load generator).
 // Read next: connection.cpp, then net/session.cpp.
 #pragma once
 #include <cstddef>

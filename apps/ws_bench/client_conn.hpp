@@ -3,8 +3,8 @@
 // and the tail of a frame cut by a read, its WebSocket protocol state
 // (proto::connection: the decoder, pings, the close handshake), and the
 // counters each mode keeps per connection. A plain record: the worker
-// (worker.cpp) moves it through its states and the mode drivers (*_mode.cpp)
-// fill and read it.
+// (worker.hpp, worker_*.cpp) moves it through its states and the mode
+// drivers (*_mode.cpp) fill and read it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -29,6 +29,9 @@ enum class conn_state : std::uint8_t {
     closing,     // a close frame went out (ours, or our answer to theirs); EOF awaited (§7.1.2)
     closed,      // socket closed; `clean` says how it ended
 };
+
+inline bool is_pending(conn_state s) { return s == conn_state::connecting || s == conn_state::upgrading; }
+inline bool has_socket(conn_state s) { return s != conn_state::unused && s != conn_state::closed; }
 
 enum class conn_kind : std::uint8_t { echo, receiver, publisher, cycler, idle };
 

@@ -5,7 +5,7 @@
 // or a repeat (a duplicate or a reordering) shows in one comparison. A
 // connection that came back with "?since=E:O" starts positioned at E:O.
 // The bytes are read by proto/wsring_v1.hpp; this file only keeps the
-// position and names what went wrong. Read next: worker.cpp, "deliver".
+// position and names what went wrong. Read next: worker_read.cpp, "deliver".
 #pragma once
 #include <cstdint>
 #include <span>

@@ -5,7 +5,8 @@
 // (which decides the pongs, close answers and failing closes: §5.5.1,
 // §5.5.3, §7.1.7), batching writes, the TCP end of the close (§7.1.1) and
 // naming every fault — and leaves what to send and what a message means to
-// its mode_driver. Read next: mode_driver.hpp, echo_mode.cpp.
+// its mode_driver. The loop is worker.cpp; a connection's life is
+// worker_{open,read,write,close}.cpp. Read next: mode_driver.hpp, echo_mode.cpp.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -59,7 +60,13 @@ public:
     std::size_t wire_size() const { return frame_bytes_; }  // bytes of one data frame
     void record_latency(std::uint64_t ns);
     void count_delivery() { ++delivered_all_; }
-    void mark_dirty(client_conn& c);
+    // Puts `c` on this turn's flush list, once. Inline: the read path marks
+    // a connection after every read, and most are marked already.
+    void mark_dirty(client_conn& c) {
+        if (c.dirty) return;
+        c.dirty = true;
+        dirty_.push_back(&c);
+    }
     // Counts a fault (the first of each kind keeps its detail) and ends the
     // connection: a connection that saw a fault is not trusted further.
     void fail(client_conn& c, fault f, std::string_view detail, proto::error e = proto::error::none);
@@ -68,38 +75,47 @@ public:
     void begin_close(client_conn& c);  // send our close frame
 
 private:
-    void setup_conns();
-    void open_more();
-    void spread_source(int fd, const url& to);
+    // worker.cpp: the loop
     void turn(int timeout_ms);
     void on_event(client_conn& c, std::uint32_t events);
+    void change_phase(run_phase p);
+    void open_more();
+    void check_timeouts();
+    void publish_live(bool force);
+    bool all_closed() const;
+    // worker_open.cpp: connect, TLS handshake, upgrade
+    void spread_source(int fd, const url& to);
     void on_connected(client_conn& c);
-    void on_readable(client_conn& c, bool hup);
-    bool take_bytes(client_conn& c, std::span<std::byte> data, bool buffer_full, std::size_t& left);
     void start_tls(client_conn& c);
-    void on_readable_tls(client_conn& c, bool hup);
     void on_tls_handshake(client_conn& c);
     void fail_tls(client_conn& c);
-    void discard_until_eof(client_conn& c);
     bool feed_upgrade(client_conn& c, std::span<std::byte>& data);
+    void become_open(client_conn& c);
+    // Inline: opening (worker_open.cpp) and closing (worker_close.cpp) both
+    // leave the pending count here, once per connection.
+    void leave_pending(client_conn& c) {
+        if (is_pending(c.state)) --pending_opens_;
+    }
+    // worker_read.cpp: bytes in, frames to c.ws, messages to the driver
+    void on_readable(client_conn& c, bool hup);
+    void on_readable_tls(client_conn& c, bool hup);
+    bool take_bytes(client_conn& c, std::span<std::byte> data, bool buffer_full, std::size_t& left);
+    void discard_until_eof(client_conn& c);
     bool deliver(client_conn& c, std::span<std::byte> frames);
     bool check_position(client_conn& c, bool text, std::span<std::byte>& payload);
     bool inflate(client_conn& c, bool text, std::span<std::byte>& payload);
     bool deliver_raw(client_conn& c, std::span<std::byte> frames);
-    void on_close_frame(client_conn& c, const proto::event& ev);
-    void flush(client_conn& c);
-    void flush_tls(client_conn& c);
-    void become_open(client_conn& c);
-    void finish_close(client_conn& c, bool clean);
-    void on_eof(client_conn& c);
+    // worker_write.cpp: send blocks, frames queued, bytes out
+    void setup_conns();
     void queue_answer(client_conn& c, const proto::event& ev);
     void queue_close(client_conn& c, proto::close_code code, std::string_view reason = {});
-    void leave_pending(client_conn& c);
+    void flush(client_conn& c);
+    void flush_tls(client_conn& c);
+    // worker_close.cpp: the close handshake's TCP end, faults
+    void on_close_frame(client_conn& c, const proto::event& ev);
+    void on_eof(client_conn& c);
+    void finish_close(client_conn& c, bool clean);
     void count_fault(fault f, std::string_view detail, proto::error e = proto::error::none);
-    void change_phase(run_phase p);
-    void check_timeouts();
-    void publish_live(bool force);
-    bool all_closed() const;
 
     const bench_options& opts_;
     shared_state& shared_;
