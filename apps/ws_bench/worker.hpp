@@ -82,7 +82,6 @@ private:
     void open_more();
     void check_timeouts();
     void publish_live(bool force);
-    bool all_closed() const;
     // worker_open.cpp: connect, TLS handshake, upgrade
     void spread_source(int fd, const url& to);
     void on_connected(client_conn& c);
