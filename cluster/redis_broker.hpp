@@ -90,7 +90,7 @@ public:
     bool server_up(std::size_t i) const;
 
 private:
-    struct impl;  // the thread's world: links, topics, queues (redis_broker.cpp)
+    struct impl;  // the thread's world: links, topics, queues (redis_broker_impl.hpp)
     std::unique_ptr<impl> impl_;
 };
 

@@ -5,7 +5,7 @@
 // flush and read when poll says so, hand each reply to its callback in
 // order, and on any failure drop everything and try again after a backoff.
 // It never blocks, except in getaddrinfo for a host name (hiredis resolves).
-// Read next: cluster/redis_broker.cpp (its only user).
+// Read next: cluster/redis_broker_shards.cpp (the broker's side of ups and downs).
 #include "cluster/redis_link.hpp"
 
 #include <hiredis/hiredis.h>

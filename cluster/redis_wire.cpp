@@ -2,7 +2,7 @@
 // formats a node reads back (channel batch, publish reply, sync reply).
 // Every parser here is strict — an unexpected shape is false, never a guess —
 // because what it returns becomes offsets that clients resume from. No I/O:
-// cluster/redis_link.cpp carries the bytes, cluster/redis_broker.cpp acts.
+// cluster/redis_link.cpp carries the bytes, cluster/redis_broker_*.cpp act.
 // Read cluster/redis_wire.hpp first; the scripts' comments are the spec.
 #include "cluster/redis_wire.hpp"
 
