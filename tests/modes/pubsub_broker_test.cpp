@@ -6,7 +6,8 @@
 // (1011, "!error", HTTP 503) and defer an HTTP publish's answer to the
 // broker's outcome; deliver what the broker puts in the log and the ring,
 // resets included ("!unrecovered", or 1012 for raw subscribers). The
-// broker's side is played by hand, as cluster/redis_broker.cpp does it.
+// broker's side is played by hand, as cluster/redis_broker_topics.cpp and
+// cluster/redis_broker_deliver.cpp do it.
 #include <gtest/gtest.h>
 
 #include <string>
