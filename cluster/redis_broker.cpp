@@ -81,7 +81,7 @@ void redis_broker::impl::run() {
         take_requests();
         linger(now);
         retry(now);
-        check_started(now);
+        check_started();
 
         fds.assign(1, pollfd{wake_fd, POLLIN, 0});
         owners.assign(1, nullptr);
@@ -146,8 +146,9 @@ void redis_broker::impl::make_links(std::size_t s) {
     links.push_back(std::move(sh));
 }
 
-// start(): every shard up, or the deadline passed.
-void redis_broker::impl::check_started(clock::time_point) {
+// start() waits until every shard is up; this tells it so. Its deadline is
+// start()'s own (a wait_for on started_cv), not kept here.
+void redis_broker::impl::check_started() {
     bool all = true;
     for (std::size_t s = 0; s < links.size(); ++s) all = all && shard_ready(s);
     if (!all) return;

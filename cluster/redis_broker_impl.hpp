@@ -116,7 +116,7 @@ struct redis_broker::impl {
     }
     void run();
     void make_links(std::size_t s);
-    void check_started(clock::time_point);
+    void check_started();
     void take_requests();
 
     // ---- links up and down: cluster/redis_broker_shards.cpp ----------------------
