@@ -32,10 +32,6 @@ std::string random_text(std::mt19937_64& rng, std::size_t n) {
     return s;
 }
 
-core::shared_buffer buffer_of(std::string_view s) {
-    return core::shared_buffer::copy_of(std::as_bytes(std::span(s.data(), s.size())));
-}
-
 }  // namespace detail
 
 redis_broker::impl::impl(modes::broadcast_hub& h, broker_options o)

@@ -30,10 +30,9 @@
 namespace wsring::cluster {
 
 namespace detail {
-// Helpers more than one of the broker's files needs (random_text and
-// buffer_of: cluster/redis_broker.cpp; plain_frames: redis_broker_deliver.cpp).
+// Helpers more than one of the broker's files needs (random_text:
+// cluster/redis_broker.cpp; plain_frames: redis_broker_deliver.cpp).
 std::string random_text(std::mt19937_64& rng, std::size_t n);
-core::shared_buffer buffer_of(std::string_view s);
 core::shared_buffer plain_frames(std::span<const wire_message> messages);
 }  // namespace detail
 

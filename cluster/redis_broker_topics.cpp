@@ -32,7 +32,7 @@ void redis_broker::impl::on_want(const std::string& name) {
     topic& t = it->second;
     if (added) {
         t.name = name;
-        t.name_buffer = detail::buffer_of(name);
+        t.name_buffer = core::shared_buffer::copy_of_text(name);
         t.keys = keys_of(name);
         t.shard = shards.shard_of(name);
     }
@@ -198,7 +198,7 @@ void redis_broker::impl::reset(topic& t, std::string_view epoch, std::uint64_t l
     m.topic = t.name_buffer;
     m.messages = 0;
     m.first_offset = last + 1;
-    m.reset_epoch = detail::buffer_of(epoch);
+    m.reset_epoch = core::shared_buffer::copy_of_text(epoch);
     m.v1 = core::shared_buffer::make(proto::frame_size(notice.size(), false), [&](std::span<std::byte> out) {
         proto::encode_frame(out, proto::opcode::text, std::as_bytes(std::span(notice.data(), notice.size())));
     });

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <utility>
 
 namespace wsring::core {
@@ -28,6 +29,10 @@ public:
         return b;
     }
     static shared_buffer copy_of(std::span<const std::byte> bytes);
+    // Text kept in a shared buffer (topic names, epochs), in and out.
+    static shared_buffer copy_of_text(std::string_view text) {
+        return copy_of(std::as_bytes(std::span(text.data(), text.size())));
+    }
 
     shared_buffer(const shared_buffer& o) noexcept : block_(o.block_) { retain(); }
     shared_buffer(shared_buffer&& o) noexcept : block_(std::exchange(o.block_, nullptr)) {}
@@ -41,6 +46,7 @@ public:
     }
     const std::byte* data() const { return block_ ? block_->bytes() : nullptr; }
     std::size_t size() const { return block_ ? block_->size : 0; }
+    std::string_view text() const { return {reinterpret_cast<const char*>(data()), size()}; }
     explicit operator bool() const { return block_ != nullptr; }
     // References alive right now (tests, stats); racy by nature across threads.
     std::uint32_t use_count() const {

@@ -63,10 +63,10 @@ std::size_t pubsub_handler::consume(std::size_t max) {
 // positions (wsring.v1). Nothing here can end a connection (close() only
 // queues a close frame), so the subscriber list stays valid during the walk.
 void pubsub_handler::deliver(const broadcast_message& m) {
-    std::uint32_t t = topics_.find(as_view(m.topic));
+    std::uint32_t t = topics_.find(m.topic.text());
     if (t == topic_table::none) return;  // no local subscriber
     local_topic& lt = locals_[t];
-    if (!lt.synced && !start_synced(t, as_view(m.topic))) return;  // multi-node: not followed yet
+    if (!lt.synced && !start_synced(t, m.topic.text())) return;  // multi-node: not followed yet
     if (m.reset_epoch) return deliver_reset(m, t);
     // Positions: skip what these subscribers have had already (a replay
     // that reached past this entry, or offsets from before they came).
@@ -134,8 +134,8 @@ void pubsub_handler::deliver(const broadcast_message& m) {
 void pubsub_handler::deliver_reset(const broadcast_message& m, std::uint32_t t) {
     local_topic& lt = locals_[t];
     // A reset from before our subscribers came: they started after it.
-    if (lt.epoch == as_view(m.reset_epoch) && lt.next >= m.first_offset) return;
-    lt.epoch.assign(as_view(m.reset_epoch));
+    if (lt.epoch == m.reset_epoch.text() && lt.next >= m.first_offset) return;
+    lt.epoch.assign(m.reset_epoch.text());
     lt.next = m.first_offset;
     for (connection* c : topics_.subscribers(t)) {
         if (c->state != conn_state::open || !c->ws.can_send()) continue;

@@ -93,7 +93,7 @@ void pubsub_handler::send_position(session& s, connection& c) {
     };
     if (!since_.given) return text(proto::v1::position_notice(lt.epoch, at));
     since_.given = false;
-    topic_log::recovery r = hub_.log().recover(as_view(topics_.name(c.topic)), since_.pos, at);
+    topic_log::recovery r = hub_.log().recover(topics_.name(c.topic).text(), since_.pos, at);
     if (!r.recovered) {
         ++stats_.unrecovered;
         return text(proto::v1::unrecovered_notice(lt.epoch, at));
@@ -123,7 +123,7 @@ void pubsub_handler::on_close(session& s, connection& c, proto::close_code) {
         if (c.topic < batches_.size()) flush_batch(c.topic);
         core::shared_buffer name = topics_.name(c.topic);
         topics_.unsubscribe(c);
-        if (hub_.log().release(as_view(name)) && hub_.remote()) hub_.remote()->unwant(as_view(name));
+        if (hub_.log().release(name.text()) && hub_.remote()) hub_.remote()->unwant(name.text());
         return;
     }
     topics_.unsubscribe(c);

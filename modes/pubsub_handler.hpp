@@ -166,11 +166,6 @@ private:
         proto::v1::position pos;
     };
 
-    // A shared buffer's bytes as text (topic names, epochs).
-    static std::string_view as_view(const core::shared_buffer& b) {
-        return {reinterpret_cast<const char*>(b.data()), b.size()};
-    }
-
     // pubsub_handler.cpp: subscribers
     void retain_topic(std::uint32_t t, std::string_view name);
     void send_position(session& s, connection& c);

@@ -108,7 +108,7 @@ std::uint64_t pubsub_handler::publish(broadcast_message m, std::string* epoch) {
     if (m.published_ns == 0) m.published_ns = ring_clock_ns();
     std::uint64_t seq = 0;
     m.first_offset = hub_.log().append(
-        as_view(m.topic), m.messages, [&](std::string_view topic_epoch, std::uint64_t first) {
+        m.topic.text(), m.messages, [&](std::string_view topic_epoch, std::uint64_t first) {
             if (v1) m.v1 = encode_v1_frames(m.frames.bytes(), topic_epoch, first);
             if (epoch) *epoch = topic_epoch;
             seq = producer_.claim();
@@ -133,7 +133,7 @@ topic_position pubsub_handler::publish_now(std::string_view topic, proto::opcode
         if (t < batches_.size()) flush_batch(t);  // this turn's messages from our clients first
         name = topics_.name(t);
     } else {
-        name = core::shared_buffer::copy_of(std::as_bytes(std::span(topic.data(), topic.size())));
+        name = core::shared_buffer::copy_of_text(topic);
     }
     auto frame = core::shared_buffer::make(proto::frame_size(payload.size(), false),
                                            [&](std::span<std::byte> out) { proto::encode_frame(out, op, payload); });
@@ -170,7 +170,7 @@ void pubsub_handler::flush_batch(std::uint32_t topic) {
 // back through our own inbox, so it is handled like any other outcome, at
 // a point where closing its publisher is safe.
 void pubsub_handler::publish_remote(std::uint32_t, batch& b) {
-    broker_publish p{index_, b.ticket, std::string(as_view(b.topic)), std::move(b.frames), b.messages};
+    broker_publish p{index_, b.ticket, std::string(b.topic.text()), std::move(b.frames), b.messages};
     const std::uint64_t ticket = b.ticket;
     b.frames.clear();
     b.topic = {};

@@ -27,7 +27,7 @@ std::uint32_t topic_table::subscribe(connection& c, std::string_view name) {
             t = free_.back();
             free_.pop_back();
         }
-        topics_[t].name = core::shared_buffer::copy_of(std::as_bytes(std::span(name.data(), name.size())));
+        topics_[t].name = core::shared_buffer::copy_of_text(name);
         index_.emplace(std::string(name), t);
     }
     auto& subs = topics_[t].subs;
@@ -46,8 +46,7 @@ void topic_table::unsubscribe(connection& c) {
     last->topic_pos = c.topic_pos;
     tp.subs.pop_back();
     if (tp.subs.empty()) {
-        auto bytes = tp.name.bytes();
-        index_.erase(index_.find(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+        index_.erase(index_.find(tp.name.text()));
         tp.name.reset();
         tp.subs.shrink_to_fit();  // a big room that emptied gives its memory back
         free_.push_back(c.topic);

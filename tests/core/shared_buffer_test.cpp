@@ -12,22 +12,18 @@
 namespace wsring::core {
 namespace {
 
-std::string_view as_text(const shared_buffer& b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-
 TEST(SharedBuffer, MakeFillsOnce) {
     auto b = shared_buffer::make(5, [](std::span<std::byte> out) {
         std::memcpy(out.data(), "hello", 5);
     });
-    EXPECT_EQ(as_text(b), "hello");
+    EXPECT_EQ(b.text(), "hello");
     EXPECT_EQ(b.use_count(), 1u);
 }
 
 TEST(SharedBuffer, CopyOfAndEmpty) {
     std::string_view s = "abc";
     auto b = shared_buffer::copy_of(std::as_bytes(std::span(s.data(), s.size())));
-    EXPECT_EQ(as_text(b), "abc");
+    EXPECT_EQ(b.text(), "abc");
     shared_buffer none;
     EXPECT_FALSE(none);
     EXPECT_EQ(none.size(), 0u);
@@ -35,6 +31,15 @@ TEST(SharedBuffer, CopyOfAndEmpty) {
     auto zero = shared_buffer::copy_of({});
     EXPECT_TRUE(zero);
     EXPECT_EQ(zero.size(), 0u);
+}
+
+TEST(SharedBuffer, TextInAndOut) {
+    auto t = shared_buffer::copy_of_text("chat/room-1");
+    EXPECT_EQ(t.text(), "chat/room-1");
+    EXPECT_EQ(t.size(), 11u);
+    EXPECT_TRUE(shared_buffer::copy_of_text(""));  // an empty name is still a buffer
+    EXPECT_EQ(shared_buffer::copy_of_text("").text(), "");
+    EXPECT_EQ(shared_buffer().text(), "");  // none: an empty view, not a crash
 }
 
 TEST(SharedBuffer, CopiesShareMovesTransfer) {
@@ -58,10 +63,10 @@ TEST(SharedBuffer, AssignmentReleasesTheOldBlock) {
     EXPECT_EQ(b.use_count(), 2u);
     const shared_buffer& alias = a2;  // (an alias: clang warns on a literal self-assignment)
     a2 = alias;  // self-assignment keeps it
-    EXPECT_EQ(as_text(a2), "two");
+    EXPECT_EQ(a2.text(), "two");
     a2 = std::move(a);
     EXPECT_EQ(b.use_count(), 1u);
-    EXPECT_EQ(as_text(a2), "one");
+    EXPECT_EQ(a2.text(), "one");
 }
 
 TEST(SharedBuffer, ReferencesDroppedOnManyThreads) {

@@ -39,10 +39,6 @@ struct recording_broker final : broker {
     void unwant(std::string_view topic) override { unwants.emplace_back(topic); }
 };
 
-core::shared_buffer buffer_of(std::string_view s) {
-    return core::shared_buffer::copy_of(std::as_bytes(std::span(s)));
-}
-
 // Unmasked server text frames, one per payload.
 std::vector<std::byte> server_frames(const std::vector<std::string>& payloads) {
     std::vector<std::byte> out;
@@ -101,7 +97,7 @@ struct PubsubBroker : ::testing::Test {
                           const std::vector<std::string>& payloads, broadcast_origin origin = {}) {
         broadcast_message m;
         m.frames = core::shared_buffer::copy_of(server_frames(payloads));
-        m.topic = buffer_of(topic);
+        m.topic = core::shared_buffer::copy_of_text(topic);
         m.messages = static_cast<std::uint32_t>(payloads.size());
         m.first_offset = first;
         m.origin = origin;
@@ -120,10 +116,10 @@ struct PubsubBroker : ::testing::Test {
     void reset(std::string_view topic, std::string_view epoch, std::uint64_t last) {
         const std::string notice = proto::v1::unrecovered_notice(epoch, last);
         broadcast_message m;
-        m.topic = buffer_of(topic);
+        m.topic = core::shared_buffer::copy_of_text(topic);
         m.messages = 0;
         m.first_offset = last + 1;
-        m.reset_epoch = buffer_of(epoch);
+        m.reset_epoch = core::shared_buffer::copy_of_text(epoch);
         m.v1 = core::shared_buffer::copy_of(server_frames({notice}));
         std::uint64_t seq = 0;
         ASSERT_TRUE(hub.log().reset_remote(topic, epoch, last, [&](std::string_view, std::uint64_t) {
