@@ -4,7 +4,8 @@
 Reads docs/**/*.md and README.md (outside fenced code blocks) and checks:
   - `path` in backticks whose first component is a source folder of the tree
     (proto/, core/, net/, modes/, cluster/, apps/, base/, tests/, fuzz/, bench/,
-    docs/, scripts/, deploy/, web/, cmake/, .ci/): the file or folder exists. `a/b.{hpp,cpp}` and `a/b.*` work too.
+    docs/, scripts/, deploy/, web/, cmake/, .ci/): the file or folder exists.
+    `a/b.{hpp,cpp}` and `a/b.*` work too.
     A command in backticks has each such word checked; `net/...` is skipped.
   - `path:name` or `path: name` (also `path:class::name`): the file exists and
     defines name: `name(`, `struct|class|enum|using|namespace name`, or a
