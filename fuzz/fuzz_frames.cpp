@@ -5,11 +5,14 @@
 // when idle). With RSV1 allowed (permessage-deflate agreed), a compressed
 // message goes on to the inflater as the server does it (RFC 7692 §7.2.2):
 // the inflated size never passes the cap, not even while inflating, and the
-// verdict is the same however reads cut the stream.
+// verdict is the same however reads cut the stream. A third pass reads a
+// cut data frame's rest into decoder::payload_room(), as the server's
+// backends do: the events must be the same again.
 // Seeds: fuzz/corpus/fuzz_frames; dictionary: fuzz_frames.dict.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "proto/decoder.hpp"
@@ -29,9 +32,11 @@ struct seen {
     bool operator==(const seen&) const = default;
 };
 
-// Chunk sizes come from a tiny xorshift seeded by the input; max_chunk 0 = whole.
+// Chunk sizes come from a tiny xorshift seeded by the input; max_chunk 0 =
+// whole. With `into_room`, a chunk that continues a data frame's payload is
+// written to payload_room() first and decoded from there.
 std::vector<seen> decode(role self, decoder_limits lim, const std::uint8_t* data, std::size_t size,
-                         std::uint32_t seed, std::size_t max_chunk) {
+                         std::uint32_t seed, std::size_t max_chunk, bool into_room = false) {
     std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(data),
                                 reinterpret_cast<const std::byte*>(data) + size);
     decoder d(self, lim);
@@ -42,6 +47,11 @@ std::vector<seen> decode(role self, decoder_limits lim, const std::uint8_t* data
         seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
         std::size_t n = max_chunk ? 1 + seed % max_chunk : size;
         std::span<std::byte> in(copy.data() + at, std::min(n, size - at));
+        std::span<std::byte> room = into_room ? d.payload_room() : std::span<std::byte>{};
+        if (!room.empty()) {
+            in = room.first(std::min(in.size(), room.size()));
+            std::memcpy(in.data(), copy.data() + at, in.size());
+        }
         at += in.size();
         for (event ev = d.next(in); ev.kind != event_kind::need_more; ev = d.next(in)) {
             if (ev.kind == event_kind::text && !ev.rsv1 && !is_valid_utf8(ev.payload)) std::abort();
@@ -74,5 +84,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto whole = decode(self, lim, data + 3, size - 3, seed, 0);
     auto split = decode(self, lim, data + 3, size - 3, seed, max_chunk);
     if (whole != split) std::abort();
+    if (decode(self, lim, data + 3, size - 3, seed, max_chunk, true) != whole) std::abort();
     return 0;
 }

@@ -65,6 +65,10 @@ public:
         return ev;
     }
 
+    // Where the rest of a data frame already begun can be read to
+    // (decoder::payload_room): bytes read there skip the copy into the message.
+    std::span<std::byte> payload_room() { return rx_.payload_room(); }
+
     // The frame the protocol requires in reply to `ev` (the event next() just
     // returned), written into `out` (≥ max_answer_size bytes); returns its
     // size, 0 when nothing is owed:

@@ -71,9 +71,9 @@ inline void decoder::release_delivered() {
     if (!release_) return;
     release_ = false;
     if (phase_ == phase::header && message_op_ != 0) {
-        message_.resize(message_.size() - frame_len_);
+        message_.shrink_to(message_.size() - frame_len_);
     } else {
-        std::vector<std::byte>().swap(message_);
+        message_.release();
     }
 }
 
@@ -163,11 +163,15 @@ void decoder::reserve_for_frame(std::uint64_t length) {
 
 // The copying path: append what is here to message_ (a control frame inside
 // a fragmented message goes after the data), unmask it there with the phase
-// carried across calls, and check text as it arrives.
+// carried across calls, and check text as it arrives. Bytes the caller read
+// into payload_room() are there already: message_ just grows over them.
 event decoder::take_payload(std::span<std::byte>& in) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, in.size()));
     std::size_t at = message_.size();
-    message_.insert(message_.end(), in.data(), in.data() + n);
+    if (in.data() == message_.data() + at && n <= message_.capacity() - at)
+        message_.grow_by(n);  // read into payload_room(): the bytes are in place
+    else
+        message_.append(in.data(), n);
     in = in.subspan(n);
     frame_left_ -= n;
     std::span<std::byte> chunk = std::span(message_).subspan(at);
@@ -219,7 +223,7 @@ event decoder::fail(error e) {
     phase_ = phase::failed;
     err_ = e;
     release_ = false;
-    std::vector<std::byte>().swap(message_);
+    message_.release();
     return terminal_event();
 }
 

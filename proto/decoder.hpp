@@ -8,7 +8,9 @@
 // the caller's buffer is unmasked *in place* and its event points into that
 // buffer. Only a frame cut by the end of the buffer, or the fragments of a
 // message, are copied into the decoder's own message buffer, which is
-// released when the message is delivered (an idle decoder holds no heap).
+// released when the message is delivered (an idle decoder holds no heap) —
+// and a caller that reads the rest of a cut frame into payload_room() saves
+// even that copy.
 // Read next: encoder.hpp for the send side.
 #pragma once
 #include <cstddef>
@@ -16,10 +18,10 @@
 #include <cstring>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "proto/error.hpp"
 #include "proto/frame_header.hpp"
+#include "proto/message_buffer.hpp"
 #include "proto/utf8.hpp"
 
 namespace wsring::proto {
@@ -77,6 +79,14 @@ public:
     // frames and continuations with RSV1 still fail (1002).
     void allow_rsv1(bool on) { allow_rsv1_ = on; }
 
+    // Where the rest of a data frame already begun can be read to: the free
+    // space after the message buffer's bytes, as much of it as the frame
+    // still has to come (empty otherwise). Bytes read there and passed to
+    // next() as a prefix of this span stay where they are (unmasked and
+    // checked in place), so a large frame cut across reads is copied once,
+    // by the kernel, not again into the message. Valid until the next call.
+    std::span<std::byte> payload_room();
+
     // True while a frame or a fragmented message is partly received (the
     // connection holds bytes of its own).
     bool mid_message() const;
@@ -106,7 +116,7 @@ private:
     event fail(error e);
 
     // Laid out largest first: sizeof(decoder) is memory per connection.
-    std::vector<std::byte> message_;  // fragments / cut frames; empty when idle
+    message_buffer message_;          // fragments / cut frames; empty when idle
     std::size_t max_message_;         // decoder_limits::max_message
     std::uint64_t frame_len_ = 0;     // payload length of the frame being received
     std::uint64_t frame_left_ = 0;    // payload bytes still to come
@@ -127,6 +137,14 @@ private:
     std::uint8_t header_have_ = 0;    // header bytes gathered so far
     std::byte header_buf_[max_header_size]{};  // a header cut by a read boundary
 };
+
+// Inline: a backend asks before every read.
+inline std::span<std::byte> decoder::payload_room() {
+    if (phase_ != phase::payload || is_control(static_cast<opcode>(op_))) return {};
+    std::size_t at = message_.size();
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, message_.capacity() - at));
+    return {message_.data() + at, n};
+}
 
 // ---- the per-frame path, inline ----------------------------------------------------
 // A server's reads are mostly whole frames, each one call to next(). Were

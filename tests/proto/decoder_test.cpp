@@ -1,7 +1,8 @@
 // decoder: byte literals in, expected events out. One test per RFC 6455
 // rule, each accepted and rejected with its close code, for both roles;
-// the §5.7 example frames; every split of a stream; zero copy; fail-fast
-// UTF-8; encode→decode round trips at the length-form boundaries.
+// the §5.7 example frames; every split of a stream; zero copy (a cut
+// frame's rest read into payload_room() included); fail-fast UTF-8;
+// encode→decode round trips at the length-form boundaries.
 #include "proto/decoder.hpp"
 
 #include <gtest/gtest.h>
@@ -439,6 +440,107 @@ TEST(Decoder, DeclaredLengthAloneReservesAtMostOneMiB) {
     std::span<std::byte> in(s.data(), 24);
     EXPECT_EQ(d.next(in).kind, event_kind::need_more);
     EXPECT_LE(d.buffered_bytes(), 1u << 20);
+}
+
+// payload_room(): the rest of a cut data frame read straight to its place
+// in the message (as a backend's readv does) is taken where it lies —
+// unmasked there, and the event's payload is those very bytes.
+TEST(Decoder, RestReadIntoPayloadRoomIsTakenInPlace) {
+    for (role r : both_roles) {
+        const bytes payload = filled(100000);
+        bytes s = from_peer(r, {.op = 0x2, .payload = payload});
+        decoder d(r);
+        EXPECT_TRUE(d.payload_room().empty());  // no frame begun
+        std::span<std::byte> in(s.data(), 10000);
+        EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+        const std::size_t header = header_size(payload.size(), r == role::server);
+        std::span<std::byte> room = d.payload_room();
+        ASSERT_EQ(room.size(), s.size() - 10000);  // exactly the rest of the frame
+        // The rest in two reads: the second room starts where the first read ended.
+        std::memcpy(room.data(), s.data() + 10000, 30000);
+        std::span<std::byte> part = room.first(30000);
+        EXPECT_EQ(d.next(part).kind, event_kind::need_more);
+        EXPECT_TRUE(part.empty());
+        std::span<std::byte> room2 = d.payload_room();
+        ASSERT_EQ(room2.data(), room.data() + 30000);
+        ASSERT_EQ(room2.size(), room.size() - 30000);
+        std::memcpy(room2.data(), s.data() + 40000, room2.size());
+        event ev = d.next(room2);
+        ASSERT_EQ(ev.kind, event_kind::binary);
+        EXPECT_EQ(ev.payload.data() + (10000 - header), room.data());  // not copied again
+        EXPECT_EQ(bytes(ev.payload.begin(), ev.payload.end()), payload);
+        EXPECT_TRUE(d.payload_room().empty());
+    }
+}
+
+// The room is for data: none while a header is cut or a control frame is
+// cut, and a fragmented message's next fragment gets room after its own header.
+TEST(Decoder, PayloadRoomOnlyInsideADataFramesPayload) {
+    bytes s = from_peer(role::server, {.op = 0x2, .payload = filled(5000), .fin = false}) +
+              from_peer(role::server, {.op = 0x9, .payload = filled(100)}) +
+              from_peer(role::server, {.op = 0x0, .payload = filled(7000)});
+    decoder d(role::server);
+    std::span<std::byte> in(s.data(), 4);  // the header, cut
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    EXPECT_TRUE(d.payload_room().empty());
+    in = std::span(s.data() + 4, 1000);
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    EXPECT_EQ(d.payload_room().size(), 5000u - (1000 - 8 + 4));
+    const std::size_t first_end = 8 + 5000;
+    in = std::span(s.data() + 1004, first_end - 1004 + 50);  // into the ping
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    EXPECT_TRUE(d.payload_room().empty());  // a control frame is not read to the room
+    const std::size_t ping_end = first_end + 6 + 100;
+    in = std::span(s.data() + first_end + 50, ping_end - first_end - 50 + 20);
+    EXPECT_EQ(d.next(in).kind, event_kind::ping);
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);  // the continuation's header and 12 bytes
+    EXPECT_EQ(d.payload_room().size(), 7000u - 12);
+    std::span<std::byte> room = d.payload_room();
+    std::memcpy(room.data(), s.data() + ping_end + 20, room.size());
+    event ev = d.next(room);
+    ASSERT_EQ(ev.kind, event_kind::binary);
+    bytes want = filled(5000) + filled(7000);
+    EXPECT_EQ(bytes(ev.payload.begin(), ev.payload.end()), want);
+}
+
+// Text read into the room is still checked as UTF-8 as it arrives, a
+// sequence cut at the read's edge included (RFC 6455 §8.1, fail fast).
+TEST(Decoder, TextReadIntoPayloadRoomIsCheckedInPlace_8_1) {
+    std::string text;
+    while (text.size() < 50000) text += "gr\xc3\xb6\xc3\x9f" "er \xcf\x80 \xe2\x89\xa0 ";
+    for (bool bad : {false, true}) {
+        bytes t = text_bytes(text);
+        if (bad) t[40000] = std::byte{0xff};
+        bytes s = from_peer(role::server, {.op = 0x1, .payload = t});
+        decoder d(role::server);
+        std::span<std::byte> in(s.data(), 1001);  // cut inside a 2-byte sequence or not: both splits below
+        EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+        std::span<std::byte> room = d.payload_room();
+        std::memcpy(room.data(), s.data() + 1001, room.size());
+        std::span<std::byte> a = room.first(777), b = room.subspan(777);
+        event ev = d.next(a);
+        if (ev.kind == event_kind::need_more) ev = d.next(b);
+        if (bad) {
+            EXPECT_EQ(ev.kind, event_kind::protocol_error);
+            EXPECT_EQ(ev.code, static_cast<close_code>(1007));
+        } else {
+            ASSERT_EQ(ev.kind, event_kind::text);
+            EXPECT_EQ(ev.text(), text);
+        }
+    }
+}
+
+// Bytes from any other buffer are still copied, room asked for or not.
+TEST(Decoder, BytesFromElsewhereAreCopiedEvenAfterAskingForRoom) {
+    bytes s = from_peer(role::server, {.op = 0x2, .payload = filled(40000)});
+    decoder d(role::server);
+    std::span<std::byte> in(s.data(), 20000);
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    EXPECT_FALSE(d.payload_room().empty());
+    in = std::span(s.data() + 20000, s.size() - 20000);
+    event ev = d.next(in);
+    ASSERT_EQ(ev.kind, event_kind::binary);
+    EXPECT_EQ(bytes(ev.payload.begin(), ev.payload.end()), filled(40000));
 }
 
 TEST(Decoder, ReleasesMessageBufferOnNextCallAfterDelivery) {
