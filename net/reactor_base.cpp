@@ -47,10 +47,29 @@ reactor_base::reactor_base(int listen_fd, const reactor_options& ro, const sessi
       tls_(ro.tls, session_, *this),
       start_(now()) {}
 
+// The rest of a large frame already begun is read to its place in the
+// decoder's message and what follows it into the receive buffer, in one
+// readv (session::receive_room): the frame's bytes are then not copied out
+// of the receive buffer into the message. 10 conns × 2 × 1 MiB echo on
+// epoll: +12 % messages per server-CPU-second (median of 7 paired rounds).
 ssize_t reactor_base::read_once(connection& c) {
-    ssize_t n = recv_some(c.fd, recv_buf_.get(), ro_.recv_buffer);
+    // At most recv_buffer bytes either way: a connection's read is no
+    // longer, and the others no later, than without the direct part (with
+    // the room uncapped, that echo's p99 rose from 23-28 to 30-37 ms).
+    std::span<std::byte> room = session_.receive_room(c);
+    room = room.first(std::min(room.size(), ro_.recv_buffer));
+    ssize_t n;
+    if (room.empty()) {
+        n = recv_some(c.fd, recv_buf_.get(), ro_.recv_buffer);
+    } else {
+        const iovec iov[2] = {{room.data(), room.size()}, {recv_buf_.get(), ro_.recv_buffer - room.size()}};
+        n = recv_iov(c.fd, iov, iov[1].iov_len > 0 ? 2 : 1);
+    }
     if (n > 0) {
-        deliver(c, {recv_buf_.get(), static_cast<std::size_t>(n)});
+        auto got = static_cast<std::size_t>(n);
+        std::size_t direct = std::min(got, room.size());
+        if (direct > 0) deliver(c, room.first(direct));
+        if (got > direct) deliver(c, {recv_buf_.get(), got - direct});
         flush_own_replies(c);  // while its write block is hot
         return n;
     }

@@ -117,6 +117,16 @@ public:
     bool wants_read(const connection& c) const {
         return !(c.flags & (sf_read_paused | sf_peer_eof)) && c.state != conn_state::closed;
     }
+    // Where c's next bytes can be read straight to: the rest of a large
+    // frame, into its place in the decoder's message (proto::decoder::
+    // payload_room), so the frame is not copied again out of a read buffer.
+    // Empty unless c is open in plaintext (TLS decrypts into buffers of its
+    // own) with at least direct_read_min bytes of such a frame to come.
+    std::span<std::byte> receive_room(connection& c) {
+        if (c.state != conn_state::open || c.tls) return {};
+        std::span<std::byte> room = c.ws.payload_room();
+        return room.size() >= direct_read_min ? room : std::span<std::byte>{};
+    }
 
     // ---- message handler → session ------------------------------------------
     // Queues one unfragmented message (copied/encoded now), compressed when
@@ -152,6 +162,9 @@ private:
     // below it, one gather write per turn for all of a connection's replies
     // costs less than a send per frame.
     static constexpr std::size_t write_through_min = 16u << 10;
+    // Below this, the rest of a cut frame is read with what follows it, into
+    // the receive buffer, and copied: a read of its own would cost more.
+    static constexpr std::size_t direct_read_min = 16u << 10;
 
     // The phases of a connection, in the order it meets them.
     void on_request(connection& c, std::span<std::byte> in);

@@ -96,7 +96,7 @@ int accept_nonblocking(int listen_fd) {
 
 int set_nodelay(int fd) { return set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 
-// The data path's three calls go to the kernel through syscall(), not
+// The data path's four calls go to the kernel through syscall(), not
 // glibc's recv(), send() and sendmsg(). Those are cancellation points: in a
 // process with more than one thread (ws-server's main thread waits for
 // signals while the reactors run) each call switches asynchronous
@@ -106,6 +106,13 @@ ssize_t recv_some(int fd, void* buf, std::size_t len) {
     for (;;) {
         ssize_t n = syscall_result(::syscall(SYS_recvfrom, fd, buf, len, 0, nullptr, nullptr));
         if (n != -EINTR) return n;
+    }
+}
+
+ssize_t recv_iov(int fd, const iovec* iov, int n) {
+    for (;;) {
+        ssize_t got = syscall_result(::syscall(SYS_readv, fd, iov, n));
+        if (got != -EINTR) return got;
     }
 }
 

@@ -48,6 +48,9 @@ int set_nodelay(int fd);
 // recv() into `buf`: bytes read, 0 on EOF, or -errno.
 ssize_t recv_some(int fd, void* buf, std::size_t len);
 
+// readv() into `n` iovecs, filled in order: bytes read, 0 on EOF, or -errno.
+ssize_t recv_iov(int fd, const iovec* iov, int n);
+
 // sendmsg() of `n` iovecs (send() when n is 1) with MSG_NOSIGNAL (EPIPE
 // instead of SIGPIPE) and `flags` (MSG_MORE): bytes sent, or -errno.
 ssize_t send_iov(int fd, const iovec* iov, int n, int flags = 0);

@@ -266,6 +266,7 @@ void uring_reactor::wait_and_dispatch(int timeout) {
 
 void uring_reactor::dispatch() {
     grew_this_turn_ = false;
+    submitted_mid_batch_ = false;
     unsigned head = 0, seen = 0;
     io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -333,6 +334,9 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
         if (cqe.res > 0 && c.state != conn_state::closed) {
             deliver(c, {at, static_cast<std::size_t>(cqe.res)});
             flush_own_replies(c);  // while its write block is hot
+            // A large frame cut here: its rest is read straight into its
+            // message once this batch is done (read_queued).
+            if (!session_.receive_room(c).empty()) read_soon(c);
         }
         consume_buffer(bid, cqe);
     }
@@ -365,7 +369,21 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     prep_recv(c);
 }
 
-// Phase 3, end: (re-)arm the recv of every connection that asked for it.
+// Whether c, with its multishot recv armed, may be read with a plain
+// syscall now: the rest of a large frame, straight into its message
+// (read_once, session::receive_room: that frame is not copied out of the
+// ring into the message), plus whatever follows it. Safe for the order of
+// c's bytes only between batches: every CQE the kernel posted has been
+// dispatched, and with DEFER_TASKRUN the armed recv reads again only inside
+// our next io_uring_enter with GETEVENTS. A submit forced mid-batch by a
+// full SQ (get_sqe) may have issued a fresh recv inline: then not this turn.
+bool uring_reactor::reads_direct_ok(connection& c) {
+    return !submitted_mid_batch_ && (c.io & io_recv_armed) && !(c.io & (io_recv_cancel | io_eof)) &&
+           session_.wants_read(c) && !session_.receive_room(c).empty();
+}
+
+// Phase 3, end: (re-)arm the recv of every connection that asked for it,
+// and read the rest of the large frames cut by this batch's CQEs.
 void uring_reactor::read_queued() {
     connection* list = std::exchange(reads_, nullptr);
     while (list) {
@@ -375,6 +393,7 @@ void uring_reactor::read_queued() {
         c.io &= ~io_read_queued;
         deliver_buffered(c);  // wss://: what a paused session left decrypted
         if (c.state == conn_state::closed) continue;
+        if (reads_direct_ok(c) && read_once(c) < 0) continue;
         // Still armed (a cancel on its way): its last CQE calls read_soon again.
         if (session_.wants_read(c) && !(c.io & (io_recv_armed | io_eof))) prep_recv(c);
     }
@@ -458,6 +477,7 @@ void uring_reactor::close_socket(connection& c) {
 io_uring_sqe* uring_reactor::get_sqe() {
     for (;;) {
         if (io_uring_sqe* s = io_uring_get_sqe(&ring_)) return s;
+        submitted_mid_batch_ = true;  // see reads_direct_ok
         int rc = io_uring_submit(&ring_);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) die("io_uring_submit", -rc);
     }

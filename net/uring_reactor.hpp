@@ -88,7 +88,8 @@ private:
     void on_accept_cqe(const io_uring_cqe& cqe);   // 3: the listener
     bool watch(connection& c) override;            // 3: adopt()'s part
     void on_recv_cqe(connection& c, const io_uring_cqe& cqe);  // 3: one connection
-    void read_queued() override;                   // 3: re-arms
+    void read_queued() override;                   // 3: re-arms, direct reads
+    bool reads_direct_ok(connection& c);
     void flush(connection& c) override;            // 5
     void flush_now(connection& c) override;        // 3: flush_own_replies()'s
     void on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uint16_t msg);
@@ -122,6 +123,7 @@ private:
     unsigned buf_size_;                  // whole_buffer_size without incremental rings
     unsigned grow_step_ = 1;             // slots per grow_buffers(): size / 4 KiB for whole buffers
     bool grew_this_turn_ = false;
+    bool submitted_mid_batch_ = false;  // get_sqe() had to submit: no direct reads this turn
     bool whole_buffers_;                 // the constructor's: as if the kernel had none
     std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data

@@ -1,7 +1,8 @@
 // Tests for the reactors (net/reactor_base with each backend: epoll,
 // io_uring) and net/server over real sockets on 127.0.0.1: echo through
 // several reactors, a large reply to a client that reads late (partial
-// writes resumed when the socket has room), resets, graceful stop with
+// writes resumed when the socket has room), large frames arriving in
+// pieces (read straight into their messages), resets, graceful stop with
 // 1001, the shutdown deadline, and the cross-thread wake-up hook. Every
 // test runs once per backend (the uring run is skipped where this kernel
 // has no usable io_uring). The client: tests/net/test_client.hpp.
@@ -94,6 +95,70 @@ TEST_P(Reactor, LargeReplyToALateReaderResumesOnWritable) {
     EXPECT_TRUE(m.payload == big) << "the echo came back damaged or short: " << m.payload.size();
     srv.stop();
     srv.wait();
+}
+
+// Frames far larger than a read, arriving in pieces with pauses between
+// them (each read then ends inside a frame, as from a slow peer): the rest
+// of each is read straight into its message (session::receive_room: a
+// readv on epoll, a read between batches on io_uring), and every echo must
+// come back whole, with the frame sent right behind one in the same piece
+// intact. Text cut inside its UTF-8 sequences is checked where it lands,
+// and one bad byte near the end of a large text message still fails it
+// with 1007 (RFC 6455 §8.1).
+TEST_P(Reactor, LargeFramesArrivingInPiecesEchoWhole) {
+    auto frame = [](opcode op, std::string_view payload) {
+        std::string out(proto::frame_size(payload.size(), true), '\0');
+        out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
+                                       std::as_bytes(std::span(payload.data(), payload.size())),
+                                       {.mask = 0x5a3c9e21}));
+        return out;
+    };
+    std::string big(3u << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+    std::string text;
+    while (text.size() < (1u << 20)) text += "gr\xc3\xb6\xc3\x9f" "er \xcf\x80 \xe2\x89\xa0 ";
+    std::string bad_text = text;
+    bad_text[bad_text.size() - 1000] = '\xff';
+    for (bool bad : {false, true}) {
+        server srv(test_server(1));
+        srv.start();
+        auto cp = std::make_unique<client>(srv.port());
+        client& c = *cp;
+        ASSERT_TRUE(c.handshake());
+        const std::string wire = bad ? frame(opcode::text, bad_text)
+                                     : frame(opcode::binary, big) + frame(opcode::text, "right behind") +
+                                           frame(opcode::text, text);
+        // Pieces of 96 KiB + 3 (so cuts fall anywhere), a pause after every
+        // fourth; sent from a thread while this one reads the echoes.
+        std::thread sender([&] {
+            constexpr std::size_t piece = (96u << 10) + 3;
+            for (std::size_t at = 0, i = 0; at < wire.size(); at += piece, ++i) {
+                if (!c.send_all(std::string_view(wire).substr(at, piece))) return;
+                if (i % 4 == 3) std::this_thread::sleep_for(2ms);
+            }
+        });
+        if (bad) {
+            message m = c.recv();
+            EXPECT_EQ(m.kind, proto::event_kind::close);
+            EXPECT_EQ(m.code, 1007);
+            c.send_frame(opcode::close, std::string("\x03\xef", 2));  // the close handshake, answered
+            EXPECT_TRUE(c.wait_eof());
+        } else {
+            message m = c.recv();
+            EXPECT_EQ(m.kind, proto::event_kind::binary);
+            EXPECT_TRUE(m.payload == big) << "the binary echo came back damaged or short: " << m.payload.size();
+            m = c.recv();
+            EXPECT_EQ(m.kind, proto::event_kind::text);
+            EXPECT_EQ(m.payload, "right behind");
+            m = c.recv();
+            EXPECT_EQ(m.kind, proto::event_kind::text);
+            EXPECT_TRUE(m.payload == text) << "the text echo came back damaged or short: " << m.payload.size();
+        }
+        sender.join();
+        cp.reset();  // gone before the stop: no 1001 handshake to wait for
+        srv.stop();
+        srv.wait();
+    }
 }
 
 TEST_P(Reactor, PeerResetDoesNotDisturbOthers) {
