@@ -347,11 +347,7 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     }
     if (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -ECANCELED)
         return deliver_eof(c, cqe.res);  // ECONNRESET, ...
-    if (!session_.wants_read(c)) {
-        // Backpressure: end the recv; what it already read was delivered.
-        if ((c.io & io_recv_armed) && !(c.io & io_recv_cancel)) prep_cancel_recv(c);
-        return;
-    }
+    if (end_recv_if_paused(c)) return;
     if (c.io & (io_recv_armed | io_eof)) return;
     // The ring ran dry before c's bytes came: read them now, into the
     // receive buffer, and parse them while they are hot (read_once, as
@@ -366,6 +362,10 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     // wss://: decrypted bytes a paused session left wait in the TLS stream,
     // and read_queued hands them over first.
     if (c.tls) return read_soon(c);
+    // Queued for read_queued (a frame's rest to read there): it re-arms c,
+    // after that read. A recv prepared now would be issued at the next
+    // submit, ahead of a cancel that read might call for (end_recv_if_paused).
+    if (c.io & io_read_queued) return;
     prep_recv(c);
 }
 
@@ -382,6 +382,16 @@ bool uring_reactor::reads_direct_ok(connection& c) {
            session_.wants_read(c) && !session_.receive_room(c).empty();
 }
 
+// Backpressure (the session stopped reading c): end its multishot recv,
+// or the kernel would go on reading for it — and a peer's bytes left
+// unread are what makes our close a reset rather than a FIN stuck behind
+// an echo the peer never reads. What the recv already read was delivered.
+bool uring_reactor::end_recv_if_paused(connection& c) {
+    if (session_.wants_read(c)) return false;
+    if ((c.io & io_recv_armed) && !(c.io & io_recv_cancel)) prep_cancel_recv(c);
+    return true;
+}
+
 // Phase 3, end: (re-)arm the recv of every connection that asked for it,
 // and read the rest of the large frames cut by this batch's CQEs.
 void uring_reactor::read_queued() {
@@ -393,7 +403,7 @@ void uring_reactor::read_queued() {
         c.io &= ~io_read_queued;
         deliver_buffered(c);  // wss://: what a paused session left decrypted
         if (c.state == conn_state::closed) continue;
-        if (reads_direct_ok(c) && read_once(c) < 0) continue;
+        if (reads_direct_ok(c) && (read_once(c) < 0 || end_recv_if_paused(c))) continue;
         // Still armed (a cancel on its way): its last CQE calls read_soon again.
         if (session_.wants_read(c) && !(c.io & (io_recv_armed | io_eof))) prep_recv(c);
     }

@@ -90,6 +90,7 @@ private:
     void on_recv_cqe(connection& c, const io_uring_cqe& cqe);  // 3: one connection
     void read_queued() override;                   // 3: re-arms, direct reads
     bool reads_direct_ok(connection& c);
+    bool end_recv_if_paused(connection& c);        // 3: backpressure
     void flush(connection& c) override;            // 5
     void flush_now(connection& c) override;        // 3: flush_own_replies()'s
     void on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uint16_t msg);
