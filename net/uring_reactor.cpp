@@ -165,18 +165,16 @@ uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const ses
                              uring_buffers buffers)
     : reactor_base(listen_fd, ro, so, shared, std::move(handler)),
       buffers_(buffers.count),
-      slots_(buffers.grow_to),
       buf_size_(buffers.size),
       whole_buffers_(buffers.whole) {
     // Without incremental rings each buffer is cut into 4 KiB ones: 2^15 slots at most.
-    if (buffers_ == 0 || (slots_ & (slots_ - 1)) != 0 || slots_ < buffers_ || buf_size_ == 0 ||
+    if (buffers_ == 0 || (buffers_ & (buffers_ - 1)) != 0 || buf_size_ == 0 ||
         buf_size_ % whole_buffer_size != 0 ||
-        std::uint64_t{slots_} * (buf_size_ / whole_buffer_size) > (1u << 15))
-        die("provided buffers (grow_to a power of two >= count; 4 KiB multiples, 2^15 pages at most)",
-            EINVAL);
+        std::uint64_t{buffers_} * (buf_size_ / whole_buffer_size) > (1u << 15))
+        die("provided buffers (a power of two; 4 KiB multiples, 2^15 pages at most)", EINVAL);
     io_busy_ = io_read_queued | io_recv_armed | io_send_busy;
     // Untouched pages cost no RSS: a quiet reactor touches few buffers.
-    void* mem = ::mmap(nullptr, std::size_t{slots_} * buf_size_, PROT_READ | PROT_WRITE,
+    void* mem = ::mmap(nullptr, std::size_t{buffers_} * buf_size_, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) die("mmap", errno);
     buf_mem_ = static_cast<std::byte*>(mem);
@@ -185,7 +183,7 @@ uring_reactor::uring_reactor(int listen_fd, const reactor_options& ro, const ses
 uring_reactor::~uring_reactor() {
     // The ring lived and died inside run(), on the loop thread.
     if (listen_fd_ >= 0) ::close(listen_fd_);
-    if (buf_mem_) ::munmap(buf_mem_, std::size_t{slots_} * buf_size_);
+    if (buf_mem_) ::munmap(buf_mem_, std::size_t{buffers_} * buf_size_);
 }
 
 // The ring exists only while the loop runs, on the loop thread: it is made
@@ -199,7 +197,7 @@ void uring_reactor::run() {
     reactor_base::run();
     quiesce();
     io_uring_queue_exit(&ring_);
-    ::munmap(bufs_, slots_ * sizeof(io_uring_buf));
+    ::munmap(bufs_, buffers_ * sizeof(io_uring_buf));
     bufs_ = nullptr;
 }
 
@@ -210,34 +208,23 @@ void uring_reactor::run() {
 // server-CPU-second); whole 16 or 32 KiB ones ran dry at once, since a
 // 16-byte recv takes a whole buffer. The ring's size (uring_buffers) was
 // measured against every change that moved it; the rounds, from 64 × 64 KiB
-// to today's 2 × 256 KiB, are in docs/performance.md ("io_uring at 64 KiB").
+// to today's 1 × 512 KiB, are in docs/performance.md ("io_uring at 64 KiB").
 // Older kernels answer EINVAL to the flag and get 4 KiB buffers, whole.
 void uring_reactor::setup_buffers() {
-    int rc = whole_buffers_ ? -EINVAL : setup_buf_ring(ring_, slots_, bufs_, pbuf_ring_inc);
+    int rc = whole_buffers_ ? -EINVAL : setup_buf_ring(ring_, buffers_, bufs_, pbuf_ring_inc);
     if (rc == -EINVAL) {
-        grow_step_ = buf_size_ / whole_buffer_size;  // the same memory
-        buffers_ *= grow_step_;
-        slots_ *= grow_step_;
+        buffers_ *= buf_size_ / whole_buffer_size;  // the same memory
         buf_size_ = whole_buffer_size;
-        rc = setup_buf_ring(ring_, slots_, bufs_);
+        rc = setup_buf_ring(ring_, buffers_, bufs_);
     } else {
-        used_.assign(slots_, 0);
+        used_.assign(buffers_, 0);
     }
     if (rc < 0) die("io_uring_register_buf_ring", -rc);
     for (unsigned i = 0; i < buffers_; ++i)
         io_uring_buf_ring_add(bufs_, buf_mem_ + std::size_t{i} * buf_size_, buf_size_,
-                              static_cast<unsigned short>(i), io_uring_buf_ring_mask(slots_),
+                              static_cast<unsigned short>(i), io_uring_buf_ring_mask(buffers_),
                               static_cast<int>(i));
     io_uring_buf_ring_advance(bufs_, static_cast<int>(buffers_));
-}
-
-// The ring ran dry (-ENOBUFS): add one more buffer's worth of memory
-// (size / 4 KiB whole buffers on older kernels), at most once per turn, so
-// a turn of many dry connections grows it by one step, not by all of them.
-void uring_reactor::grow_buffers() {
-    if (grew_this_turn_ || buffers_ == slots_) return;
-    grew_this_turn_ = true;
-    for (unsigned i = 0; i < grow_step_ && buffers_ < slots_; ++i) give_back_buffer(buffers_++);
 }
 
 // ---- the loop (reactor_base::run calls these) -------------------------------------
@@ -265,7 +252,6 @@ void uring_reactor::wait_and_dispatch(int timeout) {
 }
 
 void uring_reactor::dispatch() {
-    grew_this_turn_ = false;
     submitted_mid_batch_ = false;
     unsigned head = 0, seen = 0;
     io_uring_cqe* cqe = nullptr;
@@ -319,9 +305,7 @@ bool uring_reactor::watch(connection& c) {
 // When the multishot recv ends (no IORING_CQE_F_MORE: -ENOBUFS, a cancel,
 // or the kernel's choice) and the connection still reads, it is re-armed
 // here, in CQE order; the SQE leaves at the next io_uring_enter, after this
-// batch gave its buffers back, and is issued before the deferred task work
-// of the recvs still armed: whoever ran dry takes buffers first next turn.
-// The bytes of an -ENOBUFS stay in the socket meanwhile. (Queued through
+// batch gave its buffers back. (Queued through
 // read_soon instead, the re-arms ran in reverse order — the list is a
 // stack — and 100 conns × 4 × 64 KiB echo starved some connections: per
 // connection 671–1166 messages, p99 198 ms; re-armed here: 1030–1051,
@@ -357,7 +341,6 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     // 4 × 64 KiB echo 63.1–70.2 k messages per server-CPU-second, median
     // 65.4 k; read now 68.3–72.8 k, median 70.5 k (8 interleaved rounds,
     // msgs/s the same). The ring ran dry 0.5–0.6 times per message there.
-    if (cqe.res == -ENOBUFS) grow_buffers();
     if (cqe.res == -ENOBUFS && (read_once(c) < 0 || !session_.wants_read(c))) return;
     // wss://: decrypted bytes a paused session left wait in the TLS stream,
     // and read_queued hands them over first.
@@ -366,7 +349,16 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     // after that read. A recv prepared now would be issued at the next
     // submit, ahead of a cancel that read might call for (end_recv_if_paused).
     if (c.io & io_read_queued) return;
-    prep_recv(c);
+    // After -ENOBUFS, poll first: c was just read, and its next recv waits
+    // for its turn behind the deferred task work of the recvs still armed.
+    // Issued inline at submit instead, it went ahead of them all: a
+    // connection that ran dry was read every turn (here, then at submit,
+    // where it ran the ring dry again) while those waiting in the kernel's
+    // queue (at most 20 task works per pass since Linux 6.13) fell behind —
+    // 1,000 x 16 x 1 KiB echo on a saturated core, a single fixed 512 KiB
+    // ring: 10 rounds in 12 starved (p99 up to 267 ms, per-connection
+    // max/min up to 1.14); polling first, 0 in 20 (p99 at most 50 ms).
+    prep_recv(c, cqe.res == -ENOBUFS);
 }
 
 // Whether c, with its multishot recv armed, may be read with a plain
@@ -519,9 +511,10 @@ void uring_reactor::prep_wakeup_poll() {
 // each CQE naming the provided buffer it filled (IORING_CQE_F_BUFFER), which
 // on_recv_cqe gives back once the session parsed it. It ends on EOF, an
 // error, a cancel (backpressure, close), or -ENOBUFS when the ring ran dry.
-void uring_reactor::prep_recv(connection& c) {
+void uring_reactor::prep_recv(connection& c, bool poll_first) {
     io_uring_sqe* s = get_sqe();
     io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+    if (poll_first) s->ioprio |= IORING_RECVSEND_POLL_FIRST;  // no recv at submit: wait for a wake-up
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = buf_group;
     io_uring_sqe_set_data64(s, op_data{&c, op::recv}.pack());
@@ -623,7 +616,7 @@ void uring_reactor::consume_buffer(std::uint16_t bid, const io_uring_cqe& cqe) {
 
 void uring_reactor::give_back_buffer(std::uint16_t bid) {
     io_uring_buf_ring_add(bufs_, buf_mem_ + std::size_t{bid} * buf_size_, buf_size_, bid,
-                          io_uring_buf_ring_mask(slots_), 0);
+                          io_uring_buf_ring_mask(buffers_), 0);
     io_uring_buf_ring_advance(bufs_, 1);
 }
 

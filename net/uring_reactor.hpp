@@ -30,22 +30,23 @@ namespace wsring::net {
 // takes only the bytes it read from the buffer at the ring's head, so a
 // 16-byte message takes 16 bytes and a 64 KiB one can arrive in one CQE.
 // Older kernels get the same memory as 4 KiB buffers, a whole one per recv.
-// 2 × 256 KiB: the ring fits a server core's L2 cache (2 MiB on our
-// machines) with room to spare, so the bytes the kernel copies in are
-// still there when the session unmasks them, and a 64 KiB frame is seldom
-// cut across two buffers (each cut one is copied into the decoder's
+// One buffer of 512 KiB: the recvs of a turn fill it from its start, as
+// epoll's reads fill the receive buffer, so the bytes the kernel copies in
+// land where the last turn's were (on a core with 512 KiB of L2, still
+// there when the session unmasks them), and a 64 KiB frame is cut at its
+// end at most once per turn (each cut one is copied into the decoder's
 // message). When it runs dry, the connection is read at once into the
 // reactor's receive buffer (on_recv_cqe), so a small ring costs little.
-// But a ring that runs dry turn after turn starves some connections when
-// the server is the bottleneck (p99 111-238 ms against epoll's 20-43 ms,
-// 1,000 x 16 x 1 KiB echo on a saturated core), and 8 x 256 KiB was fair
-// there: so the ring grows by one buffer per turn it ran dry in, up to
-// `grow_to`, and a quiet or lightly loaded reactor keeps the small one.
-// Measured: docs/performance.md, "The ring's sizes, as measured".
+// Small fixed rings starved some connections when the server was the
+// bottleneck (1,000 x 16 x 1 KiB echo on a saturated core: p99 83-267 ms
+// against 22-50 ms in many rounds), so the ring used to grow while it ran
+// dry (2 x 256 KiB up to 8), which cost the 64 KiB echo 13 % per CPU. The
+// cause was the re-arm after -ENOBUFS jumping the kernel's queue; it now
+// polls first (on_recv_cqe), and this ring was fair in 20 rounds of 20.
+// Measured: docs/performance.md, "io_uring at 64 KiB".
 struct uring_buffers {
-    unsigned count = 2;          // provided at the start
-    unsigned size = 256u << 10;  // a multiple of 4 KiB
-    unsigned grow_to = 8;        // at most, a power of two >= count (= count: never grows)
+    unsigned count = 1;          // a power of two
+    unsigned size = 512u << 10;  // a multiple of 4 KiB
     bool whole = false;          // the layout of kernels before 6.12 even on a newer one (tests)
 };
 
@@ -68,7 +69,7 @@ public:
     std::string_view backend_name() const override { return "uring"; }
 
     static constexpr unsigned whole_buffer_size = 4096;
-    // Buffers in the ring now (whole 4 KiB ones on older kernels): after
+    // Buffers in the ring (whole 4 KiB ones on older kernels): after
     // run() returned, or on the loop thread.
     unsigned provided_buffers() const { return buffers_; }
 
@@ -103,7 +104,7 @@ private:
     io_uring_sqe* get_sqe();
     void prep_accept();
     void prep_wakeup_poll();
-    void prep_recv(connection& c);
+    void prep_recv(connection& c, bool poll_first = false);
     void prep_send(connection& c, const iovec* iov, std::size_t n);
     void prep_cancel_recv(connection& c);
     void prep_close(int fd, bool cancel_first);
@@ -111,20 +112,16 @@ private:
     void setup_buffers();
     void consume_buffer(std::uint16_t bid, const io_uring_cqe& cqe);
     void give_back_buffer(std::uint16_t bid);
-    void grow_buffers();  // one more buffer (of `size`), once per turn, up to grow_to
 
     std::uint16_t take_send_msg();
     void quiesce();  // after the loop: end the listener's and wakeup's ops
 
     io_uring ring_{};
     io_uring_buf_ring* bufs_ = nullptr;  // the provided-buffer ring (mmap'ed)
-    std::byte* buf_mem_ = nullptr;       // slots_ × buf_size_ (mmap'ed)
-    unsigned buffers_;                   // provided so far; cut into whole 4 KiB ones: size / 4 KiB times more
-    unsigned slots_;                     // the ring's entries: buffers_ once grown to grow_to
+    std::byte* buf_mem_ = nullptr;       // buffers_ × buf_size_ (mmap'ed)
+    unsigned buffers_;                   // the ring's entries; cut into whole 4 KiB ones: size / 4 KiB times more
     unsigned buf_size_;                  // whole_buffer_size without incremental rings
-    unsigned grow_step_ = 1;             // slots per grow_buffers(): size / 4 KiB for whole buffers
-    bool grew_this_turn_ = false;
-    bool submitted_mid_batch_ = false;  // get_sqe() had to submit: no direct reads this turn
+    bool submitted_mid_batch_ = false;   // get_sqe() had to submit: no direct reads this turn
     bool whole_buffers_;                 // the constructor's: as if the kernel had none
     std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data
