@@ -357,7 +357,7 @@ void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     // queue (at most 20 task works per pass since Linux 6.13) fell behind —
     // 1,000 x 16 x 1 KiB echo on a saturated core, a single fixed 512 KiB
     // ring: 10 rounds in 12 starved (p99 up to 267 ms, per-connection
-    // max/min up to 1.14); polling first, 0 in 20 (p99 at most 50 ms).
+    // max/min up to 1.14); polling first, 0 in 24 (p99 at most 50 ms).
     prep_recv(c, cqe.res == -ENOBUFS);
 }
 

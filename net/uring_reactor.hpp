@@ -42,7 +42,7 @@ namespace wsring::net {
 // against 22-50 ms in many rounds), so the ring used to grow while it ran
 // dry (2 x 256 KiB up to 8), which cost the 64 KiB echo 13 % per CPU. The
 // cause was the re-arm after -ENOBUFS jumping the kernel's queue; it now
-// polls first (on_recv_cqe), and this ring was fair in 20 rounds of 20.
+// polls first (on_recv_cqe), and this ring was fair in 24 rounds of 24.
 // Measured: docs/performance.md, "io_uring at 64 KiB".
 struct uring_buffers {
     unsigned count = 1;          // a power of two
