@@ -128,13 +128,14 @@ TEST_P(Reactor, LargeFramesArrivingInPiecesEchoWhole) {
         const std::string wire = bad ? frame(opcode::text, bad_text)
                                      : frame(opcode::binary, big) + frame(opcode::text, "right behind") +
                                            frame(opcode::text, text);
-        // Pieces of 96 KiB + 3 (so cuts fall anywhere), a pause after every
-        // fourth; sent from a thread while this one reads the echoes.
+        // Pieces of 96 KiB + 3 (so cuts fall anywhere), each sent once the
+        // server's socket took the last (TCP acknowledged it all), so reads
+        // end inside frames; from a thread while this one reads the echoes.
         std::thread sender([&] {
             constexpr std::size_t piece = (96u << 10) + 3;
-            for (std::size_t at = 0, i = 0; at < wire.size(); at += piece, ++i) {
+            for (std::size_t at = 0; at < wire.size(); at += piece) {
                 if (!c.send_all(std::string_view(wire).substr(at, piece))) return;
-                if (i % 4 == 3) std::this_thread::sleep_for(2ms);
+                wait_until([&] { return c.bytes_unsent() == 0; });
             }
         });
         if (bad) {
