@@ -1,0 +1,156 @@
+# scripts/ab.py (issue 16): paired A/B rounds, each server started afresh
+# every round, pinned to CPU 0, the order rotating. Driven here with two
+# rounds of a short load against ours (`ws-server` expanded to the build's
+# binary with the bench defaults) and a tiny echo server on Debian's
+# python3-websockets that notes its PID, CPUs and one environment variable
+# set through COMMAND's leading VAR=value word: every round must print a
+# line per server in the rotated order, the JSON's paired ratios must be
+# the medians of the per-round ratios, the other server must have run on
+# CPU 0 with that variable and be gone when the script is. A server that
+# exits or never accepts must fail the run within a bounded time, naming
+# it; malformed arguments are usage errors (exit 2). About 15 s.
+# Skipped under WSRING_FILTER (nothing multi-threaded).
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import unittest
+
+from wsring_harness import REPO, skip_unless_unfiltered
+
+BUILD = os.environ.get("WSRING_BUILD", "")
+AB = os.path.join(REPO, "scripts", "ab.py")
+LOAD = ["--", "--mode", "echo", "-c", "10", "-k", "2", "-s", "512", "-d", "0.5", "--warmup", "0.2"]
+
+# Echoes every message; first appends "PID CPUS AB_MARK" to the note file (argv: port, note file).
+ECHO_SERVER = """\
+import asyncio, os, sys
+import websockets
+
+with open(sys.argv[2], "a") as f:
+    f.write("%d %s %s\\n" % (os.getpid(), ",".join(map(str, sorted(os.sched_getaffinity(0)))),
+                            os.environ.get("AB_MARK", "-")))
+
+async def echo(ws, path=None):
+    async for message in ws:
+        await ws.send(message)
+
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=None, compression=None):
+        await asyncio.Future()
+
+asyncio.run(main())
+"""
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@skip_unless_unfiltered
+class AbScript(unittest.TestCase):
+    def setUp(self):
+        if not BUILD:
+            self.skipTest("WSRING_BUILD is not set")
+        for b in ("ws-bench", "ws-server"):
+            if not os.access(os.path.join(BUILD, b), os.X_OK):
+                self.skipTest("no %s in %s" % (b, BUILD))
+        self.tmp = tempfile.TemporaryDirectory(prefix="wsring-ab.")
+        self.addCleanup(self.tmp.cleanup)
+
+    def ab(self, *args, limit=60):
+        """Runs scripts/ab.py ARGS; (exit status, output, seconds)."""
+        env = dict(os.environ, WSRING_BUILD=os.path.abspath(BUILD))
+        t0 = time.monotonic()
+        p = subprocess.Popen([AB, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            out, _ = p.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, _ = p.communicate()
+            self.fail("ab.py %s ran past %d s:\n%s" % (" ".join(args), limit, out[-3000:]))
+        except BaseException:  # KeyboardInterrupt (integration.sh stopping): its session is not ours
+            os.killpg(p.pid, signal.SIGKILL)
+            raise
+        return p.returncode, out, time.monotonic() - t0
+
+    def test_two_servers_paired_by_round(self):
+        script = os.path.join(self.tmp.name, "echo_server.py")
+        note = os.path.join(self.tmp.name, "echo_server.note")
+        report = os.path.join(self.tmp.name, "ab.json")
+        with open(script, "w") as f:
+            f.write(ECHO_SERVER)
+        rc, out, _ = self.ab("--rounds", "2", "--json", report, "ours=ws-server --backend epoll",
+                             "py=AB_MARK=seen /usr/bin/python3 %s {port} %s" % (script, note), *LOAD)
+        self.assertEqual(rc, 0, out)
+
+        # a line per server per round, the order rotated in round 2
+        lines = re.findall(r"^round (\d+) (\S+) +per CPU +(\d+) +per s +(\d+) .* errors 0$", out, re.M)
+        self.assertEqual([(r, n) for r, n, _, _ in lines], [("1", "ours"), ("1", "py"), ("2", "py"), ("2", "ours")],
+                         out)
+        for _, name, per_cpu, per_s in lines:
+            self.assertGreater(int(per_cpu), 0, name)  # --server-pid named the server itself
+            self.assertGreater(int(per_s), 0, name)
+        self.assertRegex(out, r"(?m)^ours +\d+ +\d+ +1\.000 \(1\.00-1\.00\) +1\.000 \(1\.00-1\.00\) ")
+
+        with open(report) as f:
+            data = json.load(f)
+        self.assertEqual(data["baseline"], "ours")
+        self.assertTrue(data["servers"]["ours"][0].endswith("/ws-server"), data["servers"]["ours"])
+        self.assertIn("--idle-timeout", data["servers"]["ours"])
+        self.assertEqual(data["servers"]["ours"][-2:], ["--backend", "epoll"])  # its own options last
+        py = next(row for row in data["summary"] if row["name"] == "py")
+        paired = [r["py"]["per_cpu"] / r["ours"]["per_cpu"] for r in data["rounds"]]
+        self.assertAlmostEqual(py["per_cpu_ratio"], statistics.median(paired))
+        self.assertAlmostEqual(py["per_cpu_ratio_range"][0], min(paired))
+        self.assertEqual(py["rounds_with_errors"], 0)
+
+        # a fresh process each round, on CPU 0, with COMMAND's environment; gone with the script
+        with open(note) as f:
+            starts = [line.split() for line in f]
+        self.assertEqual(len(starts), 2, starts)
+        self.assertNotEqual(starts[0][0], starts[1][0])
+        for pid, cpus, mark in starts:
+            self.assertEqual((cpus, mark), ("0", "seen"))
+            self.assertFalse(alive(int(pid)), "a py server outlived ab.py")
+
+    def test_a_server_that_fails_to_start_is_named(self):
+        note = os.path.join(self.tmp.name, "never.pid")
+        rc, out, took = self.ab("--rounds", "1", "--start-timeout", "2", "ours=ws-server",
+                                "never=sh -c 'echo $$ >%s; exec sleep 300'" % note, *LOAD, limit=30)
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"ab: never did not accept on port \d+ within 2 s")
+        self.assertLess(took, 20, out)
+        with open(note) as f:
+            self.assertFalse(alive(int(f.read())), "the server that never accepted was left running")
+
+        rc, out, _ = self.ab("--rounds", "1", "ours=ws-server", "dead=sh -c 'echo going; exit 3'", *LOAD)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("ab: dead did not accept", out)
+        self.assertIn("going", out)  # what it printed, to say why
+
+    def test_usage_errors(self):
+        for args, says in ((["a=ws-server", "b=ws-server"], "usage"),  # no --
+                           (["a=ws-server", "--"], "at least two"),
+                           (["a=ws-server", "a=ws-server", "--"], "each NAME once"),
+                           (["a=ws-server", "b c", "--"], "NAME=COMMAND"),
+                           (["a b=ws-server", "c=ws-server", "--"], "NAME=COMMAND"),
+                           (["a=X=1", "b=ws-server", "--"], "runs nothing"),
+                           (["--baseline", "z", "a=ws-server", "b=ws-server", "--"], "names no server"),
+                           (["--rounds", "0", "a=ws-server", "b=ws-server", "--"], "one round")):
+            rc, out, _ = self.ab(*args, limit=10)
+            self.assertEqual(rc, 2, (args, out))
+            self.assertIn(says, out, args)
+
+
+if __name__ == "__main__":
+    unittest.main()
