@@ -22,6 +22,8 @@ anyone (docs/performance.md, "io_uring at 64 KiB").
 
 COMMAND is a shell-like command line. `{port}` in it is a free port on
 127.0.0.1 (the server must accept there; that is how readiness is seen).
+Its CPU is sampled from the process that listens there (scripts/
+listener_pid.py), so a wrapper that forks the server is not what is measured.
 Leading VAR=value words set the server's environment. A COMMAND whose
 program is the bare word `ws-server` runs $WSRING_BUILD/ws-server
 (default build/release) with the bench defaults first — --threads 1
@@ -46,6 +48,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from listener_pid import listener_pid  # noqa: E402 (a sibling script)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, os.environ.get("WSRING_BUILD", "build/release"))
@@ -129,11 +134,16 @@ def one_run(server, bench_args, opts):
     proc, port = server.start(opts.server_cpu, opts.start_timeout)
     try:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            # the process that listens (a wrapper's child), not the wrapper
+            measured = listener_pid(proc.pid, port)
             argv = ["taskset", "-c", str(opts.bench_cpu), os.path.join(BUILD, "ws-bench"),
-                    "--url", "ws://127.0.0.1:%d%s" % (port, opts.path), "--server-pid", str(proc.pid),
+                    "--url", "ws://127.0.0.1:%d%s" % (port, opts.path), "--server-pid", str(measured),
                     "--no-progress", "--quiet", "--json", out.name] + bench_args + server.bench_extra
             done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            result = json.load(out) if os.path.getsize(out.name) else {}
+            try:
+                result = json.load(out)
+            except ValueError:  # ws-bench wrote nothing (usage error, crash): its stderr says why
+                result = {}
             result["exit_status"] = done.returncode
             result["stderr"] = done.stderr.strip()[-300:]
             return result
@@ -152,6 +162,7 @@ def figures(result):
         "max_min": spread,
         "errors": (result.get("errors") or {}).get("total", 0),
         "exit_status": result["exit_status"],
+        "bench_said": result["stderr"] if result["exit_status"] else "",
     }
 
 
@@ -241,6 +252,8 @@ def main(argv):
                      fmt(f["max_min"], ".3f"), f["errors"],
                      "" if f["exit_status"] == 0 else "  (ws-bench exited %d)" % f["exit_status"]),
                   flush=True)
+            if f["bench_said"]:
+                print("  ws-bench: %s" % f["bench_said"], flush=True)
         rounds.append(this_round)
     rows = summary(rounds, names, baseline)
     print_summary(rows, baseline, len(rounds))

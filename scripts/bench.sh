@@ -163,30 +163,7 @@ free_port() {  # a port nothing listens on now (the kernel's pick; freed again a
 # listens on PORT (ws-bench --server-pid samples it), else PGRP itself. A
 # server of several processes is sampled by its listener only.
 listener_pid() {
-  /usr/bin/python3 - "$1" "$2" <<'EOF'
-import os, sys
-pgrp, port = int(sys.argv[1]), int(sys.argv[2])
-sockets = set()
-for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-    try:
-        for line in open(table).readlines()[1:]:
-            f = line.split()
-            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                sockets.add("socket:[%s]" % f[9])
-    except OSError:
-        pass
-found = pgrp
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        if int(open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[2]) != pgrp:
-            continue
-        fds = "/proc/%s/fd" % pid
-        if any(os.readlink(os.path.join(fds, fd)) in sockets for fd in os.listdir(fds)):
-            found = int(pid); break
-    except OSError:
-        continue
-print(found)
-EOF
+  /usr/bin/python3 scripts/listener_pid.py "$1" "$2"
 }
 
 # start_external NAME e|b: the user's command for NAME (echo or broadcast),

@@ -89,8 +89,10 @@ class AbScript(unittest.TestCase):
         report = os.path.join(self.tmp.name, "ab.json")
         with open(script, "w") as f:
             f.write(ECHO_SERVER)
+        # started through a shell that forks it: the CPU sampled must be the listener's
+        wrapped = "sh -c '/usr/bin/python3 %s {port} %s; true'" % (script, note)
         rc, out, _ = self.ab("--rounds", "2", "--json", report, "ours=ws-server --backend epoll",
-                             "py=AB_MARK=seen /usr/bin/python3 %s {port} %s" % (script, note), *LOAD)
+                             "py=AB_MARK=seen " + wrapped, *LOAD)
         self.assertEqual(rc, 0, out)
 
         # a line per server per round, the order rotated in round 2
@@ -98,7 +100,9 @@ class AbScript(unittest.TestCase):
         self.assertEqual([(r, n) for r, n, _, _ in lines], [("1", "ours"), ("1", "py"), ("2", "py"), ("2", "ours")],
                          out)
         for _, name, per_cpu, per_s in lines:
-            self.assertGreater(int(per_cpu), 0, name)  # --server-pid named the server itself
+            # --server-pid named the server itself: a wrapper's CPU would give some millions
+            self.assertGreater(int(per_cpu), 0, name)
+            self.assertLess(int(per_cpu), 20 * int(per_s), name)
             self.assertGreater(int(per_s), 0, name)
         self.assertRegex(out, r"(?m)^ours +\d+ +\d+ +1\.000 \(1\.00-1\.00\) +1\.000 \(1\.00-1\.00\) ")
 
@@ -137,6 +141,12 @@ class AbScript(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("ab: dead did not accept", out)
         self.assertIn("going", out)  # what it printed, to say why
+
+    def test_a_failed_bench_is_reported(self):
+        rc, out, _ = self.ab("--rounds", "1", "a=ws-server", "b=ws-server", "--", "--mode", "nonsense")
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"round 1 a .*\(ws-bench exited [1-9]\d*\)")
+        self.assertRegex(out, r"ws-bench: .*nonsense")  # what it said, to say why
 
     def test_usage_errors(self):
         for args, says in ((["a=ws-server", "b=ws-server"], "usage"),  # no --
