@@ -2,7 +2,8 @@
 # every round, pinned to CPU 0, the order rotating. Driven here with two
 # rounds of a short load against ours (`ws-server` expanded to the build's
 # binary with the bench defaults) and a tiny echo server on Debian's
-# python3-websockets that notes its PID, CPUs and one environment variable
+# python3-websockets (other_echo_server.py, started through a shell that
+# forks it) that notes its PID, CPUs and one environment variable
 # set through COMMAND's leading VAR=value word: every round must print a
 # line per server in the rotated order, the JSON's paired ratios must be
 # the medians of the per-round ratios, the other server must have run on
@@ -13,46 +14,16 @@
 import json
 import os
 import re
-import signal
 import statistics
-import subprocess
 import tempfile
-import time
 import unittest
 
-from wsring_harness import REPO, skip_unless_unfiltered
+from wsring_harness import REPO, process_alive, run_script, skip_unless_unfiltered
 
 BUILD = os.environ.get("WSRING_BUILD", "")
+OTHER_ECHO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "other_echo_server.py")
 AB = os.path.join(REPO, "scripts", "ab.py")
 LOAD = ["--", "--mode", "echo", "-c", "10", "-k", "2", "-s", "512", "-d", "0.5", "--warmup", "0.2"]
-
-# Echoes every message; first appends "PID CPUS AB_MARK" to the note file (argv: port, note file).
-ECHO_SERVER = """\
-import asyncio, os, sys
-import websockets
-
-with open(sys.argv[2], "a") as f:
-    f.write("%d %s %s\\n" % (os.getpid(), ",".join(map(str, sorted(os.sched_getaffinity(0)))),
-                            os.environ.get("AB_MARK", "-")))
-
-async def echo(ws, path=None):
-    async for message in ws:
-        await ws.send(message)
-
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=None, compression=None):
-        await asyncio.Future()
-
-asyncio.run(main())
-"""
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @skip_unless_unfiltered
@@ -69,26 +40,12 @@ class AbScript(unittest.TestCase):
     def ab(self, *args, limit=60):
         """Runs scripts/ab.py ARGS; (exit status, output, seconds)."""
         env = dict(os.environ, WSRING_BUILD=os.path.abspath(BUILD))
-        t0 = time.monotonic()
-        p = subprocess.Popen([AB, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-        try:
-            out, _ = p.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, _ = p.communicate()
-            self.fail("ab.py %s ran past %d s:\n%s" % (" ".join(args), limit, out[-3000:]))
-        except BaseException:  # KeyboardInterrupt (integration.sh stopping): its session is not ours
-            os.killpg(p.pid, signal.SIGKILL)
-            raise
-        return p.returncode, out, time.monotonic() - t0
+        return run_script([AB, *args], limit, env)
 
     def test_two_servers_paired_by_round(self):
-        script = os.path.join(self.tmp.name, "echo_server.py")
+        script = OTHER_ECHO
         note = os.path.join(self.tmp.name, "echo_server.note")
         report = os.path.join(self.tmp.name, "ab.json")
-        with open(script, "w") as f:
-            f.write(ECHO_SERVER)
         # started through a shell that forks it: the CPU sampled must be the listener's
         wrapped = "sh -c '/usr/bin/python3 %s {port} %s; true'" % (script, note)
         rc, out, _ = self.ab("--rounds", "2", "--json", report, "ours=ws-server --backend epoll",
@@ -125,7 +82,7 @@ class AbScript(unittest.TestCase):
         self.assertNotEqual(starts[0][0], starts[1][0])
         for pid, cpus, mark in starts:
             self.assertEqual((cpus, mark), ("0", "seen"))
-            self.assertFalse(alive(int(pid)), "a py server outlived ab.py")
+            self.assertFalse(process_alive(int(pid)), "a py server outlived ab.py")
 
     def test_a_server_that_fails_to_start_is_named(self):
         note = os.path.join(self.tmp.name, "never.pid")
@@ -135,7 +92,7 @@ class AbScript(unittest.TestCase):
         self.assertRegex(out, r"ab: never did not accept on port \d+ within 2 s")
         self.assertLess(took, 20, out)
         with open(note) as f:
-            self.assertFalse(alive(int(f.read())), "the server that never accepted was left running")
+            self.assertFalse(process_alive(int(f.read())), "the server that never accepted was left running")
 
         rc, out, _ = self.ab("--rounds", "1", "ours=ws-server", "dead=sh -c 'echo going; exit 3'", *LOAD)
         self.assertEqual(rc, 1, out)

@@ -2,8 +2,8 @@
 # NAME=COMMAND` starts COMMAND with a free port in {port}, pinned to CPU 0
 # in its own process group, runs it through the echo section beside ours
 # and prints its ratios to the baseline (tcp-echo). Here the other server is
-# a tiny echo server on Debian's python3-websockets, written to a temporary
-# file: its points must reach bench/results' JSON (WSRING_BENCH_RESULTS, a
+# a tiny echo server on Debian's python3-websockets (other_echo_server.py):
+# its points must reach bench/results' JSON (WSRING_BENCH_RESULTS, a
 # temporary folder here) with msgs_per_sec > 0 and a server-CPU figure, its
 # ratio rows must be printed, it must have run on CPU 0 and be gone when the
 # script is. A command that never listens, or exits at once, must fail the
@@ -13,43 +13,14 @@
 import json
 import os
 import re
-import signal
-import subprocess
 import tempfile
-import time
 import unittest
 
-from wsring_harness import REPO, skip_unless_unfiltered
+from wsring_harness import REPO, process_alive, run_script, skip_unless_unfiltered
 
 BUILD = os.environ.get("WSRING_BUILD", "")
+OTHER_ECHO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "other_echo_server.py")
 BENCH = os.path.join(REPO, "scripts", "bench.sh")
-
-# Echoes every message; notes its PID and its CPUs first (argv: port, note file).
-ECHO_SERVER = """\
-import asyncio, os, sys
-import websockets
-
-with open(sys.argv[2], "w") as f:
-    f.write("%d %s\\n" % (os.getpid(), ",".join(map(str, sorted(os.sched_getaffinity(0))))))
-
-async def echo(ws, path=None):
-    async for message in ws:
-        await ws.send(message)
-
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=None, compression=None):
-        await asyncio.Future()
-
-asyncio.run(main())
-"""
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @skip_unless_unfiltered
@@ -67,25 +38,11 @@ class BenchHarness(unittest.TestCase):
         """Runs scripts/bench.sh ARGS; (exit status, output, seconds)."""
         e = dict(os.environ, WSRING_BUILD=os.path.abspath(BUILD),
                  WSRING_BENCH_RESULTS=os.path.join(self.tmp.name, "results"), **(env or {}))
-        t0 = time.monotonic()
-        p = subprocess.Popen([BENCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             stdin=subprocess.DEVNULL, env=e, start_new_session=True)
-        try:
-            out, _ = p.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, _ = p.communicate()
-            self.fail("bench.sh %s ran past %d s:\n%s" % (" ".join(args), limit, out[-3000:]))
-        except BaseException:  # KeyboardInterrupt (integration.sh stopping): its session is not ours
-            os.killpg(p.pid, signal.SIGKILL)
-            raise
-        return p.returncode, out, time.monotonic() - t0
+        return run_script([BENCH, *args], limit, e)
 
     def test_other_server_beside_ours(self):
-        script = os.path.join(self.tmp.name, "echo_server.py")
+        script = OTHER_ECHO
         note = os.path.join(self.tmp.name, "echo_server.note")
-        with open(script, "w") as f:
-            f.write(ECHO_SERVER)
         rc, out, _ = self.bench("--quick", "--only", "echo",
                                 "--server", "py-echo=/usr/bin/python3 %s {port} %s" % (script, note))
         self.assertEqual(rc, 0, out[-3000:])
@@ -130,14 +87,14 @@ class BenchHarness(unittest.TestCase):
 
         # it ran on CPU 0 and is gone with the script (every start: echo, idle)
         with open(note) as f:
-            pid, cpus = f.read().split()
-        self.assertEqual(cpus, "0")
-        self.assertFalse(alive(int(pid)), "the py-echo server outlived bench.sh")
+            starts = [line.split() for line in f]
+        self.assertTrue(starts)
+        for pid, cpus, _ in starts:
+            self.assertEqual(cpus, "0")
+            self.assertFalse(process_alive(int(pid)), "the py-echo server outlived bench.sh")
 
     def test_points_replace_the_grid(self):
-        script = os.path.join(self.tmp.name, "echo_server.py")
-        with open(script, "w") as f:
-            f.write(ECHO_SERVER)
+        script = OTHER_ECHO
         rc, out, _ = self.bench("--quick", "--only", "echo", "--servers-only", "--point", "3:100:2",
                                 "--point", "2:70000:1", "--reps", "2",
                                 "--server", "py-echo=/usr/bin/python3 %s {port} %s" % (
@@ -187,7 +144,7 @@ class BenchHarness(unittest.TestCase):
         self.assertRegex(out, r"bench: server never did not accept on 127\.0\.0\.1:\d+ within 3 s")
         self.assertLess(took, 20, out)
         with open(note) as f:
-            self.assertFalse(alive(int(f.read())), "the server that never listened was left running")
+            self.assertFalse(process_alive(int(f.read())), "the server that never listened was left running")
 
         rc, out, _ = self.bench("--quick", "--servers-only", "--server", "dead=exit 3", limit=30)
         self.assertNotEqual(rc, 0, out)

@@ -812,5 +812,34 @@ def wait_until(pred, timeout=5.0, what="the condition"):
         time.sleep(0.01)
 
 
+def run_script(argv, limit, env):
+    """Runs a script (a benchmark script under test) in a session of its
+    own, output captured; (exit status, output, seconds). Past `limit`
+    seconds its whole session is killed and AssertionError raised."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        raise AssertionError("%s ran past %d s:\n%s" % (" ".join(argv), limit, out[-3000:]))
+    except BaseException:  # KeyboardInterrupt (integration.sh stopping): its session is not ours
+        os.killpg(p.pid, signal.SIGKILL)
+        raise
+    return p.returncode, out, time.monotonic() - t0
+
+
+def process_alive(pid):
+    """Whether pid is a live process (a zombie counts as gone): for checking
+    that a script under test stopped what it started."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
