@@ -46,8 +46,12 @@ public:
         c.reordered.assign(publishers_, 0);
     }
 
+    // Publishing starts with the first sending phase a worker sees. Workers
+    // see only the phase the coordinator set last, so with --warmup 0 they
+    // go from setup straight to measure: waiting for warmup there, the
+    // publishers sent nothing and the run reported 0 deliveries, no error.
     void on_phase(run_phase p) override {
-        if (p == run_phase::warmup && start_ns_ == 0) start_ns_ = w_.now();
+        if ((p == run_phase::warmup || p == run_phase::measure) && start_ns_ == 0) start_ns_ = w_.now();
     }
 
     void on_tick() override {  // pacing and windows move without socket events

@@ -220,6 +220,20 @@ class WsBenchBroadcast(WsBenchBase):
         self.assertEqual(doc["fairness"]["total"], doc["messages"], out)
 
 
+    def test_broadcast_without_warmup(self):
+        # --warmup 0: the workers go from set-up straight to the measured
+        # window, and the publishers must start there (they once waited for
+        # a warm-up phase they never saw: 0 deliveries, reported clean).
+        server = ws_server(mode="broadcast")
+        try:
+            rc, doc, out = ws_bench("--url", server.url(), "--mode", "broadcast", "-c", 10,
+                                    "--publishers", 1, "-s", 64, "-k", 4, "-d", 0.5, "--warmup", 0)
+        finally:
+            server.stop()
+        self.assertClean(rc, doc, out)
+        self.assertGreater(doc["publishers"][0]["published"], 0, out)
+        self.assertEqual(doc["publishers"][0]["delivered"], doc["publishers"][0]["published"] * 10, out)
+
     def test_publish_url_sends_only_the_publishers_there(self):
         # --publish-url (issue 13: publish on one node, deliver on another).
         # Equal to --url, the run is the plain one; pointing at a closed
