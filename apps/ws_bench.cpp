@@ -168,5 +168,5 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ws-bench: %s\n", e.c_str());
         return exit_setup;
     }
-    return exit_status(r);
+    return exit_status(opts, r);
 }

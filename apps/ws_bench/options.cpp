@@ -119,7 +119,8 @@ void print_help(const char* argv0) {
         "\n"
         "exit status:\n"
         "  0  clean run\n"
-        "  1  errors were counted, or not every connection opened\n"
+        "  1  errors were counted, not every connection opened, or the window\n"
+        "     counted no message at all (idle mode aside)\n"
         "  2  bad usage or set-up, before any load: an unknown option or bad value,\n"
         "     a --json FILE that cannot be written, too few file descriptors, no\n"
         "     --server-pid process, or no server accepting TCP connections at --url\n",

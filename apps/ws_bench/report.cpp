@@ -22,6 +22,14 @@ struct derived {
     double rss_per_conn = 0;  // server bytes per open connection (idle mode's figure)
 };
 
+// A load that moved nothing in its window measured nothing: a server that
+// accepts and then stays silent, or a driver that never started sending
+// (broadcast with --warmup 0 once published nothing and exited 0). Idle
+// mode moves no messages by design.
+bool measured_nothing(const bench_options& o, const bench_result& r) {
+    return o.mode != bench_mode::idle && r.setup_complete && r.conns_requested > 0 && r.total.messages == 0;
+}
+
 derived derive(const bench_options& o, const bench_result& r) {
     derived d;
     double s = r.measured_s > 0 ? r.measured_s : 1;
@@ -194,13 +202,17 @@ void print_summary(const bench_options& o, const bench_result& r) {
                     r.total.tls_version.c_str(), o.insecure ? "; --insecure: certificate not checked" : "");
     print_deflate(o, r);
     print_faults(r);
+    if (measured_nothing(o, r))
+        std::printf("  NOTHING MEASURED  no %s completed in the %.1f s window\n",
+                    o.mode == bench_mode::connect ? "cycle" : "message", r.measured_s);
 }
 
-int exit_status(const bench_result& r) {
+int exit_status(const bench_options& o, const bench_result& r) {
     // A broadcast server that loses or reorders one publisher's messages
     // failed as surely as one that corrupts them.
     for (const auto& t : r.total.publishers)
         if (t.lost || t.reordered) return 1;
+    if (measured_nothing(o, r)) return 1;
     return r.total.fault_total() == 0 && (r.setup_complete || r.conns_requested == 0) ? 0 : 1;
 }
 
@@ -396,7 +408,7 @@ std::string write_json(const bench_options& o, const bench_result& r, const std:
         j.end_object();
     }
     j.end_array();
-    j.field("exit_status", exit_status(r));
+    j.field("exit_status", exit_status(o, r));
     j.end_object();
     std::ofstream out(path);
     out << j.str() << '\n';

@@ -15,7 +15,8 @@ void print_summary(const bench_options& opts, const bench_result& r);
 // Writes the JSON document to `path`; returns "" or what went wrong.
 std::string write_json(const bench_options& opts, const bench_result& r, const std::string& path);
 
-// 0: clean; 1: faults were counted, or the set-up did not complete.
-int exit_status(const bench_result& r);
+// 0: clean; 1: faults were counted, the set-up did not complete, or the
+// window counted no message at all (idle mode aside).
+int exit_status(const bench_options& o, const bench_result& r);
 
 }  // namespace wsring::bench

@@ -8,6 +8,7 @@
 #   short        echoes one byte less than it received
 #   reject       answers the upgrade with 403 instead of 101
 #   none         no fault: a correct server, the control case
+#   silent       reads every message and answers none (the connection stays up)
 # and three that break no rule but test the client's answers, printing what
 # came back ("broken-server: ..."):
 #   ping         sends a ping before every later echo: "pong ok" and/or "pong wrong"
@@ -179,6 +180,8 @@ async def serve(reader, writer, fault, after):
                 await writer.drain()
                 closing = True
                 continue
+            if fault == "silent" and echoed >= after:
+                continue
             if echoed >= after and fault not in ("none", "ping"):
                 out = broken_echo(fault, opcode, payload)
                 if out is None:
@@ -199,7 +202,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fault", required=True,
                     choices=["corrupt", "close-early", "masked", "short", "reject", "none", "drop", "reorder",
-                             "ping", "close", "close-empty"])
+                             "ping", "close", "close-empty", "silent"])
     ap.add_argument("--after", type=int, default=5, help="messages handled correctly first")
     ap.add_argument("--broadcast", action="store_true", help="broadcast instead of echo")
     args = ap.parse_args()

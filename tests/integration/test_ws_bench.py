@@ -347,6 +347,21 @@ class WsBenchReportsBrokenServers(WsBenchBase):
         self.assertFault(rc, doc, out, "protocol_error")
         self.assertGreaterEqual(doc["errors"]["protocol_errors"].get("masked_server_frame", 0), 1, out)
 
+    def test_a_window_with_no_message_fails_the_run(self):
+        # Upgraded, then silent from the first message: no fault to count,
+        # but nothing was measured, and a benchmark of nothing is no result.
+        server = broken_server("silent", after=0)
+        try:
+            rc, doc, out = ws_bench("--url", server.url(), "-c", 2, "-s", 64, "-k", 1, "-d", 0.5, "--warmup", 0,
+                                    "--connect-timeout", 5)
+        finally:
+            server.stop()
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(doc["messages"], 0, out)
+        self.assertEqual(doc["errors"]["total"], 0, out)
+        self.assertEqual(doc["exit_status"], 1)
+        self.assertIn("NOTHING MEASURED", out)
+
     def test_rejected_upgrade_is_reported(self):
         rc, doc, out = self.run_against("reject")
         self.assertFault(rc, doc, out, "handshake_rejected")
