@@ -231,6 +231,8 @@ def main(argv):
         parser.error("each NAME once")
     if len(servers) < 2 or opts.rounds < 1:
         parser.error("at least two servers and one round")
+    if not opts.start_timeout > 0:  # a deadline already past would name every server as dead
+        parser.error("--start-timeout wants seconds > 0")
     baseline = opts.baseline or names[0]
     if baseline not in names:
         parser.error("--baseline %s names no server" % baseline)

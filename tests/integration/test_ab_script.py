@@ -113,7 +113,9 @@ class AbScript(unittest.TestCase):
                            (["a b=ws-server", "c=ws-server", "--"], "NAME=COMMAND"),
                            (["a=X=1", "b=ws-server", "--"], "runs nothing"),
                            (["--baseline", "z", "a=ws-server", "b=ws-server", "--"], "names no server"),
-                           (["--rounds", "0", "a=ws-server", "b=ws-server", "--"], "one round")):
+                           (["--rounds", "0", "a=ws-server", "b=ws-server", "--"], "one round"),
+                           (["--start-timeout", "0", "a=ws-server", "b=ws-server", "--"], "seconds > 0"),
+                           (["--start-timeout", "nan", "a=ws-server", "b=ws-server", "--"], "seconds > 0")):
             rc, out, _ = self.ab(*args, limit=10)
             self.assertEqual(rc, 2, (args, out))
             self.assertIn(says, out, args)
