@@ -109,7 +109,7 @@ class Server:
                 stop(proc)
                 log.seek(0)
                 said = log.read().decode(errors="replace").strip().replace("\n", " ")[:300]
-                raise RuntimeError("%s did not accept on port %d within %.0f s: %s"
+                raise RuntimeError("%s did not accept on port %d within %g s: %s"
                                    % (self.name, port, start_timeout_s, said or "(it printed nothing)"))
             time.sleep(0.05)
         return proc, port
