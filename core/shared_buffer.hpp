@@ -5,11 +5,15 @@
 //
 // The count is atomic because references cross reactor threads; copying a
 // handle is one relaxed increment, dropping the last one frees the block.
-// The handle is one pointer wide. Read next: net/write_queue.hpp.
+// The handle is one pointer wide. A buffer can also adopt bytes allocated
+// elsewhere (adopt(): a message the decoder assembled, kept for the socket
+// instead of copied); then the block holds the count and a pointer to them.
+// Read next: net/write_queue.hpp.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -29,6 +33,9 @@ public:
         return b;
     }
     static shared_buffer copy_of(std::span<const std::byte> bytes);
+    // Takes over `size` bytes allocated with new[] (freed with delete[] when
+    // the last reference goes): kept where they lie, not copied.
+    static shared_buffer adopt(std::unique_ptr<std::byte[]> bytes, std::size_t size);
     // Text kept in a shared buffer (topic names, epochs), in and out.
     static shared_buffer copy_of_text(std::string_view text) {
         return copy_of(std::as_bytes(std::span(text.data(), text.size())));
@@ -58,11 +65,16 @@ private:
     struct block {
         std::atomic<std::uint32_t> refs;
         std::size_t size;
-        std::byte* bytes() { return reinterpret_cast<std::byte*>(this + 1); }
+        // Right after the block (make, copy_of), or an adopted allocation.
+        // A pointer, not a flag: data() stays one load with no branch.
+        std::byte* at;
+        std::byte* bytes() const { return at; }
+        std::byte* inline_bytes() { return reinterpret_cast<std::byte*>(this + 1); }
     };
 
     explicit shared_buffer(block* b) : block_(b) {}
-    static block* allocate(std::size_t size);
+    // A block with `inline_size` bytes after it; `at` points to them.
+    static block* allocate(std::size_t inline_size);
 
     void retain() const noexcept {
         // A new reference is made from an existing one, so nothing needs to

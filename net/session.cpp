@@ -398,9 +398,14 @@ void session::answer_http(connection& c, const proto::http_request& req) {
 // ---- frames (RFC 6455 §5, §6.2) ---------------------------------------------------
 
 // One read's frames. Large replies whose payloads lie in `in` wait in
-// batch_ while it is decoded and leave together at its end (send_batch.hpp).
+// batch_ while it is decoded and leave together at its end (send_batch.hpp)
+// — unless `in` was read straight into the decoder's message (receive_room):
+// the decoder frees that at its next call, before the read is handled, so
+// such a frame's echo leaves at once (a header alone, then the whole payload
+// in one such read, came back with its first bytes overwritten by the heap).
 void session::on_frames(connection& c, std::span<std::byte> in) {
-    reading_ = in;
+    const bool into_message = in.data() == c.ws.payload_room().data();
+    reading_ = into_message ? std::span<std::byte>{} : in;
     decode_frames(c, in);
     reading_ = {};
     if (batch_.owner()) send_batched();

@@ -199,6 +199,8 @@ private:
     void queue_bytes(connection& c, std::string_view bytes);
     void send_unprompted(connection& c, std::span<const std::byte> frame);
     void send_batched();
+    core::shared_buffer keep_delivered(connection& c, std::span<const std::byte> payload);
+    static std::size_t offset_in(const core::shared_buffer& b, std::span<const std::byte> payload);
     // Before anything else joins c's output, c's batched frames go first.
     void settle(connection& c) {
         if (batch_.owner() == &c) send_batched();

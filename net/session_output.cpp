@@ -44,9 +44,19 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
     // c's batch goes first unless this frame joins it; another's, always.
     if (batch_.owner() && (batch_.owner() != &c || batch_.full() || !direct)) send_batched();
     std::byte header[proto::max_header_size];
-    std::size_t header_len = 0;
-    if (!direct || !c.out.empty() ||
-        (header_len = c.ws.write_header(header, op, payload.size(), fo)) == 0) {
+    const std::size_t header_len = c.ws.write_header(header, op, payload.size(), fo);
+    if (!direct || !c.out.empty() || header_len == 0) {
+        // Queued behind what c owes: the payload is kept where it lies if
+        // it is the message c's decoder assembled (keep_delivered), copied
+        // with its header otherwise.
+        if (header_len != 0) {
+            if (core::shared_buffer kept = keep_delivered(c, payload)) {
+                const std::size_t at = offset_in(kept, payload);
+                c.out.append_copy(pool_, std::span(header, header_len));
+                c.out.append_shared(pool_, std::move(kept), at, payload.size());
+                return want_flush(c);
+            }
+        }
         auto frame = core::shared_buffer::make(
             n, [&](std::span<std::byte> out) { c.ws.write_message(out, op, payload, fo); });
         c.out.append_shared(pool_, std::move(frame), 0, n);
@@ -60,27 +70,58 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
 }
 
 // One gather write for the batch (transport::write_now: nothing ahead of it,
-// plaintext); what the socket does not take is copied into the queue.
+// plaintext); what the socket does not take is queued: the last payload
+// kept where it lies if it is the message c's decoder assembled (a frame
+// from anywhere but the read in hand is sent alone, at once, so it is
+// always last), the rest copied (the read's bytes are reused after it).
 void session::send_batched() {
     connection& c = *batch_.owner();
     std::span<const iovec> iov = batch_.iovecs();
     const std::size_t total = batch_.bytes();
     std::size_t sent = t_.write_now(c, iov.data(), static_cast<int>(iov.size()));
     if (sent < total) {
-        auto rest = core::shared_buffer::make(total - sent, [&](std::span<std::byte> out) {
-            std::size_t skip = sent, at = 0;
-            for (const iovec& v : iov) {
-                std::size_t from = std::min(skip, v.iov_len);
-                skip -= from;
-                std::memcpy(out.data() + at, static_cast<const std::byte*>(v.iov_base) + from,
-                            v.iov_len - from);
-                at += v.iov_len - from;
-            }
-        });
-        c.out.append_shared(pool_, std::move(rest), 0, total - sent);
+        const iovec& last = iov.back();
+        const std::span<const std::byte> last_payload(static_cast<const std::byte*>(last.iov_base),
+                                                      last.iov_len);
+        core::shared_buffer kept = keep_delivered(c, last_payload);
+        if (kept) iov = iov.first(iov.size() - 1);
+        const std::size_t before_kept = total - (kept ? last.iov_len : 0);
+        if (sent < before_kept) {
+            auto rest = core::shared_buffer::make(before_kept - sent, [&](std::span<std::byte> out) {
+                std::size_t skip = sent, at = 0;
+                for (const iovec& v : iov) {
+                    std::size_t from = std::min(skip, v.iov_len);
+                    skip -= from;
+                    std::memcpy(out.data() + at, static_cast<const std::byte*>(v.iov_base) + from,
+                                v.iov_len - from);
+                    at += v.iov_len - from;
+                }
+            });
+            c.out.append_shared(pool_, std::move(rest), 0, before_kept - sent);
+        }
+        if (kept) {
+            const std::size_t skip = sent > before_kept ? sent - before_kept : 0;
+            c.out.append_shared(pool_, kept, offset_in(kept, last_payload) + skip,
+                                last.iov_len - skip);
+        }
         want_flush(c);
     }
     batch_.clear();
+}
+
+// The storage of the message c's decoder just delivered, if `payload` lies
+// in it (an echo of a message cut across reads), as a shared buffer the
+// queue can hold: the decoder starts its next message in a fresh one. An
+// echo of 1 MiB messages spent 8 % (epoll) and 10 % (io_uring) of the
+// server copying the unsent part of each reply out of that storage.
+core::shared_buffer session::keep_delivered(connection& c, std::span<const std::byte> payload) {
+    proto::message_buffer::storage s = c.ws.take_delivered(payload);
+    if (!s.bytes) return {};
+    return core::shared_buffer::adopt(std::move(s.bytes), s.size);
+}
+
+std::size_t session::offset_in(const core::shared_buffer& b, std::span<const std::byte> payload) {
+    return static_cast<std::size_t>(payload.data() - b.data());
 }
 
 // Our close (§7.1.2), once: write_close writes nothing if ours went out.

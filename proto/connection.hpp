@@ -69,6 +69,12 @@ public:
     // (decoder::payload_room): bytes read there skip the copy into the message.
     std::span<std::byte> payload_room() { return rx_.payload_room(); }
 
+    // The storage of the message next() just delivered, if `payload` lies
+    // in the decoder's own buffer (decoder::take_delivered).
+    message_buffer::storage take_delivered(std::span<const std::byte> payload) {
+        return rx_.take_delivered(payload);
+    }
+
     // The frame the protocol requires in reply to `ev` (the event next() just
     // returned), written into `out` (≥ max_answer_size bytes); returns its
     // size, 0 when nothing is owed:

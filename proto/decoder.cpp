@@ -77,6 +77,17 @@ inline void decoder::release_delivered() {
     }
 }
 
+message_buffer::storage decoder::take_delivered(std::span<const std::byte> payload) {
+    if (!release_ || message_op_ != 0 || payload.empty()) return {};
+    const std::byte* begin = message_.data();
+    // Compared as addresses: `payload` may point anywhere (another buffer).
+    const auto at = reinterpret_cast<std::uintptr_t>(payload.data());
+    const auto from = reinterpret_cast<std::uintptr_t>(begin);
+    if (at < from || at + payload.size() > from + message_.size()) return {};
+    release_ = false;  // nothing left to trim: the buffer is gone
+    return message_.take();
+}
+
 // Gathers the 2-14 header bytes, across calls if a read cut them.
 inline bool decoder::take_header(std::span<std::byte>& in, frame_header& h) {
     if (header_have_ == 0) {

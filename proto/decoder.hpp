@@ -87,6 +87,15 @@ public:
     // by the kernel, not again into the message. Valid until the next call.
     std::span<std::byte> payload_room();
 
+    // The storage of the message next() just delivered, handed over, when
+    // `payload` lies in it: a message the decoder assembled itself (cut
+    // across reads, or fragmented) outlives the next call without a copy.
+    // An echo of 1 MiB messages spent 8-10 % of the server copying the
+    // part of each reply the socket did not take. Empty (and nothing
+    // changes) when `payload` lies elsewhere, or a fragmented message is
+    // still open (a control frame between its fragments shares its buffer).
+    message_buffer::storage take_delivered(std::span<const std::byte> payload);
+
     // True while a frame or a fragmented message is partly received (the
     // connection holds bytes of its own).
     bool mid_message() const;

@@ -8,6 +8,8 @@
 //  - It moves its bytes with memcpy. (A vector with an allocator that skips
 //    the zeroing is no way round: libstdc++ then copies element by element,
 //    a byte at a time.)
+// And its storage can be handed over whole (take()), so a caller that must
+// keep a delivered message past the next decoder call need not copy it.
 // Read next: decoder.hpp, its one user.
 #pragma once
 #include <algorithm>
@@ -51,6 +53,18 @@ public:
     void release() {
         bytes_.reset();
         size_ = capacity_ = 0;
+    }
+
+    // The bytes and their allocation, handed over; this buffer is left
+    // empty with no heap, as after release().
+    struct storage {
+        std::unique_ptr<std::byte[]> bytes;
+        std::size_t size = 0;  // the bytes that were in use: [bytes, bytes + size)
+    };
+    storage take() {
+        storage s{std::move(bytes_), size_};
+        size_ = capacity_ = 0;
+        return s;
     }
 
 private:

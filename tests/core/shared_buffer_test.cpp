@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -18,6 +19,24 @@ TEST(SharedBuffer, MakeFillsOnce) {
     });
     EXPECT_EQ(b.text(), "hello");
     EXPECT_EQ(b.use_count(), 1u);
+}
+
+// adopt(): bytes allocated elsewhere are kept where they lie, shared like
+// any buffer's, and freed with delete[] by the last reference (ASan checks
+// the pairing and the leak).
+TEST(SharedBuffer, AdoptKeepsTheBytesWhereTheyLie) {
+    auto bytes = std::make_unique<std::byte[]>(6);
+    std::memcpy(bytes.get(), "kept!!", 6);
+    const std::byte* at = bytes.get();
+    auto b = shared_buffer::adopt(std::move(bytes), 5);
+    EXPECT_EQ(b.data(), at);
+    EXPECT_EQ(b.text(), "kept!");
+    shared_buffer other = b;
+    EXPECT_EQ(b.use_count(), 2u);
+    b.reset();
+    EXPECT_EQ(other.text(), "kept!");
+    auto empty = shared_buffer::adopt(nullptr, 0);
+    EXPECT_TRUE(empty.bytes().empty());
 }
 
 TEST(SharedBuffer, CopyOfAndEmpty) {

@@ -44,6 +44,15 @@ protected:
 
 INSTANTIATE_TEST_SUITE_P(Backends, Reactor, backend_kinds(), backend_label);
 
+// A client's frame (RFC 6455 §5.3: masked) as bytes to send in pieces.
+std::string masked_frame(opcode op, std::string_view payload) {
+    std::string out(proto::frame_size(payload.size(), true), '\0');
+    out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
+                                   std::as_bytes(std::span(payload.data(), payload.size())),
+                                   {.mask = 0x5a3c9e21}));
+    return out;
+}
+
 TEST_P(Reactor, RunsTheBackendAskedFor) {
     server srv(test_server(1));
     srv.start();
@@ -106,13 +115,6 @@ TEST_P(Reactor, LargeReplyToALateReaderResumesOnWritable) {
 // and one bad byte near the end of a large text message still fails it
 // with 1007 (RFC 6455 §8.1).
 TEST_P(Reactor, LargeFramesArrivingInPiecesEchoWhole) {
-    auto frame = [](opcode op, std::string_view payload) {
-        std::string out(proto::frame_size(payload.size(), true), '\0');
-        out.resize(proto::encode_frame(std::as_writable_bytes(std::span(out.data(), out.size())), op,
-                                       std::as_bytes(std::span(payload.data(), payload.size())),
-                                       {.mask = 0x5a3c9e21}));
-        return out;
-    };
     std::string big(3u << 20, '\0');
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
     std::string text;
@@ -125,9 +127,10 @@ TEST_P(Reactor, LargeFramesArrivingInPiecesEchoWhole) {
         auto cp = std::make_unique<client>(srv.port());
         client& c = *cp;
         ASSERT_TRUE(c.handshake());
-        const std::string wire = bad ? frame(opcode::text, bad_text)
-                                     : frame(opcode::binary, big) + frame(opcode::text, "right behind") +
-                                           frame(opcode::text, text);
+        const std::string wire = bad ? masked_frame(opcode::text, bad_text)
+                                     : masked_frame(opcode::binary, big) +
+                                           masked_frame(opcode::text, "right behind") +
+                                           masked_frame(opcode::text, text);
         // Pieces of 96 KiB + 3 (so cuts fall anywhere), each sent once the
         // server's socket took the last (TCP acknowledged it all), so reads
         // end inside frames; from a thread while this one reads the echoes.
@@ -160,6 +163,38 @@ TEST_P(Reactor, LargeFramesArrivingInPiecesEchoWhole) {
         srv.stop();
         srv.wait();
     }
+}
+
+// A large frame's header alone, then, once the server has read it, the
+// whole payload: the payload is read straight into the decoder's message
+// (session::receive_room), all of it in one read, and its echo must come
+// back intact (it once came back with its first bytes overwritten, the
+// message freed before the reply left).
+TEST_P(Reactor, AFrameWhosePayloadArrivesAloneEchoesWhole) {
+    server srv(test_server(1));
+    srv.start();
+    auto cp = std::make_unique<client>(srv.port());
+    client& c = *cp;
+    ASSERT_TRUE(c.handshake());
+    for (std::size_t size : {20000u, 60000u, 300000u}) {
+        SCOPED_TRACE(size);
+        std::string payload(size, '\0');
+        for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>(i * 7 + i / 253);
+        const std::string wire = masked_frame(opcode::binary, payload);
+        const std::size_t header = wire.size() - size;
+        ASSERT_TRUE(c.send_all(std::string_view(wire).substr(0, header)));
+        // The header is the server's (TCP took it) and, after a moment, read:
+        // if it is not read yet, the frame merely arrives whole (no failure).
+        ASSERT_TRUE(wait_until([&] { return c.bytes_unsent() == 0; }));
+        std::this_thread::sleep_for(50ms);
+        ASSERT_TRUE(c.send_all(std::string_view(wire).substr(header)));
+        message m = c.recv();
+        EXPECT_EQ(m.kind, proto::event_kind::binary);
+        EXPECT_TRUE(m.payload == payload) << "the echo came back damaged or short: " << m.payload.size();
+    }
+    cp.reset();
+    srv.stop();
+    srv.wait();
 }
 
 TEST_P(Reactor, PeerResetDoesNotDisturbOthers) {

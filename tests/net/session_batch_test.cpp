@@ -2,6 +2,7 @@
 // write for the read's frames, the exact rest queued when the socket takes
 // part, and every other frame for the connection (a pong, a small reply, a
 // close) still in the order the peer's frames asked for it.
+#include <algorithm>
 #include <set>
 
 #include "session_harness.hpp"
@@ -20,7 +21,14 @@ std::string large_frames(int count, std::size_t size, std::vector<std::string>& 
 
 void expect_payloads(const std::vector<frame>& f, const std::vector<std::string>& payloads) {
     ASSERT_EQ(f.size(), payloads.size());
-    for (std::size_t i = 0; i < f.size(); ++i) EXPECT_EQ(f[i].payload, payloads[i]) << "frame " << i;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        // Where they first differ, not both megabytes: a wrong byte shows as an offset.
+        auto [got, want] = std::mismatch(f[i].payload.begin(), f[i].payload.end(), payloads[i].begin(),
+                                         payloads[i].end());
+        EXPECT_TRUE(got == f[i].payload.end() && want == payloads[i].end())
+            << "frame " << i << " (" << f[i].payload.size() << " B, " << payloads[i].size()
+            << " B expected) differs at byte " << (got - f[i].payload.begin());
+    }
 }
 
 // One write for the read's three frames. Wherever the socket stops — in a
@@ -178,6 +186,66 @@ TEST(SessionBatch, AnAbortedConnectionDropsItsBatch) {
     y.feed(large_frames(2, 20000, payloads));
     EXPECT_EQ(y.c->state, conn_state::closed);
     EXPECT_EQ(y.t.write_nows, 0) << "nothing is sent for a connection that is gone";
+}
+
+// The rest of a large frame read straight into the decoder's message
+// (receive_room) lies in memory the decoder frees at its next call: its
+// echo is not batched past that call. Wherever the socket stops, the reply
+// comes out whole; and what the socket did not take is the message's own
+// storage, kept rather than copied (keep_delivered).
+TEST(SessionBatch, AFrameReadIntoItsMessageIsEchoedWhole) {
+    const std::string payload = patterned(40000, 13);
+    const std::string wire = client_frame(opcode::binary, payload);
+    const std::size_t header = wire.size() - payload.size();  // 2 + 2 + 4 (masked, 16-bit length)
+    const std::size_t reply = proto::header_size(payload.size(), false) + payload.size();
+    for (std::size_t before : {std::size_t{0}, std::size_t{1000}}) {
+        for (std::size_t room : std::set<std::size_t>{0, 2, 4, 4 + 1000, reply - 1, reply}) {
+            SCOPED_TRACE(testing::Message() << "payload bytes with the header " << before << ", room " << room);
+            harness x;
+            x.open();
+            x.t.write_now_room = room;
+            x.feed(wire.substr(0, header + before));
+            std::span<const std::byte> read = x.feed_direct(wire.substr(header + before));
+            ASSERT_FALSE(read.empty());
+            EXPECT_EQ(x.c->out.bytes(), reply - room);
+            EXPECT_EQ(x.t.blocks.blocks_in_use(), 0u);
+            if (room < reply) {  // the queue's last bytes are the read's own: not a copy
+                iovec iov[write_queue::max_iov];
+                std::size_t n = x.c->out.gather(iov, write_queue::max_iov);
+                ASSERT_GT(n, 0u);
+                EXPECT_EQ(static_cast<const std::byte*>(iov[n - 1].iov_base) + iov[n - 1].iov_len,
+                          read.data() + read.size());
+            }
+            x.flush();
+            expect_payloads(x.frames(), {payload});
+        }
+    }
+}
+
+// Queued behind a small reply (the socket not asked), the echo of a message
+// the decoder assembled keeps the message's storage too: the header in a
+// write block, the payload where it was read.
+TEST(SessionBatch, AnAssembledMessageQueuedBehindOthersIsNotCopied) {
+    const std::string payload = patterned(40000, 17);
+    const std::string wire = client_frame(opcode::binary, payload);
+    harness x;
+    x.open();
+    x.t.write_now_room = SIZE_MAX;
+    x.feed(client_frame(opcode::text, "ahead") + wire.substr(0, 1000));
+    EXPECT_FALSE(x.c->out.empty());  // the small echo waits for the flush
+    std::span<const std::byte> read = x.feed_direct(wire.substr(1000));
+    ASSERT_FALSE(read.empty());
+    iovec iov[write_queue::max_iov];
+    std::size_t n = x.c->out.gather(iov, write_queue::max_iov);
+    ASSERT_GT(n, 0u);
+    EXPECT_EQ(static_cast<const std::byte*>(iov[n - 1].iov_base) + iov[n - 1].iov_len,
+              read.data() + read.size());
+    EXPECT_EQ(iov[n - 1].iov_len, payload.size());
+    x.flush();
+    auto f = x.frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].payload, "ahead");
+    expect_payloads({f[1]}, {payload});
 }
 
 }  // namespace

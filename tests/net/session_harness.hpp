@@ -156,6 +156,17 @@ public:
         std::string copy(bytes);  // the session unmasks in place
         s.on_data(*c, std::as_writable_bytes(std::span(copy.data(), copy.size())));
     }
+    // Bytes from the peer read straight into the decoder's message, as a
+    // backend does for the rest of a large frame (session::receive_room).
+    // Returns where they were read to; empty, reading nothing, when the
+    // session offers no room for all of them.
+    std::span<const std::byte> feed_direct(std::string_view bytes) {
+        std::span<std::byte> room = s.receive_room(*c);
+        if (room.size() < bytes.size()) return {};
+        std::memcpy(room.data(), bytes.data(), bytes.size());
+        s.on_data(*c, room.first(bytes.size()));
+        return room.first(bytes.size());
+    }
     // The backend's flush phase: the "socket" takes up to `room` bytes; or
     // the send fails with `fail_errno`.
     flush_status flush(std::size_t room = SIZE_MAX, int fail_errno = 0) {

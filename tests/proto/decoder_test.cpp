@@ -562,6 +562,56 @@ TEST(Decoder, ReleasesMessageBufferOnNextCallAfterDelivery) {
     }
 }
 
+// take_delivered(): the message the decoder assembled is handed over,
+// storage and all, so it outlives the next call uncopied — and only that:
+// a payload in the caller's buffer, a control frame between fragments (it
+// shares the open message's buffer) and a call too late get nothing.
+TEST(Decoder, TakeDeliveredHandsOverTheAssembledMessage) {
+    for (role r : both_roles) {
+        const bytes payload = filled(50000);
+        bytes s = from_peer(r, {.op = 0x2, .payload = payload}) +
+                  from_peer(r, {.op = 0x2, .payload = filled(500)});
+        decoder d(r);
+        std::span<std::byte> in(s.data(), 20000);
+        EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+        in = std::span(s.data() + 20000, s.size() - 20000);
+        event ev = d.next(in);
+        ASSERT_EQ(ev.kind, event_kind::binary);
+        std::span<const std::byte> elsewhere(s.data(), 10);
+        EXPECT_FALSE(d.take_delivered(elsewhere).bytes);  // not in the decoder's buffer
+        message_buffer::storage kept = d.take_delivered(ev.payload);
+        ASSERT_TRUE(kept.bytes);
+        EXPECT_EQ(kept.bytes.get(), ev.payload.data());  // the very bytes, not a copy
+        EXPECT_EQ(kept.size, payload.size());
+        EXPECT_EQ(d.buffered_bytes(), 0u);
+        EXPECT_FALSE(d.take_delivered(ev.payload).bytes);  // handed over once
+        ev = d.next(in);  // the next frame, whole in the caller's buffer
+        ASSERT_EQ(ev.kind, event_kind::binary);
+        EXPECT_FALSE(d.take_delivered(ev.payload).bytes);
+        EXPECT_EQ(bytes(kept.bytes.get(), kept.bytes.get() + kept.size), payload);  // still intact
+    }
+}
+
+TEST(Decoder, TakeDeliveredLeavesAnOpenMessageAlone) {
+    bytes s = from_peer(role::server, {.op = 0x2, .payload = filled(3000), .fin = false}) +
+              from_peer(role::server, {.op = 0x9, .payload = filled(100)}) +
+              from_peer(role::server, {.op = 0x0, .payload = filled(10)});
+    decoder d(role::server);
+    std::span<std::byte> in(s.data(), 100);
+    EXPECT_EQ(d.next(in).kind, event_kind::need_more);
+    in = std::span(s.data() + 100, s.size() - 100);
+    event ping = d.next(in);
+    ASSERT_EQ(ping.kind, event_kind::ping);
+    EXPECT_FALSE(d.take_delivered(ping.payload).bytes);  // it lies behind the open message's bytes
+    event ev = d.next(in);
+    ASSERT_EQ(ev.kind, event_kind::binary);
+    EXPECT_EQ(bytes(ev.payload.begin(), ev.payload.end()), filled(3000) + filled(10));
+    // Asked after the next call, the buffer is already gone.
+    std::span<std::byte> none;
+    EXPECT_EQ(d.next(none).kind, event_kind::need_more);
+    EXPECT_FALSE(d.take_delivered(ev.payload).bytes);
+}
+
 TEST(Decoder, IdleDecoderIsSmall) {
     EXPECT_LE(sizeof(decoder), 96u);
     decoder d(role::server);

@@ -52,5 +52,24 @@ TEST(MessageBuffer, ShrinkKeepsThePrefixAndReleaseFreesAll) {
     EXPECT_EQ(b.data(), nullptr);
 }
 
+// take(): the allocation leaves with its bytes, and the buffer is as new.
+TEST(MessageBuffer, TakeHandsOverTheBytesAndLeavesItEmpty) {
+    message_buffer b;
+    std::byte chunk[100];
+    for (std::size_t i = 0; i < 100; ++i) chunk[i] = at(i);
+    b.append(chunk, 100);
+    const std::byte* where = b.data();
+    message_buffer::storage s = b.take();
+    EXPECT_EQ(s.bytes.get(), where);
+    EXPECT_EQ(s.size, 100u);
+    EXPECT_EQ(s.bytes[99], at(99));
+    EXPECT_EQ(b.size(), 0u);
+    EXPECT_EQ(b.capacity(), 0u);
+    EXPECT_EQ(b.data(), nullptr);
+    b.append(chunk, 10);  // usable again, in a fresh allocation
+    EXPECT_NE(b.data(), where);
+    EXPECT_EQ(b.data()[9], at(9));
+}
+
 }  // namespace
 }  // namespace wsring::proto
