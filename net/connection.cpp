@@ -23,6 +23,7 @@ connection* connection_pool::acquire() {
     c->state = conn_state::handshake;
     c->flags = 0;
     c->io = 0;
+    c->turn_read_4k = 0;
     c->last_rx = 0;
     c->fd = -1;
     ++live_;

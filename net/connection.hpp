@@ -84,6 +84,11 @@ struct connection : core::timer_node {  // the one timer a connection needs at a
     // The message handler's own bits (pub/sub: which framing this subscriber
     // speaks, modes/pubsub_handler.hpp); 0 at accept.
     std::uint8_t mode = 0;
+    // io_uring: bytes read for this connection in this turn so far, from
+    // the ring and by plain reads (4 KiB units, rounded up, at most 255):
+    // a turn reads at most the receive buffer's size of one connection
+    // (uring_reactor::turn_share). In the padding before `send_slot`.
+    std::uint8_t turn_read_4k = 0;
     // io_uring: the msghdr slot (+1; 0: a plain send) of the send in flight,
     // so that a close cancels it by its exact user_data (in the padding
     // before `topic`: no bigger for it).

@@ -108,7 +108,8 @@ protected:
     // the bytes read (> 0), 0 when none were waiting (EAGAIN), or -1 when
     // the read side ended (EOF or an error, delivered). epoll reads every
     // connection this way; io_uring one its provided-buffer ring ran dry for.
-    ssize_t read_once(connection& c);
+    // At most `most` bytes, and never more than the receive buffer's size.
+    ssize_t read_once(connection& c, std::size_t most = SIZE_MAX);
     // 3, read_soon list: decrypted bytes a paused session left in the stream
     // (no new bytes, so no readiness edge or completion would bring them).
     void deliver_buffered(connection& c) {

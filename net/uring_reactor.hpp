@@ -72,6 +72,10 @@ public:
     // Buffers in the ring (whole 4 KiB ones on older kernels): after
     // run() returned, or on the loop thread.
     unsigned provided_buffers() const { return buffers_; }
+    // The most read of one connection in one turn, ring and plain reads
+    // together, in 4 KiB units rounded up per read (connection::
+    // turn_read_4k): about recv_buffer at most. After run() returned.
+    unsigned most_read_in_a_turn_4k() const { return most_turn_read_4k_; }
 
 private:
     struct send_msg;  // msghdr + iovecs of a gather send in flight
@@ -91,6 +95,10 @@ private:
     void on_recv_cqe(connection& c, const io_uring_cqe& cqe);  // 3: one connection
     void read_queued() override;                   // 3: re-arms, direct reads
     bool reads_direct_ok(connection& c);
+    // 3: one connection's reads this turn (connection::turn_read_4k).
+    void count_read(connection& c, std::size_t bytes);
+    std::size_t turn_share(const connection& c) const;
+    ssize_t read_within_share(connection& c);
     bool end_recv_if_paused(connection& c);        // 3: backpressure
     void flush(connection& c) override;            // 5
     void flush_now(connection& c) override;        // 3: flush_own_replies()'s
@@ -126,6 +134,8 @@ private:
     std::vector<std::uint32_t> used_;    // incremental: bytes read from each buffer so far
     std::vector<std::unique_ptr<send_msg>> msgs_;  // index + 1 travels in user_data
     std::vector<std::uint16_t> free_msgs_;
+    std::vector<connection*> read_this_turn_;  // turn_read_4k > 0: zeroed at the turn's end
+    std::uint8_t most_turn_read_4k_ = 0;       // most_read_in_a_turn_4k()
     bool accept_armed_ = false;  // the multishot accept may still post a CQE
     bool wakeup_armed_ = false;  // the multishot poll on the eventfd
     bool quiescing_ = false;     // run() is over: re-arm nothing
