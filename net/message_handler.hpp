@@ -58,7 +58,9 @@ public:
     // A WebSocket connection opened (after the 101).
     virtual void on_open(session&, connection&) {}
     // A text or binary message. `payload` is valid only during the call: it
-    // may point into the reactor's receive buffer, reused right after.
+    // may point into the reactor's receive buffer, reused right after — and
+    // not after aborting `c` (session::abort) in the call: a message echoed
+    // to `c` may then be held by c's output queue, which the abort empties.
     virtual void on_message(session& s, connection& c, proto::opcode op,
                             std::span<const std::byte> payload) = 0;
     // The connection is gone, for a connection that got on_upgrade: called
