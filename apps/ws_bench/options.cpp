@@ -112,6 +112,9 @@ void print_help(const char* argv0) {
         "  --progress | --no-progress   live line each second (default: on a tty)\n"
         "  --connect-timeout S seconds allowed to open all connections (default 10)\n"
         "  --quiet             no summary table\n"
+        "  --per-connection    each connection's count of completed messages, in the\n"
+        "                      summary and in --json (fairness.per_connection): who\n"
+        "                      was starved, or favoured, and by how much\n"
         "  -h, --help          this text\n"
         "\n"
         "Sizes take K, M or G (1K = 1024); seconds take up to 3 decimals. A flag may be\n"
@@ -254,6 +257,7 @@ constexpr flag_option flag_options[] = {
     {"--progress", [](bench_options& o, bool on) { o.progress = on ? 1 : 0; }},
     {"--no-progress", [](bench_options& o, bool on) { o.progress = on ? 0 : 1; }},
     {"--quiet", [](bench_options& o, bool on) { o.quiet = on; }},
+    {"--per-connection", [](bench_options& o, bool on) { o.per_connection = on; }},
     {"--insecure", [](bench_options& o, bool on) { o.insecure = on; }},
     {"--tls-resume", [](bench_options& o, bool on) { o.tls_resume = on; }},
 };

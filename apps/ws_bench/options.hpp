@@ -55,6 +55,7 @@ struct bench_options {
     int progress = -1;              // --progress/--no-progress; -1 = when stderr is a tty
     double connect_timeout = 10;    // seconds to open every connection
     bool quiet = false;             // no summary table (JSON only)
+    bool per_connection = false;    // --per-connection: each connection's count too
     // wss:// only:
     std::string ca_file;            // --ca FILE: PEM CA certificates ("" = the system's)
     bool insecure = false;          // --insecure: check no certificate, no name

@@ -187,6 +187,12 @@ void print_summary(const bench_options& o, const bench_result& r) {
         std::printf("  fairness       per connection: min %llu  max %llu  (%llu of %llu completed none)\n",
                     static_cast<unsigned long long>(d.fair_min), static_cast<unsigned long long>(d.fair_max),
                     static_cast<unsigned long long>(d.fair_zero), static_cast<unsigned long long>(d.fair_n));
+    if (o.per_connection && d.fair_n && o.mode != bench_mode::idle) {
+        // In the order the connections opened, thread by thread.
+        std::printf("  per connection");
+        for (std::uint64_t n : r.total.per_conn) std::printf(" %llu", static_cast<unsigned long long>(n));
+        std::printf("\n");
+    }
     print_publishers(r);
     print_server(o, r, d);
     std::printf("  ws-bench cpu   %.2f s (%.0f%% of a core)\n", d.self_cpu_s, d.self_cpu_pct);
@@ -372,6 +378,11 @@ std::string write_json(const bench_options& o, const bench_result& r, const std:
     j.field("max", d.fair_max);
     j.field("completed_none", d.fair_zero);
     j.field("total", d.fair_sum);
+    if (o.per_connection) {
+        j.begin_array("per_connection");
+        for (std::uint64_t n : r.total.per_conn) j.field("", n);
+        j.end_array();
+    }
     j.end_object();
     j.begin_object("connections");
     j.field("requested", std::uint64_t{r.conns_requested});

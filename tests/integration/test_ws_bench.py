@@ -177,6 +177,24 @@ class WsBenchAgainstWsServer(WsBenchBase):
         self.assertClean(rc, doc, out)
         self.assertEchoCountsAddUp(doc, 6, 70000, 2, out)
 
+    def test_per_connection_counts_add_up(self):
+        # --per-connection: each connection's count, in the summary and the
+        # JSON, adding up to the total; without it the JSON has no list.
+        rc, doc, out = ws_bench("--url", self.server.url(), "-c", 7, "-s", 100, "-k", 2, "-d", 0.5,
+                                "--warmup", 0.2, "--threads", 2, "--per-connection")
+        self.assertClean(rc, doc, out)
+        fair = doc["fairness"]
+        counts = fair["per_connection"]
+        self.assertEqual(len(counts), 7, out)
+        self.assertEqual(sum(counts), fair["total"], out)
+        self.assertEqual((min(counts), max(counts)), (fair["min"], fair["max"]), out)
+        line = [l for l in out.splitlines() if l.strip().startswith("per connection ")]
+        self.assertEqual(len(line), 1, out)
+        self.assertEqual([int(w) for w in line[0].split()[2:]], counts, out)
+        rc, doc, out = ws_bench("--url", self.server.url(), "-c", 2, "-s", 100, "-d", 0.3, "--warmup", 0.1)
+        self.assertClean(rc, doc, out)
+        self.assertNotIn("per_connection", doc["fairness"], out)
+
     def test_connect_rate(self):
         rc, doc, out = ws_bench("--url", self.server.url(), "--mode", "connect", "-c", 4, "-d", 1,
                                 "--warmup", 0.2)
