@@ -49,13 +49,12 @@ void session::queue_frame(connection& c, opcode op, std::span<const std::byte> p
         // Queued behind what c owes: the payload is kept where it lies if
         // it is the message c's decoder assembled (keep_delivered), copied
         // with its header otherwise.
-        if (header_len != 0) {
-            if (core::shared_buffer kept = keep_delivered(c, payload)) {
-                const std::size_t at = offset_in(kept, payload);
-                c.out.append_copy(pool_, std::span(header, header_len));
-                c.out.append_shared(pool_, std::move(kept), at, payload.size());
-                return want_flush(c);
-            }
+        core::shared_buffer kept = header_len != 0 ? keep_delivered(c, payload) : core::shared_buffer{};
+        if (kept) {
+            const std::size_t at = offset_in(kept, payload);
+            c.out.append_copy(pool_, std::span(header, header_len));
+            c.out.append_shared(pool_, std::move(kept), at, payload.size());
+            return want_flush(c);
         }
         auto frame = core::shared_buffer::make(
             n, [&](std::span<std::byte> out) { c.ws.write_message(out, op, payload, fo); });
