@@ -94,6 +94,13 @@ inline bytes from_peer(role self, raw_frame f) {
     return build(f);
 }
 
+// `n` bytes that differ along their length (an offset error shows).
+inline bytes filled(std::size_t n) {
+    bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>(i * 7 + 3);
+    return b;
+}
+
 // A JSON-ish message of about `n` bytes, the same for a given seed.
 inline bytes json_like(std::size_t n, unsigned seed = 1) {
     static const char* const names[] = {"alice", "bob", "carol", "dave", "erin"};
