@@ -16,8 +16,8 @@ import subprocess
 import tempfile
 import unittest
 
-from wsring_harness import (HOST, OP_TEXT, RawClient, free_port, per_backend, server_command, tls_enabled,
-                            tls_server_args, wait_until)
+from wsring_harness import (HOST, OP_TEXT, RawClient, child_output_file, free_port, per_backend,
+                            server_command, tls_enabled, tls_server_args, wait_until)
 
 SECRET = "integration-secret-of-thirty-two-bytes!"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -38,8 +38,8 @@ class LogServer:
     the format: the harness's Server waits for a text listening line)."""
 
     def __init__(self, backend, *args, port=0):
-        self.out = tempfile.TemporaryFile()
-        self.err = tempfile.TemporaryFile()
+        self.out = child_output_file()
+        self.err = child_output_file()
         self.port = port
         cmd = server_command() + ["--host", HOST, "--port", str(port), "--threads", "1",
                                   "--backend", backend, *args]

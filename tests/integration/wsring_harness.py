@@ -11,6 +11,7 @@
 import asyncio
 import atexit
 import base64
+import fcntl
 import hashlib
 import os
 import random
@@ -179,6 +180,20 @@ def per_backend(module_globals, base, *mixins):
 
 # ---------------------------------------------------------------- the server
 
+def child_output_file():
+    """A temporary file for a child's stdout or stderr that the test reads
+    while the child still writes. The child's descriptor and ours share one
+    file offset (one open file description), so our seek(0) before a read
+    would send the child's next write to the start of the file, over lines
+    already there: a count of log lines could go down (CI saw a node's
+    "redis up" vanish that way). O_APPEND makes every write land at the end
+    whatever the offset."""
+    f = tempfile.TemporaryFile()
+    flags = fcntl.fcntl(f.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(f.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+    return f
+
+
 class Server:
     """One ws-server process. Use as a context manager, or start()/stop().
     `tls` (default: WSRING_TLS) adds the test certificate and key; `backend`
@@ -213,7 +228,7 @@ class Server:
                 tls_server_args() if self.tls else [])
 
     def start(self):
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = child_output_file()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         try:
