@@ -7,6 +7,8 @@ each round a fresh process of each, interleaved, with paired ratios.
 
     scripts/ab.py epoll='ws-server --backend epoll' uring='ws-server --backend uring' \\
         -- --mode echo -c 100 -k 4 -s 65536 -d 4
+    scripts/ab.py --wss epoll='ws-server --backend epoll --tls-cert C --tls-key K' \\
+        uring='ws-server --backend uring --tls-cert C --tls-key K' -- --ca CA --mode echo ...
 
 Why not `make bench` (scripts/bench.sh): the matrix keeps one server up for
 all its repetitions and compares medians of rates. These VMs drift ±15 %
@@ -137,7 +139,7 @@ def one_run(server, bench_args, opts):
             # the process that listens (a wrapper's child), not the wrapper
             measured = listener_pid(proc.pid, port)
             argv = ["taskset", "-c", str(opts.bench_cpu), os.path.join(BUILD, "ws-bench"),
-                    "--url", "ws://127.0.0.1:%d%s" % (port, opts.path), "--server-pid", str(measured),
+                    "--url", "%s://127.0.0.1:%d%s" % ("wss" if opts.wss else "ws", port, opts.path), "--server-pid", str(measured),
                     "--no-progress", "--quiet", "--json", out.name] + bench_args + server.bench_extra
             done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
@@ -214,6 +216,8 @@ def main(argv):
     parser.add_argument("--rounds", type=int, default=6, help="rounds (default 6)")
     parser.add_argument("--baseline", help="the server the ratios are to (default: the first)")
     parser.add_argument("--path", default="/", help="the URL's path (default /; /bench for pubsub)")
+    parser.add_argument("--wss", action="store_true",
+                        help="wss:// URLs (the servers given --tls-cert, ws-bench --ca after --)")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--bench-cpu", type=int, default=1)
     parser.add_argument("--start-timeout", type=float, default=10.0, metavar="S",
