@@ -138,8 +138,9 @@ def one_run(server, bench_args, opts):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             # the process that listens (a wrapper's child), not the wrapper
             measured = listener_pid(proc.pid, port)
+            scheme = "wss" if opts.wss else "ws"
             argv = ["taskset", "-c", str(opts.bench_cpu), os.path.join(BUILD, "ws-bench"),
-                    "--url", "%s://127.0.0.1:%d%s" % ("wss" if opts.wss else "ws", port, opts.path), "--server-pid", str(measured),
+                    "--url", "%s://127.0.0.1:%d%s" % (scheme, port, opts.path), "--server-pid", str(measured),
                     "--no-progress", "--quiet", "--json", out.name] + bench_args + server.bench_extra
             done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:

@@ -9,7 +9,8 @@
 # the medians of the per-round ratios, the other server must have run on
 # CPU 0 with that variable and be gone when the script is. A server that
 # exits or never accepts must fail the run within a bounded time, naming
-# it; malformed arguments are usage errors (exit 2). About 15 s.
+# it; malformed arguments are usage errors (exit 2). --wss runs a round
+# over TLS, and fails one whose server speaks plain ws://. About 18 s.
 # Skipped under WSRING_FILTER (nothing multi-threaded).
 import json
 import os
@@ -18,7 +19,7 @@ import statistics
 import tempfile
 import unittest
 
-from wsring_harness import REPO, process_alive, run_script, skip_unless_unfiltered
+from wsring_harness import REPO, process_alive, run_script, skip_unless_unfiltered, test_certs, tls_server_args
 
 BUILD = os.environ.get("WSRING_BUILD", "")
 OTHER_ECHO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "other_echo_server.py")
@@ -104,6 +105,26 @@ class AbScript(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertRegex(out, r"round 1 a .*\(ws-bench exited [1-9]\d*\)")
         self.assertRegex(out, r"ws-bench: .*nonsense")  # what it said, to say why
+
+    def test_wss_rounds(self):
+        """--wss: both servers over TLS (the test certificate; ws-bench trusts
+        the test CA through --ca after --); a plain server under --wss fails
+        its round, named, rather than being measured as something else."""
+        tls = " ".join(tls_server_args())
+        ca = ["--ca", os.path.join(test_certs(), "ca.pem")]
+        load = LOAD[:1] + ca + LOAD[1:]
+        rc, out, _ = self.ab("--wss", "--rounds", "1", "a=ws-server --backend epoll " + tls,
+                             "b=ws-server " + tls, *load)
+        self.assertEqual(rc, 0, out)
+        lines = re.findall(r"^round 1 (\S+) +per CPU +(\d+) +per s +(\d+) .* errors 0$", out, re.M)
+        self.assertEqual(sorted(n for n, _, _ in lines), ["a", "b"], out)
+        for name, per_cpu, per_s in lines:
+            self.assertGreater(int(per_cpu), 0, name)
+            self.assertGreater(int(per_s), 0, name)
+
+        rc, out, _ = self.ab("--wss", "--rounds", "1", "tls=ws-server " + tls, "plain=ws-server", *load)
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"round 1 plain .*\(ws-bench exited [1-9]\d*\)")
 
     def test_usage_errors(self):
         for args, says in ((["a=ws-server", "b=ws-server"], "usage"),  # no --
