@@ -12,8 +12,9 @@
 # test_tls.py and tls.test.mjs (always TLS), browser.test.mjs (ws and wss
 # itself), test_cli.py (command lines), test_ws_bench.py (ws-bench's own
 # wss:// tests choose their servers), test_bench_harness.py (bench.sh's
-# plain echo matrix with another server beside ours, ~45 s) and
-# test_ab_script.py (scripts/ab.py's plain ws:// rounds).
+# plain echo matrix with another server beside ours, ~45 s),
+# test_ab_script.py (scripts/ab.py's rounds, which choose their scheme) and
+# test_harness.py (the harness itself).
 # Test certificates: made once per run (scripts/make-test-certs.sh) into a
 # temporary directory, or taken from $WSRING_CERTS.
 # Lanes: each Python module runs as its own unittest process and the Node
@@ -47,7 +48,7 @@ shopt -s nullglob
 py=(test_*.py); js=(*.test.mjs)
 if [[ ${WSRING_TLS:-0} != 0 ]]; then
   export WSRING_TLS=1
-  skip=" test_tls.py test_cli.py test_ws_bench.py test_bench_harness.py test_ab_script.py tls.test.mjs browser.test.mjs "
+  skip=" test_tls.py test_cli.py test_ws_bench.py test_bench_harness.py test_ab_script.py test_harness.py tls.test.mjs browser.test.mjs "
   keep=(); for f in "${py[@]}"; do [[ $skip == *" $f "* ]] || keep+=("$f"); done; py=("${keep[@]}")
   keep=(); for f in "${js[@]}"; do [[ $skip == *" $f "* ]] || keep+=("$f"); done; js=("${keep[@]}")
   echo "integration: over TLS (wss://), certificates in $WSRING_CERTS"

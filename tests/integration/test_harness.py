@@ -2,6 +2,7 @@
 running child's output (wsring_harness.child_output_file)."""
 import subprocess
 import sys
+import time
 import unittest
 
 from wsring_harness import child_output_file
@@ -20,15 +21,15 @@ class ChildOutputFileTest(unittest.TestCase):
             [sys.executable, "-c",
              "import os\nfor i in range(%d): os.write(2, b'line-%%d\\n' %% i)" % LINES],
             stdin=subprocess.DEVNULL, stderr=out)
-        reads = 0
-        while child.poll() is None:
+        self.addCleanup(out.close)
+        reads, deadline = 0, time.monotonic() + 30
+        while child.poll() is None and time.monotonic() < deadline:
             out.seek(0)
             out.read()
             reads += 1
-        self.assertEqual(child.wait(), 0)
+        self.assertEqual(child.wait(timeout=5), 0)
         out.seek(0)
         got = out.read().decode().splitlines()
-        out.close()
         self.assertEqual(len(got), LINES, "after %d reads mid-run" % reads)
         self.assertEqual(got, ["line-%d" % i for i in range(LINES)])
 
