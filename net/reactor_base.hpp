@@ -141,6 +141,9 @@ protected:
     // entry on the flush list, send them now (flush_now) instead of in
     // phase 5. See reactor_base.cpp.
     void flush_own_replies(connection& c);
+    // flush_own_replies' first half: whether c's replies are the newest entry
+    // on the flush list (and may leave), which takes them off it.
+    bool take_own_replies(connection& c);
     // A blocking-free gather write of c's wire queue, until it is drained
     // or the socket is full; `failed` was handed to the session already.
     flush_status send_queue(connection& c);

@@ -76,6 +76,15 @@ public:
     // together, in 4 KiB units rounded up per read (connection::
     // turn_read_4k): about recv_buffer at most. After run() returned.
     unsigned most_read_in_a_turn_4k() const { return most_turn_read_4k_; }
+    // Replies sent as send SQEs of a busy turn (queue_own_replies), since
+    // the start. After run() returned.
+    std::uint64_t replies_batched() const { return replies_batched_; }
+
+    // A busy turn: one that starts with this many completions ready. Its
+    // WebSocket replies are batched (queue_own_replies), replies_per_submit
+    // to an io_uring_submit.
+    static constexpr unsigned busy_turn_cqes = 8;
+    static constexpr unsigned replies_per_submit = 16;
 
 private:
     struct send_msg;  // msghdr + iovecs of a gather send in flight
@@ -102,6 +111,7 @@ private:
     bool end_recv_if_paused(connection& c);        // 3: backpressure
     void flush(connection& c) override;            // 5
     void flush_now(connection& c) override;        // 3: flush_own_replies()'s
+    void queue_own_replies(connection& c);         // 3: ... in a busy turn
     void on_send_cqe(connection& c, const io_uring_cqe& cqe, std::uint16_t msg);
 
     void close_listener() override;
@@ -136,6 +146,9 @@ private:
     std::vector<std::uint16_t> free_msgs_;
     std::vector<connection*> read_this_turn_;  // turn_read_4k > 0: zeroed at the turn's end
     std::uint8_t most_turn_read_4k_ = 0;       // most_read_in_a_turn_4k()
+    bool busy_turn_ = false;                   // busy_turn_cqes at this turn's start
+    unsigned unsubmitted_replies_ = 0;         // queue_own_replies' sends not yet submitted
+    std::uint64_t replies_batched_ = 0;        // replies_batched()
     bool accept_armed_ = false;  // the multishot accept may still post a CQE
     bool wakeup_armed_ = false;  // the multishot poll on the eventfd
     bool quiescing_ = false;     // run() is over: re-arm nothing

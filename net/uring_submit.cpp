@@ -104,6 +104,7 @@ io_uring_sqe* uring_reactor::get_sqe() {
     for (;;) {
         if (io_uring_sqe* s = io_uring_get_sqe(&ring_)) return s;
         submitted_mid_batch_ = true;  // see reads_direct_ok
+        unsubmitted_replies_ = 0;
         int rc = io_uring_submit(&ring_);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) die("io_uring_submit", -rc);
     }

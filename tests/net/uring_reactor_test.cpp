@@ -17,6 +17,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -308,6 +309,79 @@ TEST_F(UringReactor, CloseCancelsAGatherSendInFlight) {
     EXPECT_TRUE(wait_until([&] { return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)); },
                            5s))
         << "the server's close never reached the peer: the send kept the socket open";
+}
+
+// Echo that stalls the loop (a sleep inside on_message) on a "stall"
+// message: whatever the clients send meanwhile is ready at once when the
+// next turn starts, which makes that turn busy (busy_turn_cqes) without
+// depending on how fast this machine is.
+struct stalling_echo final : message_handler {
+    void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
+        if (std::string_view(reinterpret_cast<const char*>(p.data()), p.size()) == "stall")
+            std::this_thread::sleep_for(100ms);
+        s.send_message(c, op, p);
+    }
+};
+
+// A busy turn's WebSocket replies leave as send SQEs, replies_per_submit to
+// a submit (queue_own_replies): 31 clients each send 20 numbered messages
+// (in two writes, so a connection may have a send in flight when its second
+// read comes) while the loop stalls; every echo comes back whole and in order.
+TEST_F(UringReactor, BusyTurnBatchesItsRepliesInOrder) {
+    tiny_ring r(4, {}, std::make_unique<stalling_echo>());
+    std::vector<std::unique_ptr<client>> clients;
+    for (int i = 0; i < 32; ++i) {
+        clients.push_back(std::make_unique<client>(r.port()));
+        ASSERT_TRUE(clients.back()->handshake());
+    }
+    constexpr int per_client = 20;
+    auto text = [](std::size_t i, int k) { return "client " + std::to_string(i) + " message " + std::to_string(k); };
+    ASSERT_TRUE(clients[0]->send_frame(opcode::text, "stall"));
+    std::this_thread::sleep_for(20ms);  // the loop is asleep in on_message now
+    for (int half = 0; half < 2; ++half)
+        for (std::size_t i = 1; i < clients.size(); ++i)
+            for (int k = half * per_client / 2; k < (half + 1) * per_client / 2; ++k)
+                ASSERT_TRUE(clients[i]->send_frame(opcode::text, text(i, k)));
+    EXPECT_EQ(clients[0]->recv().payload, "stall");
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        for (int k = 0; k < per_client; ++k) {
+            message m = clients[i]->recv();
+            ASSERT_EQ(m.kind, proto::event_kind::text) << "client " << i << " read error " << clients[i]->last_error;
+            ASSERT_EQ(m.payload, text(i, k));
+        }
+    clients.clear();
+    r.stop();
+    EXPECT_GE(r.get().replies_batched(), uring_reactor::replies_per_submit);
+    EXPECT_EQ(r.get().stats().session.failed, 0u);
+}
+
+// A quiet turn (a lone request) is answered at once, by a send syscall:
+// nothing waits for a batch. And a busy turn of upgrades answers its 101s
+// that way too: a batched reply holds its write block until its CQE, and
+// for a burst of handshakes that left pages resident per idle connection.
+TEST_F(UringReactor, LoneRequestsAndUpgradesAreNotBatched) {
+    tiny_ring r(4, {}, std::make_unique<stalling_echo>());
+    auto lone_owner = std::make_unique<client>(r.port());
+    client& lone = *lone_owner;
+    ASSERT_TRUE(lone.handshake());
+    for (int k = 0; k < 20; ++k) {
+        ASSERT_TRUE(lone.send_frame(opcode::binary, pattern(16, static_cast<unsigned>(k))));
+        EXPECT_EQ(lone.recv().payload, pattern(16, static_cast<unsigned>(k)));
+    }
+    ASSERT_TRUE(lone.send_frame(opcode::text, "stall"));
+    std::this_thread::sleep_for(20ms);
+    std::vector<std::unique_ptr<client>> burst;
+    for (int i = 0; i < 24; ++i) {
+        burst.push_back(std::make_unique<client>(r.port()));
+        ASSERT_TRUE(burst.back()->send_upgrade());
+    }
+    EXPECT_EQ(lone.recv().payload, "stall");
+    for (auto& c : burst) EXPECT_TRUE(c->upgraded());
+    burst.clear();
+    lone_owner.reset();  // closed by us: no close handshake to wait out at stop
+    r.stop();
+    EXPECT_EQ(r.get().replies_batched(), 0u);
+    EXPECT_EQ(r.get().stats().session.upgraded, 25u);
 }
 
 TEST_F(UringReactor, EnvVarForcesTheEpollFallback) {
