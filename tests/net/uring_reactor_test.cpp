@@ -311,14 +311,19 @@ TEST_F(UringReactor, CloseCancelsAGatherSendInFlight) {
         << "the server's close never reached the peer: the send kept the socket open";
 }
 
-// Echo that stalls the loop (a sleep inside on_message) on a "stall"
-// message: whatever the clients send meanwhile is ready at once when the
-// next turn starts, which makes that turn busy (busy_turn_cqes) without
-// depending on how fast this machine is.
+// Echo that holds the loop inside on_message on a "stall" message until the
+// test opens it: whatever the clients send meanwhile is ready at once when
+// the next turn starts, which makes that turn busy (busy_turn_cqes) without
+// depending on how fast this machine is. The test sees the loop held
+// (`stalled`) before it sends; the hold ends at 5 s if the test never opens.
 struct stalling_echo final : message_handler {
+    std::atomic<bool> stalled{false};
+    std::atomic<bool> open{false};
     void on_message(session& s, connection& c, opcode op, std::span<const std::byte> p) override {
-        if (std::string_view(reinterpret_cast<const char*>(p.data()), p.size()) == "stall")
-            std::this_thread::sleep_for(100ms);
+        if (std::string_view(reinterpret_cast<const char*>(p.data()), p.size()) == "stall") {
+            stalled = true;
+            wait_until([&] { return open.load(); });
+        }
         s.send_message(c, op, p);
     }
 };
@@ -328,7 +333,9 @@ struct stalling_echo final : message_handler {
 // (in two writes, so a connection may have a send in flight when its second
 // read comes) while the loop stalls; every echo comes back whole and in order.
 TEST_F(UringReactor, BusyTurnBatchesItsRepliesInOrder) {
-    tiny_ring r(4, {}, std::make_unique<stalling_echo>());
+    auto handler = std::make_unique<stalling_echo>();
+    stalling_echo& stall = *handler;
+    tiny_ring r(4, {}, std::move(handler));
     std::vector<std::unique_ptr<client>> clients;
     for (int i = 0; i < 32; ++i) {
         clients.push_back(std::make_unique<client>(r.port()));
@@ -337,11 +344,12 @@ TEST_F(UringReactor, BusyTurnBatchesItsRepliesInOrder) {
     constexpr int per_client = 20;
     auto text = [](std::size_t i, int k) { return "client " + std::to_string(i) + " message " + std::to_string(k); };
     ASSERT_TRUE(clients[0]->send_frame(opcode::text, "stall"));
-    std::this_thread::sleep_for(20ms);  // the loop is asleep in on_message now
+    ASSERT_TRUE(wait_until([&] { return stall.stalled.load(); })) << "the loop never took the stall";
     for (int half = 0; half < 2; ++half)
         for (std::size_t i = 1; i < clients.size(); ++i)
             for (int k = half * per_client / 2; k < (half + 1) * per_client / 2; ++k)
                 ASSERT_TRUE(clients[i]->send_frame(opcode::text, text(i, k)));
+    stall.open = true;
     EXPECT_EQ(clients[0]->recv().payload, "stall");
     for (std::size_t i = 1; i < clients.size(); ++i)
         for (int k = 0; k < per_client; ++k) {
@@ -360,7 +368,9 @@ TEST_F(UringReactor, BusyTurnBatchesItsRepliesInOrder) {
 // that way too: a batched reply holds its write block until its CQE, and
 // for a burst of handshakes that left pages resident per idle connection.
 TEST_F(UringReactor, LoneRequestsAndUpgradesAreNotBatched) {
-    tiny_ring r(4, {}, std::make_unique<stalling_echo>());
+    auto handler = std::make_unique<stalling_echo>();
+    stalling_echo& stall = *handler;
+    tiny_ring r(4, {}, std::move(handler));
     auto lone_owner = std::make_unique<client>(r.port());
     client& lone = *lone_owner;
     ASSERT_TRUE(lone.handshake());
@@ -369,12 +379,13 @@ TEST_F(UringReactor, LoneRequestsAndUpgradesAreNotBatched) {
         EXPECT_EQ(lone.recv().payload, pattern(16, static_cast<unsigned>(k)));
     }
     ASSERT_TRUE(lone.send_frame(opcode::text, "stall"));
-    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(wait_until([&] { return stall.stalled.load(); })) << "the loop never took the stall";
     std::vector<std::unique_ptr<client>> burst;
     for (int i = 0; i < 24; ++i) {
         burst.push_back(std::make_unique<client>(r.port()));
         ASSERT_TRUE(burst.back()->send_upgrade());
     }
+    stall.open = true;
     EXPECT_EQ(lone.recv().payload, "stall");
     for (auto& c : burst) EXPECT_TRUE(c->upgraded());
     burst.clear();
