@@ -39,6 +39,12 @@ tls_stats& tls_stats::operator+=(const tls_stats& o) {
     return *this;
 }
 
+uring_stats& uring_stats::operator+=(const uring_stats& o) {
+    replies_batched += o.replies_batched;
+    ring_dry += o.ring_dry;
+    return *this;
+}
+
 std::unique_ptr<reactor> make_reactor(backend_kind kind, int listen_fd,
                                       const reactor_options& ro, const session_options& so,
                                       session_shared& shared,

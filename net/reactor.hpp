@@ -69,6 +69,15 @@ struct tls_stats {
     tls_stats& operator+=(const tls_stats& o);
 };
 
+// io_uring's own (all zero on epoll), counted by its reactor: what
+// docs/performance.md measures, where an operator can see it.
+struct uring_stats {
+    core::counter replies_batched = 0;  // replies sent as a busy turn's send SQEs
+    core::counter ring_dry = 0;         // recvs ended by -ENOBUFS: read with a syscall instead
+
+    uring_stats& operator+=(const uring_stats& o);
+};
+
 struct reactor_stats {
     core::counter accepted = 0;  // TCP connections accepted
     // Output blocks (16 KiB, net/write_queue.hpp) in use at once, at the
@@ -76,6 +85,7 @@ struct reactor_stats {
     core::counter write_blocks_peak = 0;
     session_stats session;
     tls_stats tls;
+    uring_stats uring;
 };
 
 enum class backend_kind : std::uint8_t { epoll, uring };

@@ -41,7 +41,7 @@ public:
     bool dial(int fd, client_link& link, std::function<void()> on_end) override;
     session& sessions() override { return session_; }
     reactor_stats stats() const override {
-        return {accepted_, pool_.most_in_use(), session_.stats(), tls_.stats()};
+        return {accepted_, pool_.most_in_use(), session_.stats(), tls_.stats(), {}};  // uring: its own
     }
 
 protected:

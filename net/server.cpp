@@ -88,6 +88,7 @@ reactor_stats server::stats() const {
         sum.write_blocks_peak += s.write_blocks_peak;
         sum.session += s.session;
         sum.tls += s.tls;
+        sum.uring += s.uring;
     }
     return sum;
 }

@@ -56,6 +56,12 @@ void collect_server_metrics(const server& srv, metrics_text& out) {
     out.counter("wsring_messages_inflated_total", "Compressed messages received (permessage-deflate).", s.inflated);
     out.counter("wsring_messages_deflated_total", "Messages sent compressed for one receiver (permessage-deflate).",
                 s.deflated);
+    out.counter("wsring_uring_replies_batched_total",
+                "io_uring: WebSocket replies sent as a busy turn's send SQEs, 16 to a submit (0 on epoll).",
+                st.uring.replies_batched);
+    out.counter("wsring_uring_ring_dry_total",
+                "io_uring: recvs ended because the provided-buffer ring was empty (0 on epoll).",
+                st.uring.ring_dry);
     if (srv.options().tls) tls(st.tls, out);
 }
 

@@ -193,6 +193,7 @@ bool uring_reactor::watch(connection& c) {
 // p99 41 ms, epoll 1006–1221 and 42 ms in the same round.)
 void uring_reactor::on_recv_cqe(connection& c, const io_uring_cqe& cqe) {
     if (!(cqe.flags & IORING_CQE_F_MORE)) c.io &= ~(io_recv_armed | io_recv_cancel);
+    if (cqe.res == -ENOBUFS) ++uring_stats_.ring_dry;
     if (cqe.flags & IORING_CQE_F_BUFFER) {
         auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         std::byte* at = buf_mem_ + std::size_t{bid} * buf_size_ + (used_.empty() ? 0 : used_[bid]);
@@ -364,7 +365,7 @@ void uring_reactor::queue_own_replies(connection& c) {
     if (c.io & io_send_busy) return flush_soon(c);  // its CQE sends the rest
     flush(c);
     if (!(c.io & io_send_busy)) return;  // nothing was queued
-    ++replies_batched_;
+    ++uring_stats_.replies_batched;
     if (++unsubmitted_replies_ < replies_per_submit) return;
     if (io_uring_sq_ready(&ring_) == unsubmitted_replies_) {
         int rc = io_uring_submit(&ring_);

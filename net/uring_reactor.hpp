@@ -76,9 +76,13 @@ public:
     // together, in 4 KiB units rounded up per read (connection::
     // turn_read_4k): about recv_buffer at most. After run() returned.
     unsigned most_read_in_a_turn_4k() const { return most_turn_read_4k_; }
-    // Replies sent as send SQEs of a busy turn (queue_own_replies), since
-    // the start. After run() returned.
-    std::uint64_t replies_batched() const { return replies_batched_; }
+    // reactor_base's, with uring_stats: the replies sent as send SQEs of a
+    // busy turn (queue_own_replies) and the recvs the dry ring ended.
+    reactor_stats stats() const override {
+        reactor_stats s = reactor_base::stats();
+        s.uring = uring_stats_;
+        return s;
+    }
 
     // A busy turn: one that starts with this many completions ready. Its
     // WebSocket replies are batched (queue_own_replies), replies_per_submit
@@ -148,7 +152,7 @@ private:
     std::uint8_t most_turn_read_4k_ = 0;       // most_read_in_a_turn_4k()
     bool busy_turn_ = false;                   // busy_turn_cqes at this turn's start
     unsigned unsubmitted_replies_ = 0;         // queue_own_replies' sends not yet submitted
-    std::uint64_t replies_batched_ = 0;        // replies_batched()
+    uring_stats uring_stats_;                  // stats(): written here, read from anywhere
     bool accept_armed_ = false;  // the multishot accept may still post a CQE
     bool wakeup_armed_ = false;  // the multishot poll on the eventfd
     bool quiescing_ = false;     // run() is over: re-arm nothing

@@ -114,6 +114,17 @@ class EchoMetrics(ServerTestMixin, PromtoolChecks):
         # The client, and every scrape since `before` (each is a TCP connection).
         self.assertGreaterEqual(delta("wsring_connections_accepted_total"), 3)
 
+    def test_uring_counters_on_every_backend(self):
+        """io_uring's own counters are on every scrape, 0 on epoll, so a
+        dashboard's series do not depend on the backend (their counting is
+        net_tests' UringReactor.*Dry* and *Batch*)."""
+        fams = families(self.read())
+        for name in ("wsring_uring_replies_batched_total", "wsring_uring_ring_dry_total"):
+            self.assertIn(name, fams)
+            self.assertGreaterEqual(value(fams, name), 0)
+            if self.backend == "epoll":
+                self.assertEqual(value(fams, name), 0, name)
+
     def test_refusals_and_protocol_errors_are_counted(self):
         before = families(self.read())
         req, _ = upgrade_request("/x", omit=("Sec-WebSocket-Key",))
