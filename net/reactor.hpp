@@ -72,7 +72,7 @@ struct tls_stats {
 // io_uring's own (all zero on epoll), counted by its reactor: what
 // docs/performance.md measures, where an operator can see it.
 struct uring_stats {
-    core::counter replies_batched = 0;  // replies sent as a busy turn's send SQEs
+    core::counter replies_batched = 0;  // sends of a connection's replies queued as a busy turn's SQEs
     core::counter ring_dry = 0;         // recvs ended by -ENOBUFS: read with a syscall instead
 
     uring_stats& operator+=(const uring_stats& o);

@@ -57,7 +57,7 @@ void collect_server_metrics(const server& srv, metrics_text& out) {
     out.counter("wsring_messages_deflated_total", "Messages sent compressed for one receiver (permessage-deflate).",
                 s.deflated);
     out.counter("wsring_uring_replies_batched_total",
-                "io_uring: WebSocket replies sent as a busy turn's send SQEs, 16 to a submit (0 on epoll).",
+                "io_uring: sends of one connection's replies that a busy turn queued as SQEs, 16 to a submit (0 on epoll).",
                 st.uring.replies_batched);
     out.counter("wsring_uring_ring_dry_total",
                 "io_uring: recvs ended because the provided-buffer ring was empty (0 on epoll).",
